@@ -1,0 +1,1 @@
+"""content/ -> static site: our Pelican plugin and build steps."""

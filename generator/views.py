@@ -1,0 +1,112 @@
+"""What templates receive: small, display-ready objects built from the domain.
+
+Templates never compute prices or availability; they print these fields.
+Every template also gets the globals described in ``theme/README.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    title: str
+    url: str  # root-relative: "/products/kyusu/"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageView:
+    alt: str
+    src: str  # fallback (JPEG/PNG) URL for <img src>
+    width: int
+    height: int
+    webp_srcset: str
+    fallback_srcset: str
+    fallback_type: str  # "image/jpeg" or "image/png"
+    og_url: str  # absolute URL of a large rendition, for OpenGraph
+
+
+@dataclass(frozen=True, slots=True)
+class VariantView:
+    sku: str
+    label: str  # "Bleu / 100 g"; "" for a product without variants
+    options: tuple[tuple[str, str], ...]
+    price: str  # "24,90 €"
+    compare_at: str | None  # former price, struck through, or None
+    available: bool
+    stock: int | None  # None: not tracked
+    weight: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProductView:
+    slug: str
+    url: str
+    title: str
+    sku: str
+    summary: str  # plain text, for listings and the meta description
+    description_html: Markup
+    images: tuple[ImageView, ...]
+    price: str  # the lowest price, displayed
+    price_is_from: bool  # variants have different prices: show "from 9,50 €"
+    compare_at: str | None
+    on_sale: bool
+    available: bool
+    category: Link
+    tags: tuple[Link, ...]
+    variants: tuple[VariantView, ...]  # always at least one (the product itself)
+    has_variants: bool
+    option_names: tuple[str, ...]
+    tax_note: str  # "TVA 5,5 % incluse"
+    json_ld: Markup  # serialized schema.org Product, safe inside <script type=application/ld+json>
+    date: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Pagination:
+    number: int  # 1-based
+    count: int
+    previous_url: str | None
+    next_url: str | None
+    pages: tuple[Link, ...]  # title is the page number
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryView:
+    name: str
+    url: str
+    count: int
+    image: ImageView | None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteView:
+    """Shared by every page: navigation, footer, shop identity."""
+
+    name: str
+    lang: str  # "fr"
+    locale: str  # "fr_FR"
+    base_url: str
+    description: str
+    nav: tuple[Link, ...]  # categories
+    footer: tuple[Link, ...]  # legal pages, about, blog
+    legal_notice_url: str
+    terms_url: str
+    withdrawal_url: str
+    privacy_url: str
+    blog_url: str | None
+    feed_url: str | None
+    cart_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostLink:
+    title: str
+    url: str
+    date: str  # formatted for the shop's locale
+    iso_date: str  # 2026-09-14, for <time datetime>
+    summary: str

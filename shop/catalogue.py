@@ -1,0 +1,169 @@
+"""The catalogue: products, their variants, and the items a shopper can buy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from shop.money import Money
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    """A picture from content/: its path relative to content/ and its alternative text."""
+
+    src: str
+    alt: str
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    sku: str
+    options: tuple[tuple[str, str], ...]  # (option name, value), in the merchant's order
+    price: Money
+    compare_at_price: Money | None
+    stock: int | None  # None: not tracked
+    weight: int | None  # grams
+
+    @property
+    def label(self) -> str:
+        """ "Bleu / 100 g": the option values, as shown to a shopper."""
+        return " / ".join(value for _, value in self.options)
+
+    @property
+    def available(self) -> bool:
+        return self.stock is None or self.stock > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One thing a shopper can put in a cart: a product without variants, or one variant."""
+
+    sku: str
+    product: Product
+    variant: Variant | None
+    price: Money
+    compare_at_price: Money | None
+    stock: int | None
+    weight: int | None
+
+    @property
+    def title(self) -> str:
+        if self.variant is None:
+            return self.product.title
+        return f"{self.product.title} — {self.variant.label}"
+
+    @property
+    def available(self) -> bool:
+        return self.stock is None or self.stock > 0
+
+    @property
+    def tax_class(self) -> str:
+        return self.product.tax_class
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    slug: str
+    source: str  # path of the file, for messages
+    title: str
+    sku: str
+    price: Money
+    compare_at_price: Money | None
+    category: str
+    tags: tuple[str, ...]
+    images: tuple[ImageRef, ...]
+    weight: int | None
+    stock: int | None
+    tax_class: str
+    status: Status
+    featured: bool
+    date: dt.date | None
+    summary: str | None
+    description: str  # Markdown
+    variants: tuple[Variant, ...] = ()
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        """What can be bought: each variant, or the product itself when it has none."""
+        if not self.variants:
+            return (
+                Item(
+                    self.sku, self, None, self.price, self.compare_at_price, self.stock, self.weight
+                ),
+            )
+        return tuple(
+            Item(v.sku, self, v, v.price, v.compare_at_price, v.stock, v.weight)
+            for v in self.variants
+        )
+
+    @property
+    def available(self) -> bool:
+        return any(item.available for item in self.items)
+
+    @property
+    def from_price(self) -> Money:
+        """The lowest price among what can be bought ("from 9,50 €")."""
+        return min(item.price for item in self.items)
+
+    @property
+    def has_price_range(self) -> bool:
+        return len({item.price for item in self.items}) > 1
+
+    @property
+    def option_names(self) -> tuple[str, ...]:
+        names: list[str] = []
+        for variant in self.variants:
+            for name, _ in variant.options:
+                if name not in names:
+                    names.append(name)
+        return tuple(names)
+
+    @property
+    def is_public(self) -> bool:
+        return self.status is Status.ACTIVE
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    products: tuple[Product, ...]
+    _by_sku: dict[str, Item] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for product in self.products:
+            if product.is_public:
+                for item in product.items:
+                    self._by_sku[item.sku] = item
+
+    @property
+    def public(self) -> tuple[Product, ...]:
+        return tuple(p for p in self.products if p.is_public)
+
+    def item(self, sku: str) -> Item | None:
+        """A purchasable item of an active product, or None."""
+        return self._by_sku.get(sku)
+
+    def __iter__(self) -> Iterator[Product]:
+        return iter(self.products)
+
+    def categories(self) -> dict[str, list[Product]]:
+        """Category name -> its active products, in title order."""
+        result: dict[str, list[Product]] = {}
+        for product in sorted(self.public, key=lambda p: p.title.casefold()):
+            result.setdefault(product.category, []).append(product)
+        return dict(sorted(result.items(), key=lambda kv: kv[0].casefold()))
+
+    def tags(self) -> dict[str, list[Product]]:
+        result: dict[str, list[Product]] = {}
+        for product in sorted(self.public, key=lambda p: p.title.casefold()):
+            for tag in product.tags:
+                result.setdefault(tag, []).append(product)
+        return dict(sorted(result.items(), key=lambda kv: kv[0].casefold()))

@@ -1,0 +1,388 @@
+"""The shop's configuration, read once from ``content/shop.yaml`` into typed objects."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from email.utils import parseaddr
+
+from shop.money import Money, known_currencies
+from shop.problems import Problems
+from shop.text import slugify
+from shop.yamldoc import MapReader, Node, as_map
+
+LANGUAGES = {"fr": "fr_FR", "en": "en_IE"}
+LEGAL_ROLES = ("legal-notice", "terms-of-sale", "withdrawal", "privacy")
+PAGE_ROLES = (*LEGAL_ROLES, "about")
+
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class LegalIdentity:
+    """Who runs the shop, as French law (LCEN art. 6-III) asks it to be shown."""
+
+    company: str
+    address: str
+    registration: str
+    vat_number: str
+    director: str
+    email: str
+    host: str
+    legal_form: str | None = None
+    phone: str | None = None
+    mediator: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaxClass:
+    name: str
+    rate: Decimal  # percent, e.g. Decimal("5.5")
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """A shipping price up to a weight (grams) or an order total (minor units), inclusive."""
+
+    up_to: int
+    price: Money
+
+
+@dataclass(frozen=True, slots=True)
+class ShippingMethod:
+    id: str
+    name: str
+    by: str  # "flat", "weight" or "total"
+    price: Money | None
+    bands: tuple[Band, ...]
+    free_over: Money | None
+    pickup: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ShippingZone:
+    id: str
+    name: str
+    countries: tuple[str, ...]
+    methods: tuple[ShippingMethod, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSettings:
+    sender: str
+    orders_to: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShopConfig:
+    name: str
+    base_url: str
+    language: str
+    currency: str
+    timezone: str
+    description: str | None
+    products_per_page: int
+    legal: LegalIdentity
+    tax_classes: dict[str, TaxClass]
+    default_tax_class: str
+    shipping_zones: tuple[ShippingZone, ...]
+    email: EmailSettings
+
+    @property
+    def locale(self) -> str:
+        """The babel locale used to format money and dates."""
+        return LANGUAGES[self.language]
+
+    def url(self, path: str) -> str:
+        """Absolute URL of a site path ("/cart/" -> "https://shop.example/cart/")."""
+        return self.base_url + path
+
+
+SHOP_KEYS = (
+    "name",
+    "base_url",
+    "language",
+    "currency",
+    "timezone",
+    "description",
+    "products_per_page",
+    "legal",
+    "tax",
+    "shipping",
+    "email",
+)
+LEGAL_KEYS = (
+    "company",
+    "legal_form",
+    "address",
+    "registration",
+    "vat_number",
+    "director",
+    "email",
+    "phone",
+    "host",
+    "mediator",
+)
+LEGAL_REQUIRED = ("company", "address", "registration", "vat_number", "director", "email", "host")
+
+
+def read_config(root: Node, problems: Problems) -> ShopConfig | None:
+    """Validate shop.yaml; returns None when it is too broken to use."""
+    shop = as_map(root, problems, SHOP_KEYS, "shop.yaml")
+    if shop is None:
+        return None
+    name = shop.text("name", required=True, example="name: Ma Boutique")
+    base_url = _base_url(shop)
+    language = shop.choice("language", tuple(LANGUAGES), "fr")
+    if not shop.has("language"):
+        shop.get("language", required=True, example="language: fr")
+    currency = _currency(shop)
+    timezone = shop.text("timezone") or "Europe/Paris"
+    description = shop.text("description")
+    per_page = shop.integer("products_per_page", minimum=1) or 24
+    legal = _legal(shop)
+    tax = _tax(shop)
+    zones = _shipping(shop, currency or "EUR")
+    email = _email(shop)
+    if None in (name, base_url, currency, legal, tax, email):
+        return None
+    assert name and base_url and currency and legal and tax and email
+    classes, default_class = tax
+    return ShopConfig(
+        name=name,
+        base_url=base_url,
+        language=language,
+        currency=currency,
+        timezone=timezone,
+        description=description,
+        products_per_page=per_page,
+        legal=legal,
+        tax_classes=classes,
+        default_tax_class=default_class,
+        shipping_zones=zones,
+        email=email,
+    )
+
+
+def _base_url(shop: MapReader) -> str | None:
+    url = shop.text("base_url", required=True, example="base_url: https://ma-boutique.fr")
+    if url is None:
+        return None
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+        shop.error(
+            shop.values["base_url"],
+            f"'base_url' must be a full address such as https://ma-boutique.fr, not '{url}'",
+        )
+        return None
+    return url.rstrip("/")
+
+
+def _currency(shop: MapReader) -> str | None:
+    code = shop.text("currency", required=True, example="currency: EUR")
+    if code is None:
+        return None
+    if code.upper() not in known_currencies() or len(code) != 3:
+        shop.error(
+            shop.values["currency"],
+            f"'currency' must be an ISO 4217 code such as EUR, not '{code}'",
+        )
+        return None
+    return code.upper()
+
+
+def _legal(shop: MapReader) -> LegalIdentity | None:
+    legal = shop.submap("legal", LEGAL_KEYS, "the 'legal' section", required=True)
+    if legal is None:
+        return None
+    values: dict[str, str | None] = {}
+    for key in LEGAL_KEYS:
+        required = key in LEGAL_REQUIRED
+        values[key] = legal.text(
+            key,
+            required=required,
+            example=f"{key}: … (the law asks every shop to show it in its legal notice)",
+        )
+    email = values["email"]
+    if email and not _is_address(email):
+        legal.error(legal.values["email"], f"'email' must be an e-mail address, not '{email}'")
+        return None
+    if any(values[key] is None for key in LEGAL_REQUIRED):
+        return None
+    return LegalIdentity(**values)  # type: ignore[arg-type]
+
+
+def _tax(shop: MapReader) -> tuple[dict[str, TaxClass], str] | None:
+    tax = shop.submap("tax", ("default_class", "classes"), "the 'tax' section", required=True)
+    if tax is None:
+        return None
+    classes: dict[str, TaxClass] = {}
+    node = tax.get("classes", required=True, example='classes: {standard: "20"}')
+    if node is not None:
+        if not node.is_map:
+            tax.error(
+                node, "'classes' must list each tax class as 'name: rate', e.g. standard: \"20\""
+            )
+        else:
+            for key, key_node, value in node.entries():
+                rate = _rate(value.text if value.is_scalar else "")
+                if rate is None:
+                    tax.error(
+                        value,
+                        f"tax class '{key}' needs a rate in percent such as \"20\" or "
+                        f'"5.5", not {value.text!r}',
+                    )
+                    continue
+                if key in classes:
+                    tax.error(key_node, f"tax class '{key}' is defined twice")
+                classes[key] = TaxClass(key, rate)
+    default = tax.text("default_class", required=True, example="default_class: standard")
+    if default is not None and classes and default not in classes:
+        tax.error(
+            tax.values["default_class"],
+            f"'default_class' is '{default}' but the classes are {', '.join(classes)}",
+        )
+        return None
+    if default is None or not classes:
+        return None
+    return classes, default
+
+
+def _rate(text: str) -> Decimal | None:
+    if not re.fullmatch(r"\d{1,2}(\.\d{1,3})?", text.strip()):
+        return None
+    try:
+        return Decimal(text.strip())
+    except InvalidOperation:  # pragma: no cover - the pattern already guards
+        return None
+
+
+def _shipping(shop: MapReader, currency: str) -> tuple[ShippingZone, ...]:
+    shipping = shop.submap("shipping", ("zones",), "the 'shipping' section")
+    if shipping is None:
+        return ()
+    zones: list[ShippingZone] = []
+    seen: set[str] = set()
+    for node in shipping.seq("zones"):
+        zone = as_map(
+            node, shop.problems, ("id", "name", "countries", "methods"), "a shipping zone"
+        )
+        if zone is None:
+            continue
+        zone_id = _identifier(zone, "id", "fr")
+        name = zone.text("name", required=True, example="name: France métropolitaine")
+        countries = zone.text_list("countries")
+        if not zone.has("countries"):
+            zone.get("countries", required=True, example="countries: [FR]")
+        for code in countries:
+            if not _COUNTRY.fullmatch(code):
+                zone.error(
+                    zone.values["countries"],
+                    f"'{code}' is not a country code: use two capital letters such as FR",
+                )
+        if zone_id and zone_id in seen:
+            zone.error(zone.values["id"], f"shipping zone id '{zone_id}' is used twice")
+        methods = tuple(
+            m
+            for m in (
+                _method(item, shop.problems, currency)
+                for item in zone.seq("methods", required=True)
+            )
+            if m is not None
+        )
+        if zone_id and name:
+            seen.add(zone_id)
+            zones.append(ShippingZone(zone_id, name, tuple(countries), methods))
+    return tuple(zones)
+
+
+def _identifier(reader: MapReader, key: str, example: str) -> str | None:
+    value = reader.text(key, required=True, example=f"{key}: {example}")
+    if value is not None and not _ID.fullmatch(value):
+        reader.error(
+            reader.values[key],
+            f"'{key}' must be lowercase letters, digits and hyphens, not '{value}'",
+        )
+        return None
+    return value
+
+
+def _method(node: Node, problems: Problems, currency: str) -> ShippingMethod | None:
+    method = as_map(
+        node,
+        problems,
+        ("id", "name", "by", "bands", "price", "free_over", "pickup"),
+        "a shipping method",
+    )
+    if method is None:
+        return None
+    method_id = _identifier(method, "id", "colissimo")
+    name = method.text("name", required=True, example="name: Colissimo")
+    pickup = method.boolean("pickup")
+    free_over = method.money("free_over", currency)
+    price = method.money("price", currency)
+    bands: list[Band] = []
+    by = "flat"
+    if method.has("by") or method.has("bands"):
+        by = method.choice("by", ("weight", "total"), "weight")
+        if price is not None:
+            method.error(
+                method.values["price"],
+                "a method has either a flat 'price' or 'by' + 'bands', not both",
+            )
+        previous = -1
+        for band_node in method.seq("bands", required=True):
+            band = as_map(band_node, problems, ("up_to", "price"), "a shipping band")
+            if band is None:
+                continue
+            if by == "weight":
+                limit = band.integer("up_to", minimum=1, unit=" of grams", required=True)
+            else:
+                money = band.money("up_to", currency, required=True)
+                limit = money.amount if money else None
+            band_price = band.money("price", currency, required=True)
+            if limit is not None and limit <= previous:
+                band.error(
+                    band.values["up_to"],
+                    "'up_to' must grow from one band to the next (list bands in order)",
+                )
+            if limit is not None and band_price is not None:
+                bands.append(Band(limit, band_price))
+                previous = limit
+    elif price is None:
+        method.problems.add(
+            method.node.path,
+            method.node.line,
+            f"shipping method '{method_id}' needs a 'price' (flat) or 'by' and 'bands'",
+        )
+    if method_id is None or name is None:
+        return None
+    return ShippingMethod(method_id, name, by, price, tuple(bands), free_over, pickup)
+
+
+def _email(shop: MapReader) -> EmailSettings | None:
+    email = shop.submap("email", ("from", "orders_to"), "the 'email' section", required=True)
+    if email is None:
+        return None
+    sender = email.text(
+        "from", required=True, example='from: "Ma Boutique <commandes@ma-boutique.fr>"'
+    )
+    orders_to = email.text(
+        "orders_to", required=True, example="orders_to: commandes@ma-boutique.fr"
+    )
+    for key, value in (("from", sender), ("orders_to", orders_to)):
+        if value is not None and not _is_address(parseaddr(value)[1]):
+            email.error(email.values[key], f"'{key}' must be an e-mail address, not '{value}'")
+            return None
+    if sender is None or orders_to is None:
+        return None
+    return EmailSettings(sender, orders_to)
+
+
+def _is_address(value: str) -> bool:
+    return bool(re.fullmatch(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[A-Za-z]{2,}", value))
+
+
+def category_slug(name: str) -> str:
+    return slugify(name)

@@ -1,0 +1,527 @@
+"""Read and validate a shop's ``content/`` folder.
+
+``load_content`` returns the typed shop (configuration, catalogue, pages,
+articles) together with every problem found, each as ``path:line: message``.
+Nothing here raises for a merchant's mistake.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shop.catalogue import Catalogue, ImageRef, Product, Status, Variant
+from shop.config import LEGAL_ROLES, PAGE_ROLES, ShopConfig, read_config
+from shop.money import Money
+from shop.problems import Problems
+from shop.text import slugify
+from shop.yamldoc import MapReader, Node, as_map, parse_yaml
+
+PRODUCT_KEYS = (
+    "title",
+    "sku",
+    "price",
+    "compare_at_price",
+    "category",
+    "tags",
+    "images",
+    "weight",
+    "stock",
+    "tax_class",
+    "status",
+    "featured",
+    "date",
+    "summary",
+    "variants",
+)
+VARIANT_KEYS = ("sku", "options", "price", "compare_at_price", "stock", "weight")
+PAGE_KEYS = ("title", "role", "slug", "summary")
+POST_KEYS = ("title", "date", "summary", "tags", "image", "author")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+_SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    slug: str
+    source: str
+    title: str
+    role: str | None
+    summary: str | None
+    body: str  # Markdown
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    slug: str
+    source: str
+    title: str
+    date: dt.date
+    summary: str | None
+    tags: tuple[str, ...]
+    image: ImageRef | None
+    author: str | None
+    body: str  # Markdown
+
+
+@dataclass
+class ShopContent:
+    """Everything read from content/, and what is wrong with it."""
+
+    root: Path
+    config: ShopConfig | None
+    catalogue: Catalogue
+    pages: tuple[Page, ...]
+    posts: tuple[Post, ...]
+    problems: Problems = field(default_factory=Problems)
+
+    @property
+    def content_dir(self) -> Path:
+        return self.root / "content"
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A Markdown file split into its front matter node and its body."""
+
+    path: str
+    front: Node | None
+    body: str
+
+
+def load_content(root: Path) -> ShopContent:
+    """Read ``root/content`` and validate it all; problems are collected, never raised."""
+    problems = Problems()
+    content = root / "content"
+    config_path = content / "shop.yaml"
+    config: ShopConfig | None = None
+    if not content.is_dir():
+        problems.add(
+            "content",
+            1,
+            "no content/ folder here: run comptoir from your shop's "
+            "folder, pass --shop DIR, or create one with comptoir init DIR",
+        )
+    elif not config_path.is_file():
+        problems.add(
+            "content/shop.yaml",
+            1,
+            "shop.yaml is missing: every shop needs one (see docs/content.md)",
+        )
+    else:
+        text = _read_text(config_path, "content/shop.yaml", problems)
+        node = parse_yaml(text, "content/shop.yaml", problems) if text is not None else None
+        if node is not None:
+            config = read_config(node, problems)
+        elif text is not None and not problems:
+            problems.add("content/shop.yaml", 1, "shop.yaml is empty")
+    currency = config.currency if config else "EUR"
+    tax_classes = set(config.tax_classes) if config else None
+    default_tax = config.default_tax_class if config else "standard"
+
+    products: list[Product] = []
+    skus: dict[str, str] = {}
+    slugs: dict[str, str] = {}
+    for path in _markdown_files(content / "products"):
+        document = _read_document(root, path, problems)
+        if document is None:
+            continue
+        product = _read_product(
+            document, path, root, currency, tax_classes, default_tax, problems, skus
+        )
+        if product is not None:
+            if product.slug in slugs:
+                problems.add(
+                    document.path,
+                    1,
+                    f"this file's address /products/{product.slug}/ "
+                    f"is already used by {slugs[product.slug]}: rename it",
+                )
+            slugs[product.slug] = document.path
+            products.append(product)
+    _check_categories(products, problems)
+
+    pages = _read_pages(root, content / "pages", problems)
+    posts = _read_posts(root, content / "blog", problems)
+    return ShopContent(root, config, Catalogue(tuple(products)), pages, posts, problems)
+
+
+# -- files -------------------------------------------------------------------
+
+
+def _markdown_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.md")) if folder.is_dir() else []
+
+
+def _display(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _read_text(path: Path, display: str, problems: Problems) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        problems.add(display, line, "this file is not UTF-8 text: save it as UTF-8 in your editor")
+    except OSError as error:
+        problems.add(display, 1, f"cannot read this file ({error.strerror})")
+    return None
+
+
+def _read_document(root: Path, path: Path, problems: Problems) -> Document | None:
+    display = _display(root, path)
+    text = _read_text(path, display, problems)
+    if text is None:
+        return None
+    text = text.removeprefix("\ufeff")
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        problems.add(
+            display,
+            1,
+            "no front matter: start the file with a line '---', then the "
+            "fields (title: …), then another '---' line",
+        )
+        return None
+    for index in range(1, len(lines)):
+        if lines[index].strip() in ("---", "..."):
+            front_text = "".join(lines[1:index])
+            body = "".join(lines[index + 1 :])
+            break
+    else:
+        problems.add(
+            display, 1, "the front matter is not closed: add a line '---' after the last field"
+        )
+        return None
+    front = parse_yaml(front_text, display, problems, line_offset=1)
+    if front is None and front_text.strip() == "":
+        problems.add(
+            display, 1, "the front matter is empty: add the fields between the '---' lines"
+        )
+    return Document(display, front, body)
+
+
+# -- products ----------------------------------------------------------------
+
+
+def _read_product(
+    document: Document,
+    path: Path,
+    root: Path,
+    currency: str,
+    tax_classes: set[str] | None,
+    default_tax: str,
+    problems: Problems,
+    skus: dict[str, str],
+) -> Product | None:
+    reader = as_map(document.front, problems, PRODUCT_KEYS, "a product")
+    if reader is None:
+        return None
+    title = reader.text("title", required=True, example="title: Théière en grès")
+    sku = _sku(reader, "sku", skus)
+    price = reader.money("price", currency, required=True)
+    compare_at = reader.money("compare_at_price", currency)
+    _check_compare_at(reader, price, compare_at)
+    category = reader.text("category", required=True, example="category: Céramiques")
+    tags = tuple(reader.text_list("tags"))
+    images = tuple(_images(reader, root, title or ""))
+    weight = reader.integer("weight", minimum=0, unit=" of grams")
+    stock = reader.integer("stock", minimum=0)
+    tax_class = reader.text("tax_class") or default_tax
+    if reader.has("tax_class") and tax_classes is not None and tax_class not in tax_classes:
+        reader.error(
+            reader.values["tax_class"],
+            f"unknown tax class '{tax_class}': use one of "
+            f"{', '.join(sorted(tax_classes))} (defined under tax.classes in shop.yaml)",
+        )
+    status = Status(reader.choice("status", tuple(s.value for s in Status), "active"))
+    featured = reader.boolean("featured")
+    date = reader.date("date")
+    summary = reader.text("summary")
+    variants = _variants(reader, currency, price, weight, skus)
+    if title is None or sku is None or price is None or category is None or variants is None:
+        return None
+    return Product(
+        slug=slugify(path.stem) or "product",
+        source=document.path,
+        title=title,
+        sku=sku,
+        price=price,
+        compare_at_price=compare_at,
+        category=category,
+        tags=tags,
+        images=images,
+        weight=weight,
+        stock=stock,
+        tax_class=tax_class,
+        status=status,
+        featured=featured,
+        date=date,
+        summary=summary,
+        description=document.body.strip(),
+        variants=variants,
+    )
+
+
+def _sku(reader: MapReader, key: str, skus: dict[str, str]) -> str | None:
+    sku = reader.text(key, required=True, example=f"{key}: THE-SENCHA-100")
+    if sku is None:
+        return None
+    where = f"{reader.node.path}:{reader.keys[key].line}"
+    if not _SKU.fullmatch(sku):
+        reader.error(
+            reader.values[key],
+            f"SKU '{sku}' may only hold letters, digits, '-', '_' "
+            "and '.' (64 at most), without spaces",
+        )
+        return None
+    if sku in skus:
+        reader.error(
+            reader.values[key],
+            f"SKU '{sku}' is already used at {skus[sku]}: every "
+            "product and variant needs its own SKU",
+        )
+        return None
+    skus[sku] = where
+    return sku
+
+
+def _check_compare_at(reader: MapReader, price: Money | None, compare_at: Money | None) -> None:
+    if price is not None and compare_at is not None and compare_at <= price:
+        reader.error(
+            reader.values["compare_at_price"],
+            f"'compare_at_price' ({compare_at.to_text()}) must be above the price "
+            f"({price.to_text()}): it is the former price shown struck through",
+        )
+
+
+def _images(reader: MapReader, root: Path, title: str) -> list[ImageRef]:
+    result: list[ImageRef] = []
+    for node in reader.seq("images"):
+        if node.is_scalar:
+            src, alt, where = node.text.strip(), title, node
+        else:
+            image = as_map(node, reader.problems, ("src", "alt"), "an image")
+            if image is None:
+                continue
+            src_text = image.text("src", required=True, example="src: images/photo.jpg")
+            if src_text is None:
+                continue
+            src, alt, where = src_text, image.text("alt") or title, image.values["src"]
+        ref = _image_ref(src, alt, where, reader, root)
+        if ref is not None:
+            result.append(ref)
+    return result
+
+
+def _image_ref(src: str, alt: str, where: Node, reader: MapReader, root: Path) -> ImageRef | None:
+    clean = src.removeprefix("/").removeprefix("content/")
+    if ".." in Path(clean).parts or not clean:
+        reader.error(where, f"image path '{src}' must stay inside content/, e.g. images/photo.jpg")
+        return None
+    if Path(clean).suffix.lower() not in IMAGE_SUFFIXES:
+        reader.error(where, f"image '{src}' must be a .jpg, .png or .webp file")
+        return None
+    if not (root / "content" / clean).is_file():
+        reader.error(
+            where,
+            f"image file not found: content/{clean} — add the file there or "
+            "fix the name (names are case-sensitive)",
+        )
+        return None
+    return ImageRef(clean, alt)
+
+
+def _variants(
+    reader: MapReader,
+    currency: str,
+    price: Money | None,
+    weight: int | None,
+    skus: dict[str, str],
+) -> tuple[Variant, ...] | None:
+    variants: list[Variant] = []
+    option_names: tuple[str, ...] | None = None
+    combos: set[tuple[tuple[str, str], ...]] = set()
+    broken = False
+    for node in reader.seq("variants"):
+        variant = as_map(node, reader.problems, VARIANT_KEYS, "a variant")
+        if variant is None:
+            broken = True
+            continue
+        if not variant.has("sku"):
+            variant.error(
+                node,
+                "this variant has no 'sku': each variant is sold under its own "
+                "SKU, add a line such as sku: THE-SENCHA-100",
+            )
+            broken = True
+        sku = _sku(variant, "sku", skus) if variant.has("sku") else None
+        options = _options(variant, node)
+        v_price = variant.money("price", currency) or price
+        compare_at = variant.money("compare_at_price", currency)
+        _check_compare_at(variant, v_price, compare_at)
+        stock = variant.integer("stock", minimum=0)
+        v_weight = variant.integer("weight", minimum=0, unit=" of grams")
+        if options is not None:
+            names = tuple(name for name, _ in options)
+            if option_names is None:
+                option_names = names
+            elif set(names) != set(option_names):
+                variant.error(
+                    variant.values["options"],
+                    f"this variant's options ({', '.join(names)}) differ from the first "
+                    f"variant's ({', '.join(option_names)}): give every variant the same "
+                    "option names",
+                )
+            key = tuple(sorted(options))
+            if key in combos:
+                variant.error(
+                    variant.values["options"],
+                    "two variants have the same options: each variant needs its own combination",
+                )
+            combos.add(key)
+        if sku is None or options is None or v_price is None:
+            broken = True
+            continue
+        variants.append(
+            Variant(
+                sku,
+                options,
+                v_price,
+                compare_at,
+                stock,
+                v_weight if v_weight is not None else weight,
+            )
+        )
+    return None if broken else tuple(variants)
+
+
+def _options(variant: MapReader, node: Node) -> tuple[tuple[str, str], ...] | None:
+    options_node = variant.get("options")
+    if options_node is None:
+        variant.error(
+            node,
+            "this variant has no 'options': say what sets it apart, e.g. options: {taille: 100 g}",
+        )
+        return None
+    if not options_node.is_map or not options_node.entries():
+        variant.error(
+            options_node,
+            "'options' must name each option and its value, e.g. options: {couleur: Bleu}",
+        )
+        return None
+    result: list[tuple[str, str]] = []
+    for name, _, value in options_node.entries():
+        if not value.is_scalar or not value.text.strip():
+            variant.error(value, f"option '{name}' needs a value, e.g. {name}: Bleu")
+            return None
+        result.append((name, value.text.strip()))
+    return tuple(result)
+
+
+def _check_categories(products: list[Product], problems: Problems) -> None:
+    seen: dict[str, str] = {}
+    for product in products:
+        slug = slugify(product.category)
+        if not slug:
+            problems.add(
+                product.source, 1, f"category '{product.category}' needs letters or digits"
+            )
+        elif slug in seen and seen[slug] != product.category:
+            problems.add(
+                product.source,
+                1,
+                f"category '{product.category}' is spelled "
+                f"'{seen[slug]}' elsewhere: use one spelling",
+            )
+        else:
+            seen[slug] = product.category
+
+
+# -- pages and articles --------------------------------------------------------
+
+
+def _read_pages(root: Path, folder: Path, problems: Problems) -> tuple[Page, ...]:
+    pages: list[Page] = []
+    roles: dict[str, str] = {}
+    for path in _markdown_files(folder):
+        document = _read_document(root, path, problems)
+        if document is None:
+            continue
+        reader = as_map(document.front, problems, PAGE_KEYS, "a page")
+        if reader is None:
+            continue
+        title = reader.text("title", required=True, example="title: Mentions légales")
+        role = reader.choice("role", PAGE_ROLES, "") if reader.has("role") else None
+        slug = reader.text("slug") or slugify(path.stem)
+        if reader.has("slug") and slug != slugify(slug):
+            reader.error(
+                reader.values["slug"],
+                f"'slug' must be lowercase letters, digits and hyphens, such as {slugify(slug)}",
+            )
+        if role:
+            if role in roles:
+                reader.error(
+                    reader.values["role"],
+                    f"two pages have role '{role}' (the other is {roles[role]}): keep one",
+                )
+            roles[role] = document.path
+        if title is not None:
+            pages.append(
+                Page(
+                    slug,
+                    document.path,
+                    title,
+                    role or None,
+                    reader.text("summary"),
+                    document.body.strip(),
+                )
+            )
+    for role in LEGAL_ROLES:
+        if role not in roles:
+            problems.add(
+                "content/pages",
+                1,
+                f"the {role} page is missing: French law asks for "
+                f"it; add a page with 'role: {role}' in its front "
+                "matter (see docs/content.md)",
+            )
+    return tuple(pages)
+
+
+def _read_posts(root: Path, folder: Path, problems: Problems) -> tuple[Post, ...]:
+    posts: list[Post] = []
+    for path in _markdown_files(folder):
+        document = _read_document(root, path, problems)
+        if document is None:
+            continue
+        reader = as_map(document.front, problems, POST_KEYS, "an article")
+        if reader is None:
+            continue
+        title = reader.text("title", required=True, example="title: Bien infuser un thé vert")
+        date = reader.date("date", required=True)
+        image = None
+        if reader.has("image"):
+            src = reader.text("image")
+            if src:
+                image = _image_ref(src, title or "", reader.values["image"], reader, root)
+        if title is not None and date is not None:
+            posts.append(
+                Post(
+                    slugify(path.stem),
+                    document.path,
+                    title,
+                    date,
+                    reader.text("summary"),
+                    tuple(reader.text_list("tags")),
+                    image,
+                    reader.text("author"),
+                    document.body.strip(),
+                )
+            )
+    return tuple(sorted(posts, key=lambda p: (p.date, p.slug), reverse=True))
