@@ -85,15 +85,8 @@ def parse_yaml(text: str, path: str, problems: Problems, line_offset: int = 0) -
     try:
         raw = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = (mark.line + 1 + line_offset) if mark is not None else 1 + line_offset
-        what = error.problem or error.context or "unreadable"
-        problems.add(
-            path,
-            line,
-            f"invalid YAML: {what} — check the indentation, and put quotes around text "
-            "that contains ': ', '#', or starts with '&', '*', '[' or '{'",
-        )
+        line, message = _explain(error)
+        problems.add(path, line + line_offset, f"invalid YAML: {message}")
         return None
     except yaml.YAMLError as error:  # e.g. a reader error on a control character
         problems.add(path, 1 + line_offset, f"invalid YAML: {error}")
@@ -101,6 +94,32 @@ def parse_yaml(text: str, path: str, problems: Problems, line_offset: int = 0) -
     if raw is None:
         return None
     return Node(raw, path, line_offset)
+
+
+_HINT = (
+    " — check the indentation, and put quotes around text that contains ': ', '#', "
+    "or starts with '&', '*', '[' or '{'"
+)
+
+
+def _explain(error: yaml.MarkedYAMLError) -> tuple[int, str]:
+    """The line to point at and a plain-words message for a YAML syntax error."""
+    problem = error.problem or "unreadable"
+    context = error.context or ""
+    mark = error.problem_mark
+    opened = error.context_mark
+    if opened is not None and "flow sequence" in context:
+        return opened.line + 1, "a list opened with '[' is not closed with ']'"
+    if opened is not None and "flow mapping" in context:
+        return opened.line + 1, "a group opened with '{' is not closed with '}'"
+    if opened is not None and "quoted scalar" in context:
+        return opened.line + 1, "a quoted text is not closed: add the closing quote"
+    line = (mark or opened).line + 1 if (mark or opened) is not None else 1  # type: ignore[union-attr]
+    if "\\t" in problem or "tab" in problem:
+        return line, "a tab character is used for indentation: indent with spaces"
+    if "mapping values are not allowed" in problem:
+        return line, "unexpected ':'" + _HINT
+    return line, problem + _HINT
 
 
 def describe(node: Node) -> str:
@@ -128,8 +147,10 @@ class MapReader:
         problems: Problems,
         allowed: Iterable[str],
         what: str,
+        line: int | None = None,
     ) -> None:
         self.node = node
+        self.anchor_line = line if line is not None else node.line
         self.problems = problems
         self.what = what
         self.allowed = tuple(allowed)
@@ -168,7 +189,7 @@ class MapReader:
             if required:
                 hint = f": add a line such as {example}" if example else ""
                 self.problems.add(
-                    self.node.path, self.node.line, f"missing '{key}' in {self.what}{hint}"
+                    self.node.path, self.anchor_line, f"missing '{key}' in {self.what}{hint}"
                 )
             return None
         return node
@@ -296,7 +317,7 @@ class MapReader:
         if not node.is_map:
             self.error(node, f"'{key}' must be a group of 'key: value' lines, not {describe(node)}")
             return None
-        return MapReader(node, self.problems, allowed, what)
+        return MapReader(node, self.problems, allowed, what, line=self.keys[key].line)
 
 
 def as_map(

@@ -1,0 +1,141 @@
+"""The ``comptoir`` command: check, build, serve, init.
+
+A merchant's mistake is printed as ``path:line: message`` lines and exits 1;
+it never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from shop.content import load_content
+from shop.problems import Problem
+
+TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 1
+    try:
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--shop", type=Path, default=Path("."), metavar="DIR",
+                        help="the shop's folder, holding content/ (default: here)")
+    parser = argparse.ArgumentParser(prog="comptoir",
+                                     description="A static shop from Markdown and YAML files.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub = commands.add_parser("check", parents=[common], help="validate content/, report problems")
+    sub.set_defaults(run=_check)
+    sub = commands.add_parser("build", parents=[common], help="build the site into output/")
+    sub.add_argument("--output", type=Path, default=None, help="where to write (default output/)")
+    sub.set_defaults(run=_build)
+    sub = commands.add_parser("serve", parents=[common],
+                              help="build, then serve the shop locally and rebuild on change")
+    sub.add_argument("--host", default="127.0.0.1")
+    sub.add_argument("--port", type=int, default=8000)
+    sub.add_argument("--no-watch", action="store_true", help="do not rebuild on change")
+    sub.set_defaults(run=_serve)
+    sub = commands.add_parser("init", help="start a new shop from the example")
+    sub.add_argument("directory", type=Path)
+    sub.set_defaults(run=_init)
+    return parser
+
+
+def report(problems: Sequence[Problem]) -> None:
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    count = len(problems)
+    print(f"{count} problem{'s' if count != 1 else ''} found; nothing was written.",
+          file=sys.stderr)
+
+
+def _check(args: argparse.Namespace) -> int:
+    content = load_content(args.shop.resolve())
+    problems = list(content.problems)
+    if problems:
+        report(problems)
+        return 1
+    catalogue = content.catalogue
+    print(f"OK: {len(catalogue.public)} products, {len(content.pages)} pages, "
+          f"{len(content.posts)} articles.")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from generator.build import BuildError, build
+
+    try:
+        result = build(args.shop, args.output, progress=_progress)
+    except BuildError as error:
+        report(error.problems)
+        return 1
+    print(f"Built {result.pages} pages ({result.products} products, {result.images} images) "
+          f"in {result.seconds:.2f} s; {result.written} files changed.")
+    return 0
+
+
+def _progress(message: str) -> None:
+    print(message, flush=True)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from generator.serve import create_app, watch
+
+    shop = args.shop.resolve()
+    if _build(args) != 0:
+        return 1
+    output = (args.output or shop / "output") if hasattr(args, "output") else shop / "output"
+    if not args.no_watch:
+        def rebuild() -> None:
+            started = time.strftime("%H:%M:%S")
+            print(f"[{started}] change detected, rebuilding…", flush=True)
+            _build(args)
+
+        watch([shop / "content", shop / "theme"], rebuild)
+    api = _api_app(shop)
+    print(f"Serving {shop.name or 'the shop'} on http://{args.host}:{args.port}/", flush=True)
+    uvicorn.run(create_app(output, api), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _api_app(shop: Path) -> object | None:
+    """The functions' app, once it exists (it arrives with checkout)."""
+    try:
+        from functions.app import create_app as create_functions_app  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return create_functions_app(shop)  # type: ignore[no-any-return]
+
+
+def _init(args: argparse.Namespace) -> int:
+    target: Path = args.directory
+    if (target / "content").exists():
+        print(f"{target}/content already exists: choose an empty folder.", file=sys.stderr)
+        return 1
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(TEMPLATE_ROOT / "content", target / "content")
+    shutil.copytree(TEMPLATE_ROOT / "theme", target / "theme",
+                    ignore=shutil.ignore_patterns("README.md"))
+    print(f"New shop in {target}. Next: cd {target} && comptoir serve")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
