@@ -1,0 +1,162 @@
+"""The build's output, read as files: pages, prices, catalogue, sitemap, links."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from generator.build import build, theme_dir
+from generator.i18n import load_translations
+from tests.sitecheck import file_for, internal_links, url_of
+
+MINI = Path(__file__).parent / "fixtures" / "mini"
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    shop = tmp_path_factory.mktemp("mini") / "shop"
+    shutil.copytree(MINI, shop)
+    build(shop)
+    return shop
+
+
+def fr(text: str) -> str:
+    return load_translations(theme_dir(MINI), "fr").gettext(text)
+
+
+def read(shop: Path, path: str) -> str:
+    return file_for(shop / "output", path).read_text(encoding="utf-8")
+
+
+def test_every_active_product_has_a_page_and_drafts_none(mini: Path) -> None:
+    products = {p.parent.name for p in (mini / "output" / "products").glob("*/index.html")}
+    assert products == {"bol", "the", "tasse", "vase"}
+    assert "DRAFT-1" not in (mini / "output" / "catalog.json").read_text()
+    assert not any("Brouillon" in p.read_text() for p in (mini / "output").rglob("*.html"))
+
+
+def test_prices_are_french_and_exact(mini: Path) -> None:
+    bol = read(mini, "/products/bol/")
+    assert "24,90\xa0€" in bol
+    assert "29,00\xa0€" in bol  # the former price, struck through
+    the = read(mini, "/products/the/")
+    assert "9,50\xa0€" in the and "17,00\xa0€" in the
+
+
+def test_sold_out_is_shown(mini: Path) -> None:
+    page = read(mini, "/products/tasse/")
+    assert fr("Sold out") in page
+    assert "https://schema.org/OutOfStock" in page
+    assert re.search(r"<button[^>]*\bdisabled", page)
+    # a product with one sold-out variant stays buyable through the other
+    the = read(mini, "/products/the/")
+    assert "https://schema.org/InStock" in the and "https://schema.org/OutOfStock" in the
+
+
+def test_json_ld_product_offer(mini: Path) -> None:
+    page = read(mini, "/products/bol/")
+    match = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    assert match
+    data = json.loads(match.group(1))
+    assert data["@type"] == "Product" and data["sku"] == "BOL-BLEU"
+    assert data["offers"]["price"] == "24.90" and data["offers"]["priceCurrency"] == "EUR"
+    assert data["image"][0].startswith("https://mini.example/images/")
+    assert '<link rel="canonical" href="https://mini.example/products/bol/">' in page
+    assert 'property="og:title"' in page and 'name="twitter:card"' in page
+
+
+def test_catalog_json_matches_content(mini: Path) -> None:
+    catalog = json.loads((mini / "output" / "catalog.json").read_text())
+    items = {i["sku"]: i for p in catalog["products"] for i in p["items"]}
+    assert set(items) == {"BOL-BLEU", "THE-SENCHA-50", "THE-SENCHA-100", "TASSE", "VASE"}
+    assert items["BOL-BLEU"]["price"] == 2490 and items["BOL-BLEU"]["compare_at_price"] == 2900
+    assert items["THE-SENCHA-50"]["price"] == 950 and items["THE-SENCHA-100"]["price"] == 1700
+    assert items["THE-SENCHA-100"]["stock"] == 0 and items["VASE"]["stock"] is None
+    assert items["THE-SENCHA-50"]["options"] == {"taille": "50 g"}
+    assert catalog["tax_classes"] == {"standard": "20", "reduced": "5.5"}
+    body = {k: v for k, v in catalog.items() if k != "hash"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert catalog["hash"] == hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_category_pages_are_paginated(mini: Path) -> None:
+    first = read(mini, "/category/ceramiques/")
+    second = read(mini, "/category/ceramiques/page/2/")
+    assert "/category/ceramiques/page/2/" in first
+    assert 'aria-current="page"' in second
+    assert not file_for(mini / "output", "/category/ceramiques/page/3/").exists()
+
+
+def test_sitemap_lists_every_public_page(mini: Path) -> None:
+    output = mini / "output"
+    tree = ET.parse(output / "sitemap.xml")
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    listed = {loc.text for loc in tree.getroot().findall("s:url/s:loc", ns)}
+    pages = {
+        "https://mini.example" + url_of(output, page)
+        for page in output.rglob("*.html")
+        if page.name != "404.html" and not url_of(output, page).startswith("/cart/")
+    }
+    assert listed == pages
+    assert "Sitemap: https://mini.example/sitemap.xml" in (output / "robots.txt").read_text()
+
+
+def test_no_broken_internal_link_or_missing_asset(mini: Path) -> None:
+    output = mini / "output"
+    links = internal_links(output, "https://mini.example")
+    assert "/static/" in "".join(links)  # assets are linked, and checked below
+    missing = {path: sorted(pages) for path, pages in links.items()
+               if not file_for(output, path).is_file()}
+    assert missing == {}
+
+
+def test_blog_and_feed(mini: Path) -> None:
+    assert "Premier article" in read(mini, "/blog/")
+    assert "Premier article" in read(mini, "/blog/premier/")
+    feed = (mini / "output" / "blog" / "atom.xml").read_text()
+    assert "https://mini.example/blog/premier/" in feed
+
+
+def test_legal_pages_linked_from_every_page(mini: Path) -> None:
+    for page in (mini / "output").rglob("*.html"):
+        html = page.read_text()
+        for url in ("/mentions-legales/", "/cgv/", "/retractation/", "/confidentialite/"):
+            assert f'href="{url}"' in html, (page, url)
+
+
+def test_rebuild_writes_nothing_new_and_removes_stale_pages(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    shutil.copytree(MINI, shop)
+    build(shop)
+    again = build(shop)
+    assert again.written == 0
+    (shop / "content" / "products" / "vase.md").unlink()
+    build(shop)
+    assert not (shop / "output" / "products" / "vase").exists()
+
+
+def test_merchant_text_is_escaped(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    shutil.copytree(MINI, shop)
+    path = shop / "content" / "products" / "vase.md"
+    path.write_text(path.read_text().replace("title: Vase", 'title: "Vase <script>alert(1)</script>"'))
+    build(shop)
+    html = read(shop, "/products/vase/")
+    assert "<script>alert(1)</script>" not in html
+    assert "Vase &lt;script&gt;" in html
+
+
+def test_english_shop(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    shutil.copytree(MINI, shop)
+    config = shop / "content" / "shop.yaml"
+    config.write_text(config.read_text().replace("language: fr", "language: en"))
+    build(shop)
+    html = read(shop, "/products/bol/")
+    assert '<html lang="en"' in html and "€24.90" in html and "Sold out" in read(shop, "/products/tasse/")
