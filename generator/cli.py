@@ -48,9 +48,11 @@ def _parser() -> argparse.ArgumentParser:
                               help="build, then serve the shop locally and rebuild on change")
     sub.add_argument("--host", default="127.0.0.1")
     sub.add_argument("--port", type=int, default=8000)
+    sub.add_argument("--output", type=Path, default=None, help="where to write (default output/)")
     sub.add_argument("--no-watch", action="store_true", help="do not rebuild on change")
     sub.set_defaults(run=_serve)
     sub = commands.add_parser("init", help="start a new shop from the example")
+    sub.add_argument("--shop", type=Path, default=Path("."), help=argparse.SUPPRESS)
     sub.add_argument("directory", type=Path)
     sub.set_defaults(run=_init)
     return parser
@@ -101,7 +103,7 @@ def _serve(args: argparse.Namespace) -> int:
     shop = args.shop.resolve()
     if _build(args) != 0:
         return 1
-    output = (args.output or shop / "output") if hasattr(args, "output") else shop / "output"
+    output = (args.output or shop / "output").resolve()
     if not args.no_watch:
         def rebuild() -> None:
             started = time.strftime("%H:%M:%S")

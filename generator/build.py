@@ -1,0 +1,330 @@
+"""``comptoir build``: validate content, then write the static site to ``output/``.
+
+Steps: load and check content (nothing is written when it has problems),
+process images, fingerprint assets, run Pelican with our plugin, then write
+``catalog.json``, ``sitemap.xml`` and ``robots.txt`` and remove files that no
+longer belong to the site.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from generator.assets import AssetManifest, build_assets
+from generator.i18n import load_translations
+from generator.images import ImageError, process_images
+from generator.presenters import FEED_PATH, Presenter, page_url, post_url, product_url
+from shop.catalog_file import catalog_document
+from shop.catalogue import Catalogue
+from shop.config import ShopConfig
+from shop.content import Page, Post, ShopContent, load_content
+from shop.problems import Problem
+
+TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_THEME = TEMPLATE_ROOT / "theme"
+
+Progress = Callable[[str], None]
+
+
+class BuildError(Exception):
+    """The build could not finish; ``problems`` says why, as path:line messages."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def theme_dir(root: Path) -> Path:
+    """The shop's own theme/ when it has one, else the theme shipped with comptoir."""
+    own = root / "theme"
+    return own if (own / "templates").is_dir() else DEFAULT_THEME
+
+
+@dataclass
+class BuildState:
+    """What one build shares between its steps and Pelican's generators."""
+
+    content: ShopContent
+    config: ShopConfig
+    output: Path
+    presenter: Presenter
+    translations: Any
+    assets: AssetManifest
+    template_globals: dict[str, Any]
+    documents: dict[Path, Page | Post]
+    produced: set[Path] = field(default_factory=set)
+    written: int = 0
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.content.catalogue
+
+    def write(self, relative: str, text: str) -> None:
+        """Write a file of the site, leaving it untouched when its bytes are unchanged."""
+        path = self.output / relative
+        data = text.encode("utf-8")
+        self.produced.add(path.resolve())
+        if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_bytes(data)
+        temporary.replace(path)
+        self.written += 1
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    pages: int
+    products: int
+    images: int
+    written: int
+    seconds: float
+
+
+def check(root: Path) -> ShopContent:
+    """Read and validate everything; the problems are in ``.problems``."""
+    return load_content(root)
+
+
+def build(root: Path, output: Path | None = None, progress: Progress = lambda _: None
+          ) -> BuildReport:
+    """Build the site of the shop in ``root`` into ``output`` (default ``root/output``).
+
+    Raises BuildError, having written nothing, when the content has problems.
+    """
+    started = time.perf_counter()
+    root = root.resolve()
+    output = (output or root / "output").resolve()
+    progress("Checking content…")
+    content = load_content(root)
+    if content.problems or content.config is None:
+        raise BuildError(list(content.problems))
+    config = content.config
+    theme = theme_dir(root)
+
+    output.mkdir(parents=True, exist_ok=True)
+    produced: set[Path] = set()
+    progress(f"Processing images… ({_count_images(content)} pictures)")
+    images = _images(content, root, output)
+    produced.update(_files_under(output / "images", names=_image_files(images)))
+    assets = build_assets(theme / "static", output)
+    produced.update(output / url.lstrip("/") for url in assets.urls.values())
+    translations = load_translations(theme, config.language)
+    presenter = Presenter(content, config, translations, images)
+    state = BuildState(
+        content=content,
+        config=config,
+        output=output,
+        presenter=presenter,
+        translations=translations,
+        assets=assets,
+        template_globals={
+            "site": presenter.site(),
+            "shop": config,
+            "asset": assets.url,
+            "format_date": presenter.date,
+        },
+        documents={(root / d.source).resolve(): d for d in (*content.pages, *content.posts)},
+        produced={p.resolve() for p in produced},
+    )
+    progress(f"Rendering {len(content.catalogue.public)} products and "
+             f"{len(content.pages) + len(content.posts)} pages…")
+    _run_pelican(root, output, theme, config, state, has_blog=bool(content.posts))
+    _write_catalog(state)
+    _write_sitemap(state)
+    state.write("robots.txt", f"User-agent: *\nAllow: /\nDisallow: /cart/\n\n"
+                              f"Sitemap: {config.url('/sitemap.xml')}\n")
+    _remove_stale(output, state.produced)
+    pages = sum(1 for p in state.produced if p.suffix == ".html")
+    return BuildReport(pages, len(content.catalogue.public), len(images), state.written,
+                       time.perf_counter() - started)
+
+
+# -- steps ---------------------------------------------------------------------
+
+
+def _count_images(content: ShopContent) -> int:
+    return len(_image_sources(content))
+
+
+def _image_sources(content: ShopContent) -> list[Path]:
+    refs = [ref for p in content.catalogue.public for ref in p.images]
+    refs += [post.image for post in content.posts if post.image is not None]
+    return sorted({content.content_dir / ref.src for ref in refs})
+
+
+def _images(content: ShopContent, root: Path, output: Path) -> dict[Path, Any]:
+    try:
+        return process_images(
+            _image_sources(content), cache_dir=root / ".cache" / "images",
+            output_dir=output / "images",
+        )
+    except ImageError as error:
+        display = Path(str(error.path)).resolve()
+        try:
+            where = display.relative_to(root).as_posix()
+        except ValueError:
+            where = str(error.path)
+        raise BuildError([Problem(where, 1, str(error.message))]) from error
+
+
+def _image_files(images: dict[Path, Any]) -> set[str]:
+    names: set[str] = set()
+    for processed in images.values():
+        for rendition in (*processed.webp, *processed.fallback):
+            names.add(rendition.url.rsplit("/", 1)[-1])
+    return names
+
+
+def _files_under(folder: Path, names: set[str]) -> set[Path]:
+    return {folder / name for name in names}
+
+
+def _run_pelican(root: Path, output: Path, theme: Path, config: ShopConfig, state: BuildState,
+                 has_blog: bool) -> None:
+    from pelican import Pelican
+    from pelican.log import console
+    from pelican.settings import read_settings
+
+    from generator import plugin
+
+    settings = read_settings(override=_pelican_settings(root, output, theme, config, has_blog))
+    settings["COMPTOIR_BUILD"] = state
+    recorder = _ErrorRecorder()
+    pelican_logger = logging.getLogger("pelican")
+    pelican_logger.addHandler(recorder)
+    pelican_logger.propagate = False
+    quiet = console.quiet
+    console.quiet = True
+    plugin._current["state"] = state
+    try:
+        Pelican(settings).run()
+    finally:
+        plugin._current["state"] = None
+        console.quiet = quiet
+        pelican_logger.removeHandler(recorder)
+    if recorder.messages:
+        raise BuildError([Problem("theme", 1, message) for message in recorder.messages])
+
+
+def _pelican_settings(root: Path, output: Path, theme: Path, config: ShopConfig, has_blog: bool
+                      ) -> dict[str, Any]:
+    off: dict[str, Any] = {key: "" for key in (
+        "CATEGORY_SAVE_AS", "TAG_SAVE_AS", "AUTHOR_SAVE_AS", "ARCHIVES_SAVE_AS",
+        "AUTHORS_SAVE_AS", "CATEGORIES_SAVE_AS", "TAGS_SAVE_AS", "DRAFT_SAVE_AS",
+        "DRAFT_PAGE_SAVE_AS", "YEAR_ARCHIVE_SAVE_AS", "MONTH_ARCHIVE_SAVE_AS",
+        "DAY_ARCHIVE_SAVE_AS",
+    )}
+    feeds: dict[str, Any] = {key: None for key in (
+        "FEED_ATOM", "FEED_RSS", "FEED_ALL_RSS", "CATEGORY_FEED_ATOM", "CATEGORY_FEED_RSS",
+        "TAG_FEED_ATOM", "TAG_FEED_RSS", "TRANSLATION_FEED_ATOM", "TRANSLATION_FEED_RSS",
+        "AUTHOR_FEED_ATOM", "AUTHOR_FEED_RSS",
+    )}
+    return {
+        **off,
+        **feeds,
+        "PATH": str(root / "content"),
+        "OUTPUT_PATH": str(output),
+        "THEME": str(theme),
+        "THEME_STATIC_PATHS": [],
+        "STATIC_PATHS": [],
+        "SITENAME": config.name,
+        "SITEURL": config.base_url,
+        "FEED_DOMAIN": config.base_url,
+        "FEED_ALL_ATOM": FEED_PATH.lstrip("/") if has_blog else None,
+        "DEFAULT_LANG": config.language,
+        "TIMEZONE": config.timezone,
+        "ARTICLE_PATHS": ["blog"],
+        "PAGE_PATHS": ["pages"],
+        "ARTICLE_URL": "blog/{slug}/",
+        "ARTICLE_SAVE_AS": "blog/{slug}/index.html",
+        "PAGE_URL": "{slug}/",
+        "PAGE_SAVE_AS": "{slug}/index.html",
+        "DIRECT_TEMPLATES": ["blog"] if has_blog else [],
+        "BLOG_SAVE_AS": "blog/index.html",
+        "BLOG_URL": "blog/",
+        "PAGINATED_TEMPLATES": {},
+        "DEFAULT_PAGINATION": False,
+        "FILENAME_METADATA": r"(?!)",
+        "READERS": {"rst": None, "html": None, "htm": None},
+        "PLUGINS": ["generator.plugin"],
+        "PLUGIN_PATHS": [],
+        "JINJA_ENVIRONMENT": {
+            "trim_blocks": True,
+            "lstrip_blocks": True,
+            "autoescape": True,
+            "extensions": ["jinja2.ext.i18n"],
+        },
+        "CACHE_CONTENT": False,
+        "LOAD_CONTENT_CACHE": False,
+        "DELETE_OUTPUT_DIRECTORY": False,
+        "RELATIVE_URLS": False,
+        "TYPOGRIFY": False,
+        "OUTPUT_SOURCES": False,
+        "DEFAULT_CATEGORY": "blog",
+        "DEFAULT_DATE_FORMAT": "%Y-%m-%d",
+        "LOG_FILTER": [],
+    }
+
+
+class _ErrorRecorder(logging.Handler):
+    """Pelican logs errors and goes on; a broken page must fail our build instead."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def _write_catalog(state: BuildState) -> None:
+    urls = {p.slug: product_url(p) for p in state.catalogue.public}
+    document = catalog_document(state.catalogue, state.config, urls)
+    state.write("catalog.json", json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+
+
+def site_paths(content: ShopContent) -> list[str]:
+    """Every public, indexable page of the site (what the sitemap lists)."""
+    from generator.presenters import category_url, tag_url
+
+    assert content.config is not None
+    per_page = content.config.products_per_page
+    paths = ["/"]
+    paths += [product_url(p) for p in content.catalogue.public]
+    for groups, url_for in ((content.catalogue.categories(), category_url),
+                            (content.catalogue.tags(), tag_url)):
+        for name, products in groups.items():
+            pages = max(1, -(-len(products) // per_page))
+            paths += [url_for(name, n) for n in range(1, pages + 1)]
+    paths += [page_url(page) for page in content.pages]
+    if content.posts:
+        paths.append("/blog/")
+        paths += [post_url(post) for post in content.posts]
+    return paths
+
+
+def _write_sitemap(state: BuildState) -> None:
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    for path in site_paths(state.content):
+        lines.append(f"  <url><loc>{escape(state.config.url(path))}</loc></url>")
+    lines.append("</urlset>")
+    state.write("sitemap.xml", "\n".join(lines) + "\n")
+
+
+def _remove_stale(output: Path, produced: set[Path]) -> None:
+    """Delete files a previous build wrote that are no longer part of the site."""
+    for path in sorted(output.rglob("*"), reverse=True):
+        if path.is_file() and path.resolve() not in produced:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()

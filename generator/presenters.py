@@ -1,0 +1,270 @@
+"""Turn domain objects into the display-ready views templates print."""
+
+from __future__ import annotations
+
+import gettext
+import json
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import markdown
+from babel.dates import format_date
+from babel.numbers import format_percent
+from markupsafe import Markup
+
+from generator.images import ProcessedImage
+from generator.views import (
+    CategoryView,
+    ImageView,
+    Link,
+    Pagination,
+    PostLink,
+    ProductView,
+    SiteView,
+    VariantView,
+)
+from shop.catalogue import ImageRef, Item, Product
+from shop.config import ShopConfig
+from shop.content import Page, Post, ShopContent
+from shop.text import slugify
+
+LEGAL_ORDER = ("legal-notice", "terms-of-sale", "withdrawal", "privacy", "about")
+FEED_PATH = "/blog/atom.xml"
+
+
+def product_url(product: Product) -> str:
+    return f"/products/{product.slug}/"
+
+
+def category_url(name: str, number: int = 1) -> str:
+    return f"/category/{slugify(name)}/" + (f"page/{number}/" if number > 1 else "")
+
+
+def tag_url(name: str, number: int = 1) -> str:
+    return f"/tag/{slugify(name)}/" + (f"page/{number}/" if number > 1 else "")
+
+
+def page_url(page: Page) -> str:
+    return f"/{page.slug}/"
+
+
+def post_url(post: Post) -> str:
+    return f"/blog/{post.slug}/"
+
+
+def render_markdown(text: str) -> Markup:
+    """The merchant's Markdown as HTML (the merchant's own content is trusted)."""
+    html = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
+    return Markup(html)  # noqa: S704 - the shop's own content, not a visitor's
+
+
+def image_view(ref: ImageRef, processed: ProcessedImage, base_url: str) -> ImageView:
+    largest = processed.fallback[-1]
+    return ImageView(
+        alt=ref.alt,
+        src=processed.src,
+        width=processed.width,
+        height=processed.height,
+        webp_srcset=processed.srcset("webp"),
+        fallback_srcset=processed.srcset("fallback"),
+        fallback_type=processed.fallback_type,
+        og_url=base_url + largest.url,
+    )
+
+
+class Presenter:
+    """Builds views for one build: knows the config, translations and processed images."""
+
+    def __init__(
+        self,
+        content: ShopContent,
+        config: ShopConfig,
+        translations: gettext.GNUTranslations,
+        images: Mapping[Path, ProcessedImage],
+    ) -> None:
+        self.content = content
+        self.config = config
+        self.t = translations
+        self.images = images
+
+    # -- shared --------------------------------------------------------------
+
+    def image(self, ref: ImageRef) -> ImageView:
+        processed = self.images[self.content.content_dir / ref.src]
+        return image_view(ref, processed, self.config.base_url)
+
+    def money(self, item_price: Any) -> str:
+        return str(item_price.format(self.config.locale))
+
+    def date(self, value: Any) -> str:
+        return str(format_date(value, format="long", locale=self.config.locale))
+
+    def site(self) -> SiteView:
+        roles = {page.role: page for page in self.content.pages if page.role}
+        footer = [Link(roles[r].title, page_url(roles[r])) for r in LEGAL_ORDER if r in roles]
+        blog = "/blog/" if self.content.posts else None
+        if blog:
+            footer.append(Link(self.t.gettext("Journal"), blog))
+        nav = tuple(Link(name, category_url(name)) for name in self.content.catalogue.categories())
+        return SiteView(
+            name=self.config.name,
+            lang=self.config.language,
+            locale=self.config.locale,
+            base_url=self.config.base_url,
+            description=self.config.description or self.config.name,
+            nav=nav,
+            footer=tuple(footer),
+            legal_notice_url=page_url(roles["legal-notice"]),
+            terms_url=page_url(roles["terms-of-sale"]),
+            withdrawal_url=page_url(roles["withdrawal"]),
+            privacy_url=page_url(roles["privacy"]),
+            blog_url=blog,
+            feed_url=FEED_PATH if blog else None,
+            cart_url="/cart/",
+        )
+
+    # -- products ------------------------------------------------------------
+
+    def variant(self, item: Item) -> VariantView:
+        return VariantView(
+            sku=item.sku,
+            label=item.variant.label if item.variant else "",
+            options=item.variant.options if item.variant else (),
+            price=self.money(item.price),
+            compare_at=self.money(item.compare_at_price) if item.compare_at_price else None,
+            available=item.available,
+            stock=item.stock,
+            weight=item.weight,
+        )
+
+    def tax_note(self, product: Product) -> str:
+        rate = self.config.tax_classes[product.tax_class].rate
+        percent = format_percent(rate / Decimal(100), format="#,##0.##%", locale=self.config.locale)
+        return self.t.gettext("VAT %(rate)s included") % {"rate": percent}
+
+    def product(self, product: Product) -> ProductView:
+        items = product.items
+        cheapest = min(items, key=lambda i: i.price)
+        compare_at = cheapest.compare_at_price
+        images = tuple(self.image(ref) for ref in product.images)
+        summary = product.summary or _first_sentence(product.description) or product.title
+        return ProductView(
+            slug=product.slug,
+            url=product_url(product),
+            title=product.title,
+            sku=product.sku,
+            summary=summary,
+            description_html=render_markdown(product.description),
+            images=images,
+            price=self.money(cheapest.price),
+            price_is_from=product.has_price_range,
+            compare_at=self.money(compare_at) if compare_at else None,
+            on_sale=any(i.compare_at_price is not None for i in items),
+            available=product.available,
+            category=Link(product.category, category_url(product.category)),
+            tags=tuple(Link(tag, tag_url(tag)) for tag in product.tags),
+            variants=tuple(self.variant(item) for item in items),
+            has_variants=bool(product.variants),
+            option_names=product.option_names,
+            tax_note=self.tax_note(product),
+            json_ld=self.json_ld(product, summary, images),
+            date=product.date,
+        )
+
+    def json_ld(self, product: Product, summary: str, images: Sequence[ImageView]) -> Markup:
+        """schema.org Product with one Offer per purchasable item."""
+        url = self.config.url(product_url(product))
+        offers = [
+            {
+                "@type": "Offer",
+                "sku": item.sku,
+                "name": item.title,
+                "price": item.price.to_text(),
+                "priceCurrency": item.price.currency,
+                "availability": "https://schema.org/"
+                + ("InStock" if item.available else "OutOfStock"),
+                "itemCondition": "https://schema.org/NewCondition",
+                "url": url,
+                "seller": {"@type": "Organization", "name": self.config.legal.company},
+            }
+            for item in product.items
+        ]
+        data: dict[str, Any] = {
+            "@context": "https://schema.org",
+            "@type": "Product",
+            "name": product.title,
+            "sku": product.sku,
+            "description": summary,
+            "category": product.category,
+            "brand": {"@type": "Brand", "name": self.config.name},
+            "url": url,
+            "offers": offers[0] if len(offers) == 1 else {
+                "@type": "AggregateOffer",
+                "lowPrice": min(i.price for i in product.items).to_text(),
+                "highPrice": max(i.price for i in product.items).to_text(),
+                "priceCurrency": self.config.currency,
+                "offerCount": len(offers),
+                "offers": offers,
+            },
+        }
+        if images:
+            data["image"] = [image.og_url for image in images]
+        return script_json(data)
+
+    # -- listings ------------------------------------------------------------
+
+    def categories(self, views: Mapping[str, ProductView]) -> list[CategoryView]:
+        result = []
+        for name, products in self.content.catalogue.categories().items():
+            first_image = next((views[p.slug].images[0] for p in products if p.images), None)
+            result.append(CategoryView(name, category_url(name), len(products), first_image))
+        return result
+
+    def posts(self, limit: int | None = None) -> list[PostLink]:
+        return [
+            PostLink(
+                post.title,
+                post_url(post),
+                self.date(post.date),
+                post.date.isoformat(),
+                post.summary or _first_sentence(post.body) or "",
+            )
+            for post in self.content.posts[:limit]
+        ]
+
+
+def paginate(
+    items: Sequence[ProductView], per_page: int, url_for: Any
+) -> list[tuple[Pagination, Sequence[ProductView]]]:
+    """Split a listing into pages; ``url_for(n)`` gives page n's URL."""
+    count = max(1, -(-len(items) // per_page))
+    pages = tuple(Link(str(n), url_for(n)) for n in range(1, count + 1))
+    result = []
+    for number in range(1, count + 1):
+        pagination = Pagination(
+            number=number,
+            count=count,
+            previous_url=url_for(number - 1) if number > 1 else None,
+            next_url=url_for(number + 1) if number < count else None,
+            pages=pages,
+        )
+        result.append((pagination, items[(number - 1) * per_page : number * per_page]))
+    return result
+
+
+def script_json(data: Any) -> Markup:
+    """JSON safe to embed inside a <script> element."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)  # noqa: S704 - escaped above for a script context
+
+
+def _first_sentence(markdown_text: str) -> str:
+    for line in markdown_text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("#", "-", "*", ">", "|", "!")):
+            plain = Markup(markdown.markdown(line)).striptags()
+            return plain if len(plain) <= 160 else plain[:157].rsplit(" ", 1)[0] + "…"
+    return ""

@@ -1,0 +1,93 @@
+"""``comptoir serve``: the static site and the functions on one local origin.
+
+``/api/*`` is the functions' ASGI app (same paths as in production); every
+other path is a file of ``output/``. Content changes trigger a rebuild.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class CacheHeaders:
+    """Fingerprinted files are cached forever; pages are revalidated."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        immutable = path.startswith(("/static/", "/images/"))
+
+        async def send_with_cache(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"cache-control"]
+                value = IMMUTABLE if immutable else "no-cache"
+                if not path.startswith("/api/"):
+                    headers.append((b"cache-control", value.encode()))
+                headers.append((b"x-content-type-options", b"nosniff"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_cache)
+
+
+async def no_api(request: Request) -> Response:
+    return JSONResponse(
+        {"error": {"code": "not_found", "message": "No such API route."}}, status_code=404
+    )
+
+
+def create_app(output: Path, api: ASGIApp | None = None) -> Starlette:
+    """The local server's ASGI app: ``/api`` (when given) beside the static files."""
+    api_route: Mount | Route = (
+        Mount("/api", app=api) if api is not None
+        else Route("/api/{rest:path}", no_api, methods=["GET", "POST"])
+    )
+    return Starlette(
+        routes=[api_route, Mount("/", app=StaticFiles(directory=output, html=True))],
+        middleware=[Middleware(CacheHeaders), Middleware(GZipMiddleware, minimum_size=500)],
+    )
+
+
+def watch(paths: list[Path], on_change: Callable[[], None], interval: float = 1.0,
+          stop: threading.Event | None = None) -> threading.Thread:
+    """Poll ``paths`` for changes (no extra dependency) and call ``on_change``."""
+    stop = stop or threading.Event()
+
+    def snapshot() -> dict[Path, float]:
+        state: dict[Path, float] = {}
+        for root in paths:
+            if root.exists():
+                for path in root.rglob("*"):
+                    if path.is_file():
+                        state[path] = path.stat().st_mtime
+        return state
+
+    def loop() -> None:
+        previous = snapshot()
+        while not stop.wait(interval):
+            current = snapshot()
+            if current != previous:
+                previous = current
+                on_change()
+
+    thread = threading.Thread(target=loop, name="comptoir-watch", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,207 @@
+"""The example shop as a shopper's browser sees it: cart, keyboard, accessibility,
+HTML validity, Lighthouse, page weight and third-party requests.
+
+Runs Debian's chromium through playwright; a missing browser fails (never skips).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator.build import build
+from generator.serve import create_app
+from tests.servers import serve_app
+from tests.sitecheck import file_for
+from tests.webtools import collect_requests, run_axe, run_lighthouse, run_vnu
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = Path(os.environ.get("COMPTOIR_SCREENSHOTS", "/tmp/comptoir-screenshots"))
+
+
+@pytest.fixture(scope="module")
+def example_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("example") / "output"
+    build(ROOT, output)
+    return output
+
+
+@pytest.fixture(scope="module")
+def site(example_output: Path) -> Iterator[str]:
+    with serve_app(create_app(example_output)) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def catalog(example_output: Path) -> dict[str, Any]:
+    return json.loads((example_output / "catalog.json").read_text())  # type: ignore[no-any-return]
+
+
+def product_with_variants(catalog: dict[str, Any]) -> dict[str, Any]:
+    return next(p for p in catalog["products"]
+                if len([i for i in p["items"] if i["stock"] is None or i["stock"] > 0]) >= 2)
+
+
+def simple_product(catalog: dict[str, Any]) -> dict[str, Any]:
+    return next(p for p in catalog["products"]
+                if len(p["items"]) == 1 and (p["items"][0]["stock"] or 1) > 0)
+
+
+def cart_count(page: Any) -> str:
+    return str(page.locator("[data-cart-count]").first.inner_text()).strip()
+
+
+@pytest.mark.browser
+def test_choose_variant_add_change_quantity_and_reload(page: Any, site: str,
+                                                        catalog: dict[str, Any]) -> None:
+    product = product_with_variants(catalog)
+    available = [i for i in product["items"] if i["stock"] is None or i["stock"] > 0]
+    choice = available[1]
+    requests = collect_requests(page)
+    page.goto(site + product["url"])
+    page.locator(f'input[name="sku"][value="{choice["sku"]}"]').check()
+    price = page.locator("[data-price-display]").first.inner_text()
+    assert price.replace("\u202f", " ").replace("\xa0", " ") == \
+        choice["price_display"].replace("\u202f", " ").replace("\xa0", " ")
+    page.locator('input[name="quantity"]').fill("2")
+    page.locator("form[data-add-to-cart] [type=submit]").click()
+    page.wait_for_function("document.querySelector('[data-cart-count]').textContent.trim() === '2'")
+    assert page.locator("[data-cart-status]").inner_text().strip() != ""
+
+    page.goto(site + "/cart/")
+    line = page.locator("[data-cart] li, [data-cart] tr").filter(has_text=product["title"]).first
+    quantity = line.locator('input[type="number"]')
+    assert quantity.input_value() == "2"
+    quantity.fill("3")
+    quantity.dispatch_event("change")
+    page.wait_for_function("document.querySelector('[data-cart-count]').textContent.trim() === '3'")
+    page.reload()
+    line = page.locator("[data-cart] li, [data-cart] tr").filter(has_text=product["title"]).first
+    assert line.locator('input[type="number"]').input_value() == "3"
+    stored = page.evaluate("JSON.parse(localStorage.getItem('comptoir.cart.v1'))")
+    assert [(entry["sku"], entry["quantity"]) for entry in stored["lines"]] == [(choice["sku"], 3)]
+    assert cart_count(page) == "3"
+    assert all(url.startswith(site) for url in requests), [u for u in requests if not u.startswith(site)]
+
+
+@pytest.mark.browser
+def test_add_to_cart_with_keyboard_alone(page: Any, site: str, catalog: dict[str, Any]) -> None:
+    product = simple_product(catalog)
+    page.goto(site + product["url"])
+    for _ in range(80):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.matches('form[data-add-to-cart] [type=submit]')"):
+            break
+    else:
+        pytest.fail("the add-to-cart button cannot be reached with Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('[data-cart-count]').textContent.trim() === '1'")
+    stored = page.evaluate("JSON.parse(localStorage.getItem('comptoir.cart.v1'))")
+    assert stored["lines"][0]["sku"] == product["items"][0]["sku"]
+
+
+@pytest.mark.browser
+def test_product_page_works_without_javascript(browser: Any, site: str,
+                                               catalog: dict[str, Any]) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        product = product_with_variants(catalog)
+        page.goto(site + product["url"])
+        for item in product["items"]:
+            label = page.locator(f'label:has(input[value="{item["sku"]}"]), '
+                                 f'label[for="{page.locator(f"input[value=\'{item["sku"]}\']").get_attribute("id")}"]')
+            text = label.first.inner_text().replace("\u202f", " ").replace("\xa0", " ")
+            assert item["price_display"].replace("\u202f", " ").replace("\xa0", " ") in text
+        page.locator(f'input[name="sku"][value="{product["items"][0]["sku"]}"]').check()
+        page.locator("form[data-add-to-cart] [type=submit]").click()
+        assert "/cart/" in page.url and f"sku={product['items'][0]['sku']}" in page.url
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1280])
+def test_screenshots(browser: Any, site: str, catalog: dict[str, Any], width: int) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        requests = collect_requests(page)
+        product = product_with_variants(catalog)
+        for name, path in (("home", "/"), ("product", product["url"]),
+                           ("category", "/category/" + product["url"].split("/")[2] + "/"),
+                           ("cart", "/cart/"), ("legal", "/mentions-legales/")):
+            if name == "category":
+                path = page.locator("nav a[href^='/category/']").first.get_attribute("href") or "/"
+            page.goto(site + path)
+            page.wait_for_load_state("networkidle")
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{name} scrolls sideways at {width}px"
+            target = SHOTS / f"{name}-{width}.png"
+            page.screenshot(path=str(target), full_page=True)
+            assert target.stat().st_size > 5_000
+        foreign = [u for u in requests if not u.startswith(site) and not u.startswith("data:")]
+        assert foreign == []
+    finally:
+        context.close()
+
+
+AXE_PAGES = ["/", "PRODUCT", "CATEGORY", "/cart/", "/mentions-legales/", "/cgv/"]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("path", AXE_PAGES)
+def test_axe_has_no_violations(page: Any, site: str, catalog: dict[str, Any], path: str) -> None:
+    if path == "PRODUCT":
+        path = product_with_variants(catalog)["url"]
+    elif path == "CATEGORY":
+        page.goto(site + "/")
+        path = page.locator("nav a[href^='/category/']").first.get_attribute("href")
+    page.goto(site + path)
+    if path == "/cart/":  # the cart with a line in it, as a shopper sees it
+        item = simple_product(catalog)["items"][0]
+        page.goto(site + f"/cart/?sku={item['sku']}&quantity=2")
+        page.wait_for_selector("[data-cart] input[type=number]")
+    violations = run_axe(page)
+    assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
+
+
+def test_every_page_is_valid_html(example_output: Path) -> None:
+    assert run_vnu([example_output]) == []
+
+
+def page_weight(output: Path, path: str) -> int:
+    html = file_for(output, path).read_text(encoding="utf-8")
+    total = len(html.encode())
+    for asset in re.findall(r'(?:href|src)="(/static/[^"]+\.(?:css|js))"', html):
+        total += file_for(output, asset).stat().st_size
+    return total
+
+
+def test_product_page_budget(example_output: Path, catalog: dict[str, Any]) -> None:
+    weights = {p["url"]: page_weight(example_output, p["url"]) for p in catalog["products"]}
+    print("product page HTML+CSS+JS bytes:", max(weights.values()), "max,",
+          min(weights.values()), "min")
+    assert max(weights.values()) <= 40 * 1024
+
+
+def test_no_other_origin_in_any_page(example_output: Path) -> None:
+    pattern = re.compile(r'(?:src|href|srcset|action)="(?:https?:)?//(?!the-et-terre\.example)')
+    offenders = [str(p) for p in example_output.rglob("*.html") if pattern.search(p.read_text())]
+    assert offenders == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("which", ["home", "product"])
+def test_lighthouse_mobile_scores(site: str, catalog: dict[str, Any], which: str) -> None:
+    path = "/" if which == "home" else product_with_variants(catalog)["url"]
+    scores = run_lighthouse(site + path)
+    print(f"Lighthouse {which} {path}: {scores}")
+    assert min(scores.values()) >= 0.95, scores
