@@ -16,7 +16,9 @@ from shop.config import ShopConfig
 FORMAT_VERSION = 1
 
 
-def catalog_document(catalogue: Catalogue, config: ShopConfig, urls: dict[str, str]) -> dict[str, Any]:
+def catalog_document(
+    catalogue: Catalogue, config: ShopConfig, urls: dict[str, str]
+) -> dict[str, Any]:
     """The JSON document for the active products; ``urls`` maps product slug -> page URL.
 
     ``hash`` is the SHA-256 of the canonical JSON of everything else, so the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -76,6 +77,32 @@ class EmailSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Discount:
+    """A promo code a shopper types at checkout."""
+
+    code: str  # upper case
+    label: str
+    kind: str  # "percent", "amount" or "free_shipping"
+    percent: Decimal | None
+    amount: Money | None
+    starts: dt.date | None
+    ends: dt.date | None  # inclusive
+    minimum_subtotal: Money | None
+    categories: tuple[str, ...]
+    products: tuple[str, ...]  # product or variant SKUs
+    usage_limit: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CartRule:
+    """An automatic rule: per full group of ``buy`` eligible units, the cheapest is free."""
+
+    name: str
+    buy: int
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ShopConfig:
     name: str
     base_url: str
@@ -89,6 +116,12 @@ class ShopConfig:
     default_tax_class: str
     shipping_zones: tuple[ShippingZone, ...]
     email: EmailSettings
+    discounts: tuple[Discount, ...] = ()
+    cart_rules: tuple[CartRule, ...] = ()
+
+    def discount(self, code: str) -> Discount | None:
+        wanted = code.strip().upper()
+        return next((d for d in self.discounts if d.code == wanted), None)
 
     @property
     def locale(self) -> str:
@@ -112,6 +145,20 @@ SHOP_KEYS = (
     "tax",
     "shipping",
     "email",
+    "discounts",
+    "cart_rules",
+)
+DISCOUNT_KEYS = (
+    "code",
+    "label",
+    "kind",
+    "value",
+    "starts",
+    "ends",
+    "minimum_subtotal",
+    "categories",
+    "products",
+    "usage_limit",
 )
 LEGAL_KEYS = (
     "company",
@@ -146,6 +193,8 @@ def read_config(root: Node, problems: Problems) -> ShopConfig | None:
     tax = _tax(shop)
     zones = _shipping(shop, currency or "EUR")
     email = _email(shop)
+    discounts = _discounts(shop, currency or "EUR")
+    rules = _cart_rules(shop)
     if None in (name, base_url, currency, legal, tax, email):
         return None
     assert name and base_url and currency and legal and tax and email
@@ -163,6 +212,8 @@ def read_config(root: Node, problems: Problems) -> ShopConfig | None:
         default_tax_class=default_class,
         shipping_zones=zones,
         email=email,
+        discounts=discounts,
+        cart_rules=rules,
     )
 
 
@@ -386,3 +437,80 @@ def _is_address(value: str) -> bool:
 
 def category_slug(name: str) -> str:
     return slugify(name)
+
+
+def _discounts(shop: MapReader, currency: str) -> tuple[Discount, ...]:
+    result: list[Discount] = []
+    seen: set[str] = set()
+    for node in shop.seq("discounts"):
+        entry = as_map(node, shop.problems, DISCOUNT_KEYS, "a discount")
+        if entry is None:
+            continue
+        code = entry.text("code", required=True, example="code: BIENVENUE10")
+        if code is not None and not re.fullmatch(r"[A-Za-z0-9_-]{3,32}", code):
+            entry.error(
+                entry.values["code"], f"code '{code}' must be 3 to 32 letters, digits, '-' or '_'"
+            )
+            code = None
+        if code is not None and code.upper() in seen:
+            entry.error(entry.values["code"], f"code '{code}' is defined twice")
+            code = None
+        kind = entry.choice("kind", ("percent", "amount", "free_shipping"), "percent")
+        if not entry.has("kind"):
+            entry.get("kind", required=True, example="kind: percent")
+        percent: Decimal | None = None
+        amount: Money | None = None
+        if kind == "percent":
+            text = entry.text("value", required=True, example='value: "10"')
+            percent = _rate(text) if text else None
+            if text is not None and (percent is None or not 0 < percent <= 100):
+                entry.error(
+                    entry.values["value"],
+                    f"a percent discount needs a value from 1 to 100, not '{text}'",
+                )
+                percent = None
+        elif kind == "amount":
+            amount = entry.money("value", currency, required=True)
+        starts, ends = entry.date("starts"), entry.date("ends")
+        if starts and ends and ends < starts:
+            entry.error(entry.values["ends"], "'ends' is before 'starts'")
+        minimum = entry.money("minimum_subtotal", currency)
+        limit = entry.integer("usage_limit", minimum=1)
+        label = entry.text("label") or code or ""
+        if (
+            code is None
+            or (kind == "percent" and percent is None)
+            or (kind == "amount" and amount is None)
+        ):
+            continue
+        seen.add(code.upper())
+        result.append(
+            Discount(
+                code.upper(),
+                label,
+                kind,
+                percent,
+                amount,
+                starts,
+                ends,
+                minimum,
+                tuple(entry.text_list("categories")),
+                tuple(entry.text_list("products")),
+                limit,
+            )
+        )
+    return tuple(result)
+
+
+def _cart_rules(shop: MapReader) -> tuple[CartRule, ...]:
+    result: list[CartRule] = []
+    for node in shop.seq("cart_rules"):
+        rule = as_map(node, shop.problems, ("name", "kind", "buy", "categories"), "a cart rule")
+        if rule is None:
+            continue
+        name = rule.text("name", required=True, example="name: 3 achetés, le moins cher offert")
+        rule.choice("kind", ("cheapest_free",), "cheapest_free")
+        buy = rule.integer("buy", minimum=2, required=True)
+        if name is not None and buy is not None:
+            result.append(CartRule(name, buy, tuple(rule.text_list("categories"))))
+    return tuple(result)
