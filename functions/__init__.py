@@ -1,0 +1,1 @@
+"""The functions: one ASGI app for /api (checkout, webhooks, stock, orders), its stores and mailers."""

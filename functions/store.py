@@ -1,0 +1,229 @@
+"""The store contract: what the functions need to remember, whatever the back-end.
+
+Implementations: ``sqlite_store.SQLiteStore`` (embedded default) and, later,
+a DynamoDB store. Both pass ``tests/store_contract.py``. Every method is
+atomic on its own; the ones that matter for money are idempotent, so a
+retried webhook or a duplicated event can never count twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol, TypedDict
+
+
+class StoreError(Exception):
+    """The store could not do what was asked (outage, corruption); callers answer 5xx."""
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"  # paid by an asynchronous method that has not cleared yet
+    PAID = "paid"
+    FAILED = "failed"  # the asynchronous payment failed
+    FULFILLED = "fulfilled"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    CANCELLED = "cancelled"
+
+
+# The allowed moves of an order; anything else is refused with InvalidTransition.
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PENDING: frozenset({OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.CANCELLED}),
+    OrderStatus.PAID: frozenset(
+        {
+            OrderStatus.FULFILLED,
+            OrderStatus.REFUNDED,
+            OrderStatus.PARTIALLY_REFUNDED,
+            OrderStatus.CANCELLED,
+        }
+    ),
+    OrderStatus.PARTIALLY_REFUNDED: frozenset(
+        {OrderStatus.REFUNDED, OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED}
+    ),
+    OrderStatus.FULFILLED: frozenset({OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED}),
+    OrderStatus.FAILED: frozenset(),
+    OrderStatus.REFUNDED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+
+
+class InvalidTransition(StoreError):
+    """An order was asked to move to a status its current status does not allow."""
+
+
+class InsufficientStock(Exception):
+    """A reservation could not be made; nothing was reserved."""
+
+    def __init__(self, sku: str, available: int) -> None:
+        super().__init__(f"only {available} of {sku} available")
+        self.sku = sku
+        self.available = available
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    at: dt.datetime  # UTC
+    status: OrderStatus
+    note: str  # e.g. "checkout.session.completed evt_123"
+
+
+class LineData(TypedDict):
+    sku: str
+    title: str
+    quantity: int
+    unit_price: int  # minor units, VAT included
+    discount: int
+    total: int
+    tax_rate: str  # percent, e.g. "5.5"
+
+
+class AmountData(TypedDict):
+    label: str
+    amount: int
+
+
+class VatData(TypedDict):
+    rate: str
+    gross: int
+    vat: int
+
+
+class AddressData(TypedDict):
+    name: str
+    line1: str
+    line2: str
+    postal_code: str
+    city: str
+    country: str  # ISO alpha-2
+
+
+class OrderData(TypedDict):
+    """``Order.data``: what the e-mails, the success page and exports read."""
+
+    language: str  # "fr" or "en": the language the shopper used
+    lines: list[LineData]
+    subtotal: int
+    discounts: list[AmountData]
+    shipping: AmountData | None  # label: the method's name
+    pickup: bool
+    vat: list[VatData]
+    total: int
+    customer_name: str
+    shipping_address: AddressData | None  # None for pickup
+    payment_status: str  # "paid" or "unpaid" (asynchronous method pending)
+    marketing_consent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An order as recorded: everything needed to ship it, mail it and account for it."""
+
+    session_id: str  # the Stripe checkout session: the order's idempotency key
+    number: str  # shown to people, e.g. "CT-2026-000123"
+    status: OrderStatus
+    created_at: dt.datetime  # UTC
+    currency: str
+    total: int  # minor units, as charged
+    email: str
+    data: OrderData
+    history: tuple[OrderEvent, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMail:
+    key: str  # idempotency key, e.g. "confirmation:cs_test_123"
+    to: str
+    message: bytes  # a complete RFC 5322 message
+    attempts: int = 0
+    next_attempt_at: dt.datetime | None = None  # UTC
+    sent_at: dt.datetime | None = None
+    last_error: str | None = None
+
+
+class Store(Protocol):
+    # -- stock --------------------------------------------------------------
+    def sync_stock(self, levels: Mapping[str, int]) -> None:
+        """Adopt the merchant's counts from content for tracked SKUs.
+
+        A SKU whose count differs from the last one synced starts afresh from it
+        (what was sold since is forgotten: the merchant just counted the shelf).
+        SKUs absent from ``levels`` are untracked (always available).
+        """
+
+    def available(self, skus: Sequence[str], now: dt.datetime) -> dict[str, int | None]:
+        """Units that can still be reserved (None: not tracked), expired holds excluded."""
+
+    def reserve(
+        self, key: str, quantities: Mapping[str, int], expires_at: dt.datetime, now: dt.datetime
+    ) -> None:
+        """Hold stock for a checkout, all SKUs or none; raises InsufficientStock.
+
+        Reserving again under the same key replaces that key's previous hold.
+        """
+
+    def commit_reservation(self, key: str, now: dt.datetime) -> bool:
+        """Turn a hold into a sale (payment received). Idempotent: False if already done.
+
+        Works even when the hold has expired (a late payment still sold the goods),
+        and then stock may go below zero, which the merchant sees as oversold.
+        """
+
+    def release_reservation(self, key: str) -> bool:
+        """Drop a hold (checkout expired or failed). Idempotent; never releases a sale."""
+
+    # -- orders -------------------------------------------------------------
+    def create_order(self, order: Order) -> bool:
+        """Record an order once: False (and nothing changes) if its session has one."""
+
+    def get_order(self, session_id: str) -> Order | None: ...
+
+    def set_order_status(
+        self, session_id: str, status: OrderStatus, note: str, now: dt.datetime
+    ) -> Order:
+        """Move an order along TRANSITIONS, appending to its history.
+
+        Setting the status it already has is a no-op; a forbidden move raises
+        InvalidTransition; an unknown order raises KeyError.
+        """
+
+    def list_orders(self, limit: int = 100) -> list[Order]:
+        """Newest first."""
+
+    # -- events and codes -----------------------------------------------------
+    def claim_event(self, event_id: str, now: dt.datetime) -> bool:
+        """True the first time an event id is seen, False forever after (a lasting record)."""
+
+    def release_event(self, event_id: str) -> None:
+        """Forget a claim, when processing failed, so the provider's retry is handled."""
+
+    def count_code_use(self, code: str, session_id: str) -> None:
+        """Count one use of a promo code by an order (idempotent per session)."""
+
+    def code_uses(self, code: str) -> int: ...
+
+    # -- customers ----------------------------------------------------------
+    def record_customer(
+        self, email: str, name: str, marketing_consent: bool, now: dt.datetime
+    ) -> None:
+        """Create or update a customer; consent is only ever widened by an explicit yes."""
+
+    # -- mail outbox --------------------------------------------------------
+    def enqueue_mail(self, mail: OutgoingMail, now: dt.datetime) -> bool:
+        """Queue a message once per key: False if that key was queued before."""
+
+    def claim_due_mails(
+        self, now: dt.datetime, lease_until: dt.datetime, limit: int = 20
+    ) -> list[OutgoingMail]:
+        """Atomically take unsent messages whose next attempt is due, oldest first.
+
+        Taken messages get ``next_attempt_at = lease_until``, so a concurrent
+        sender does not take them too; a sender that dies leaves them due again
+        once the lease passes.
+        """
+
+    def mark_mail_sent(self, key: str, now: dt.datetime) -> None: ...
+
+    def mark_mail_failed(self, key: str, error: str, retry_at: dt.datetime) -> None: ...
