@@ -143,6 +143,18 @@ class OutgoingMail:
     last_error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    """A checkout session we created: its hold key and the quote the shopper accepted."""
+
+    session_id: str
+    hold_key: str  # the stock reservation's key
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    quote: Mapping[str, object]  # the priced quote, JSON-serialisable
+    payment_intent: str | None = None
+
+
 class Store(Protocol):
     # -- stock --------------------------------------------------------------
     def sync_stock(self, levels: Mapping[str, int]) -> None:
@@ -174,6 +186,10 @@ class Store(Protocol):
     def release_reservation(self, key: str) -> bool:
         """Drop a hold (checkout expired or failed). Idempotent; never releases a sale."""
 
+    def cancel_sale(self, key: str) -> bool:
+        """Put back the units a committed hold sold (its payment failed). Idempotent:
+        False when there is no sale under that key or it was already put back."""
+
     # -- orders -------------------------------------------------------------
     def create_order(self, order: Order) -> bool:
         """Record an order once: False (and nothing changes) if its session has one."""
@@ -191,6 +207,17 @@ class Store(Protocol):
 
     def list_orders(self, limit: int = 100) -> list[Order]:
         """Newest first."""
+
+    # -- checkouts ------------------------------------------------------------
+    def save_checkout(self, checkout: Checkout) -> None:
+        """Remember what a checkout session was created for (its priced quote)."""
+
+    def get_checkout(self, session_id: str) -> Checkout | None: ...
+
+    def find_checkout_by_payment(self, payment_intent: str) -> Checkout | None: ...
+
+    def set_checkout_payment(self, session_id: str, payment_intent: str) -> None:
+        """Link a checkout to the payment that paid it (for refunds)."""
 
     # -- events and codes -----------------------------------------------------
     def claim_event(self, event_id: str, now: dt.datetime) -> bool:

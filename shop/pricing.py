@@ -23,6 +23,15 @@ from shop.config import Discount, ShippingMethod, ShippingZone, ShopConfig
 from shop.money import Money
 
 MAX_LINES = 100
+# Why a promo code does not apply; the cart page shows each in the shopper's language.
+REJECTIONS = (
+    "unknown",
+    "not_yet_valid",
+    "expired",
+    "used_up",
+    "minimum_subtotal",
+    "not_applicable",
+)
 MAX_QUANTITY = 99
 
 
@@ -92,7 +101,7 @@ class Quote:
     vat: tuple[VatLine, ...]
     total: Money
     promo_code: str | None  # the accepted code, normalised
-    promo_rejection: str | None  # why a given code does not apply, in plain words
+    promo_rejection: str | None  # why a given code does not apply: a code (see REJECTIONS)
 
     @property
     def discount_total(self) -> Money:
@@ -174,7 +183,7 @@ def quote_cart(
             if discount.kind == "free_shipping":
                 free_shipping = True
             if discount.kind != "free_shipping" and amount == 0:
-                rejection = "this code does not apply to the products in the cart"
+                rejection = "not_applicable"
             else:
                 shares = allocate(amount, eligible)
                 line_discounts = [a + b for a, b in zip(line_discounts, shares, strict=True)]
@@ -300,15 +309,15 @@ def _rejection(
     locale: str,
 ) -> str | None:
     if discount is None:
-        return "this code does not exist"
+        return "unknown"
     if discount.starts and today < discount.starts:
-        return "this code is not valid yet"
+        return "not_yet_valid"
     if discount.ends and today > discount.ends:
-        return "this code has expired"
+        return "expired"
     if discount.usage_limit is not None and uses.get(discount.code, 0) >= discount.usage_limit:
-        return "this code has been used as many times as allowed"
+        return "used_up"
     if discount.minimum_subtotal and subtotal < discount.minimum_subtotal.amount:
-        return f"this code needs a cart of at least {discount.minimum_subtotal.format(locale)}"
+        return "minimum_subtotal"
     return None
 
 

@@ -93,7 +93,7 @@ def test_percent_code_spreads_exactly(shop: ShopContent) -> None:
 def test_fixed_amount_code_with_minimum(shop: ShopContent) -> None:
     small = quote(shop, [("THE-SENCHA-50", 1)], promo_code="CINQ")
     assert small.promo_code is None
-    assert small.promo_rejection is not None and "at least" in small.promo_rejection
+    assert small.promo_rejection == "minimum_subtotal"
     big = quote(shop, [("BOL-BLEU", 1)], promo_code="CINQ")
     assert big.discount_total == eur(500) and big.total == eur(1990)
 
@@ -110,18 +110,18 @@ def test_free_shipping_code(shop: ShopContent) -> None:
 
 
 @pytest.mark.parametrize(("code", "reason"), [
-    ("VIEUX", "expired"), ("FUTUR", "not valid yet"), ("NOPE", "does not exist"),
+    ("VIEUX", "expired"), ("FUTUR", "not_yet_valid"), ("NOPE", "unknown"),
 ])
 def test_code_rejections(shop: ShopContent, code: str, reason: str) -> None:
     q = quote(shop, [("BOL-BLEU", 1)], promo_code=code)
     assert q.promo_code is None and q.discount_total == eur(0)
-    assert q.promo_rejection is not None and reason in q.promo_rejection
+    assert q.promo_rejection == reason
 
 
 def test_usage_limit(shop: ShopContent) -> None:
     assert quote(shop, [("BOL-BLEU", 1)], promo_code="UNEFOIS").discount_total == eur(300)
     used = quote(shop, [("BOL-BLEU", 1)], promo_code="UNEFOIS", code_uses={"UNEFOIS": 1})
-    assert used.discount_total == eur(0) and "used as many times" in (used.promo_rejection or "")
+    assert used.discount_total == eur(0) and used.promo_rejection == "used_up"
 
 
 def test_buy_three_cheapest_free(shop: ShopContent) -> None:

@@ -1,0 +1,233 @@
+"""The functions: one ASGI app for ``/api`` (mounted there by ``comptoir serve`` and,
+in production, behind the site's origin through Lambda).
+
+Routes (relative to ``/api``): ``POST /quote``, ``POST /checkout``,
+``POST /stripe/webhook``, ``GET /stock``, ``GET /orders/{session_id}``.
+Every refusal is ``{"error": {"code", "message"}}`` with the right 4xx;
+internal errors never leak details.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import stripe
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from functions.checkout import quote_request, start_checkout
+from functions.errors import INTERNAL, ApiError, error_response
+from functions.inbound import check_origin, parse_cart, read_body, read_json
+from functions.mailer import Mailer
+from functions.payments import StripePayments
+from functions.quotes import money_json, quote_json
+from functions.settings import Settings
+from functions.store import OrderStatus, Store
+from functions.webhooks import Services, handle_event
+
+log = logging.getLogger("comptoir.functions")
+Clock = Callable[[], dt.datetime]
+WEBHOOK_BODY_LIMIT = 256 * 1024
+_SESSION_ID = re.compile(r"cs_(test|live)_[A-Za-z0-9]{10,200}")
+_SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Api:
+    """The handlers, with their collaborators injected (fakes in tests, real ones in prod)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        mailer: Mailer,
+        payments: StripePayments,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.mailer = mailer
+        self.payments = payments
+        self.clock = clock
+        levels = {
+            item.sku: item.stock
+            for p in settings.catalogue.public
+            for item in p.items
+            if item.stock is not None
+        }
+        store.sync_stock(levels)
+
+    # -- routes ---------------------------------------------------------------
+
+    async def quote(self, request: Request) -> Response:
+        check_origin(request, self.settings.allowed_origins)
+        cart = parse_cart(await read_json(request))
+        quote = await run_in_threadpool(
+            quote_request, self.settings, self.store, cart, self.clock().date()
+        )
+        return JSONResponse(
+            quote_json(quote, self.settings.config.locale), headers={"cache-control": "no-store"}
+        )
+
+    async def checkout(self, request: Request) -> Response:
+        check_origin(request, self.settings.allowed_origins)
+        cart = parse_cart(await read_json(request))
+        url = await run_in_threadpool(
+            start_checkout, self.settings, self.store, self.payments, cart, self.clock()
+        )
+        return JSONResponse({"url": url}, status_code=201, headers={"cache-control": "no-store"})
+
+    async def webhook(self, request: Request) -> Response:
+        payload = await read_body(request, WEBHOOK_BODY_LIMIT)
+        signature = request.headers.get("stripe-signature", "")
+        try:
+            event = self.payments.verify_event(payload, signature)
+        except (stripe.SignatureVerificationError, ValueError):
+            raise ApiError(400, "invalid_signature", "The signature does not match.") from None
+        obj = event.data.object.to_dict()
+        outcome = await run_in_threadpool(
+            handle_event, self.services(), event.id, event.type, obj, self.clock()
+        )
+        log.info("webhook %s %s: %s", event.type, event.id, outcome)
+        return JSONResponse({"received": True}, background=BackgroundTask(self.deliver_mail))
+
+    async def stock(self, request: Request) -> Response:
+        skus = request.query_params.getlist("sku")
+        if not skus or len(skus) > 100 or not all(_SKU.fullmatch(s) for s in skus):
+            raise ApiError(400, "invalid_sku", "Ask for 1 to 100 product references (?sku=…).")
+        unknown = [s for s in skus if self.settings.catalogue.item(s) is None]
+        if unknown:
+            raise ApiError(404, "unknown_sku", "This product is not for sale.", sku=unknown[0])
+        levels = await run_in_threadpool(self.store.available, skus, self.clock())
+        body = {
+            sku: {"available": level, "in_stock": level is None or level > 0}
+            for sku, level in levels.items()
+        }
+        return JSONResponse({"stock": body}, headers={"cache-control": "no-store"})
+
+    async def order(self, request: Request) -> Response:
+        session_id = request.path_params["session_id"]
+        if not _SESSION_ID.fullmatch(session_id):
+            raise ApiError(404, "order_not_found", "No such order.")
+        order = await run_in_threadpool(self.store.get_order, session_id)
+        if order is None:
+            checkout = await run_in_threadpool(self.store.get_checkout, session_id)
+            if checkout is None:
+                raise ApiError(404, "order_not_found", "No such order.")
+            # Paid but the webhook has not landed yet: the success page polls.
+            return JSONResponse(
+                {"status": "processing"},
+                status_code=202,
+                headers={"cache-control": "no-store", "retry-after": "2"},
+            )
+        locale = self.settings.config.locale
+        data = order.data
+        return JSONResponse(
+            {
+                "status": order.status.value,
+                "number": order.number,
+                "paid": order.status in (OrderStatus.PAID, OrderStatus.FULFILLED),
+                "lines": [
+                    {
+                        "title": line["title"],
+                        "quantity": line["quantity"],
+                        "total": money_json_of(line["total"], order.currency, locale),
+                    }
+                    for line in data["lines"]
+                ],
+                "shipping": data["shipping"]["label"] if data["shipping"] else None,
+                "pickup": data["pickup"],
+                "total": money_json_of(order.total, order.currency, locale),
+                "email": _mask(order.email),
+            },
+            headers={"cache-control": "no-store"},
+        )
+
+    # -- plumbing -------------------------------------------------------------
+
+    def services(self) -> Services:
+        def queue(store: Store, order: Any, settings: Settings, now: dt.datetime) -> None:
+            from functions.outbox import queue_order_emails
+
+            queue_order_emails(store, order, settings.config, now)
+
+        return Services(self.settings, self.store, queue, lambda: None)
+
+    def deliver_mail(self) -> None:
+        """Send what the outbox holds; failures stay queued for the next attempt."""
+        from functions.outbox import deliver_due
+
+        try:
+            deliver_due(self.store, self.mailer, self.clock())
+        except Exception:  # the outbox keeps the mail; a later pass retries it
+            log.exception("mail delivery pass failed")
+
+
+def money_json_of(amount: int, currency: str, locale: str) -> dict[str, Any]:
+    from shop.money import Money
+
+    return money_json(Money(amount, currency), locale)
+
+
+def _mask(email: str) -> str:
+    """c•••@example.fr: enough for a shopper to recognise, not to harvest."""
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}•••@{domain}" if domain else ""
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
+    message = {404: "No such API route.", 405: "This method is not allowed here."}.get(
+        exc.status_code, "Bad request."
+    )
+    return error_response(exc.status_code, code, message)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.exception(
+        "internal error on %s %s", request.method, urlsplit(str(request.url)).path, exc_info=exc
+    )
+    return error_response(*INTERNAL)
+
+
+def create_app(
+    settings: Settings,
+    store: Store,
+    mailer: Mailer,
+    payments: StripePayments | None = None,
+    clock: Clock = utc_now,
+) -> Starlette:
+    api = Api(settings, store, mailer, payments or StripePayments(settings), clock)
+    return Starlette(
+        routes=[
+            Route("/quote", api.quote, methods=["POST"]),
+            Route("/checkout", api.checkout, methods=["POST"]),
+            Route("/stripe/webhook", api.webhook, methods=["POST"]),
+            Route("/stock", api.stock, methods=["GET"]),
+            Route("/orders/{session_id}", api.order, methods=["GET"]),
+        ],
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+    )

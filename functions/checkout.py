@@ -1,0 +1,153 @@
+"""Checkout: re-quote on the server, hold the stock, open a Stripe Checkout Session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from functions.errors import ApiError, PaymentError
+from functions.inbound import CartRequest
+from functions.payments import StripePayments
+from functions.quotes import quote_json
+from functions.settings import Settings
+from functions.store import Checkout, InsufficientStock, Store
+from shop.pricing import Quote, QuoteError, payment_lines, quote_cart, zone_for
+
+# Stripe's smallest charge in the currencies a French shop uses (EUR: 0,50 €).
+MINIMUM_CHARGE = {"EUR": 50, "USD": 50, "GBP": 30, "CHF": 50}
+HOLD_MARGIN = dt.timedelta(minutes=5)  # holds outlive their session: the expiry event releases
+
+
+def quote_request(settings: Settings, store: Store, cart: CartRequest, today: dt.date) -> Quote:
+    """The server's quote for a cart; QuoteError becomes a 4xx the cart page can show."""
+    try:
+        code = cart.promo_code.upper() if cart.promo_code else None
+        uses = {code: store.code_uses(code)} if code else {}
+        return quote_cart(
+            settings.catalogue,
+            settings.config,
+            cart.lines,
+            country=cart.country,
+            promo_code=cart.promo_code,
+            shipping_method=cart.shipping_method,
+            today=today,
+            code_uses=uses,
+        )
+    except QuoteError as error:
+        status = 404 if error.code == "unknown_sku" else 422
+        if error.code in ("invalid_quantity", "too_many_lines", "empty_cart"):
+            status = 400
+        raise ApiError(status, error.code, error.message, sku=error.sku) from None
+
+
+def tracked_quantities(settings: Settings, quote: Quote) -> dict[str, int]:
+    quantities: dict[str, int] = {}
+    for line in quote.lines:
+        item = settings.catalogue.item(line.sku)
+        if item is not None and item.stock is not None:
+            quantities[line.sku] = line.quantity
+    return quantities
+
+
+def start_checkout(
+    settings: Settings, store: Store, payments: StripePayments, cart: CartRequest, now: dt.datetime
+) -> str:
+    """Open a payment page for the cart; returns its URL. Stock is held until it expires."""
+    if cart.country is None:
+        raise ApiError(422, "country_required", "Choose the delivery country.")
+    quote = quote_request(settings, store, cart, now.date())
+    if cart.promo_code and quote.promo_rejection:
+        raise ApiError(
+            422,
+            "promo_code_rejected",
+            "This promo code cannot be used.",
+            reason=quote.promo_rejection,
+        )
+    if quote.shipping is None:
+        raise ApiError(422, "no_delivery", "No delivery method can carry this cart.")
+    if quote.total.amount < MINIMUM_CHARGE.get(quote.currency, 50):
+        raise ApiError(422, "amount_too_small", "The order total is below the minimum charge.")
+    hold_key = "hold_" + secrets.token_urlsafe(18)
+    expires_at = now + dt.timedelta(minutes=settings.session_minutes)
+    try:
+        store.reserve(hold_key, tracked_quantities(settings, quote), expires_at + HOLD_MARGIN, now)
+    except InsufficientStock as error:
+        raise ApiError(
+            409,
+            "out_of_stock",
+            "Not enough stock for this product.",
+            sku=error.sku,
+            available=max(error.available, 0),
+        ) from None
+    try:
+        session = payments.create_session(
+            session_params(settings, quote, hold_key, expires_at), idempotency_key=hold_key
+        )
+    except PaymentError:
+        store.release_reservation(hold_key)
+        raise ApiError(
+            502, "payment_unavailable", "The payment service is unavailable. Please try again."
+        ) from None
+    store.save_checkout(
+        Checkout(
+            session.id,
+            hold_key,
+            now,
+            expires_at,
+            {
+                "quote": quote_json(quote, settings.config.locale),
+                "catalog_hash": settings.catalog_hash,
+            },
+        )
+    )
+    return session.url
+
+
+def session_params(
+    settings: Settings, quote: Quote, hold_key: str, expires_at: dt.datetime
+) -> dict[str, Any]:
+    """Stripe Checkout Session parameters whose amounts add up to the quote exactly."""
+    config = settings.config
+    currency = quote.currency.lower()
+    assert quote.shipping is not None and quote.country is not None
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": line.unit_amount,
+                    "product_data": {"name": line.name, "metadata": {"sku": line.sku}},
+                },
+                "quantity": line.quantity,
+            }
+            for line in payment_lines(quote)
+        ],
+        "shipping_options": [
+            {
+                "shipping_rate_data": {
+                    "display_name": quote.shipping.name,
+                    "type": "fixed_amount",
+                    "fixed_amount": {"amount": quote.shipping.price.amount, "currency": currency},
+                    "metadata": {"method": quote.shipping.method_id},
+                },
+            }
+        ],
+        "locale": config.language,
+        "consent_collection": {"terms_of_service": "required", "promotions": "auto"},
+        "expires_at": int(expires_at.timestamp()),
+        "client_reference_id": hold_key,
+        "metadata": {
+            "hold_key": hold_key,
+            "catalog": settings.catalog_hash[:16],
+            "promo_code": quote.promo_code or "",
+        },
+        "success_url": settings.site_url + "/order/?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": settings.site_url + "/cart/?cancelled=1",
+    }
+    if not quote.shipping.pickup:
+        zone = zone_for(config, quote.country)
+        assert zone is not None
+        params["shipping_address_collection"] = {"allowed_countries": list(zone.countries)}
+    return params

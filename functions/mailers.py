@@ -1,0 +1,187 @@
+"""Mail delivery back-ends: ``.eml`` files in an outbox folder, or an SMTP server.
+
+Both implement ``functions.mailer.Mailer`` and pass ``tests/mailer_contract.py``.
+Every failure becomes a ``MailError`` with a short message that names the
+back-end and what went wrong, never a password; the outbox then retries later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import ipaddress
+import os
+import smtplib
+import ssl
+import tempfile
+from email.parser import BytesHeaderParser
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from functions.mailer import MailError
+
+_LOCAL_HOSTS = frozenset({"localhost", "localhost.localdomain"})
+
+
+class OutboxMailer:
+    """Writes each message to ``folder`` as an ``.eml`` file (the embedded default).
+
+    The file name is the message's date plus a hash of its Message-ID, so
+    sending the same message again (an outbox retry) overwrites the same file
+    instead of adding a duplicate. Files appear whole: each is written to a
+    temporary file in the same folder, flushed, then renamed into place.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __repr__(self) -> str:
+        return f"OutboxMailer({str(self.folder)!r})"
+
+    def send(self, message: bytes, sender: str, recipients: list[str]) -> None:
+        """Write ``message`` to the folder; raises MailError if it cannot be written."""
+        if not recipients:
+            raise MailError("no recipients")
+        target = self.folder / eml_name(message)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, temp_name = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
+        except OSError as error:
+            raise MailError(f"cannot write to the outbox folder {self.folder}: {_reason(error)}")
+        temp = Path(temp_name)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(message)
+                stream.flush()
+                os.fsync(stream.fileno())
+            temp.replace(target)
+        except OSError as error:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+            raise MailError(f"cannot write {target.name} to the outbox: {_reason(error)}")
+
+
+def eml_name(message: bytes) -> str:
+    """``20261123-101500-<hash>.eml``: the Date header (UTC) and a hash of the Message-ID.
+
+    A message without a Message-ID is named by a hash of its bytes instead.
+    """
+    headers = BytesHeaderParser().parsebytes(message)
+    date = _header_date(headers.get("Date"))
+    message_id = headers.get("Message-ID")
+    source = str(message_id).strip().encode() if message_id else message
+    digest = hashlib.sha256(source).hexdigest()[:20]
+    return f"{date:%Y%m%d-%H%M%S}-{digest}.eml"
+
+
+def _header_date(value: object) -> dt.datetime:
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    if value is None:
+        return epoch
+    try:
+        parsed = parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return epoch
+    if parsed.tzinfo is None:
+        return parsed
+    return parsed.astimezone(dt.UTC)
+
+
+class SMTPMailer:
+    """Hands messages to an SMTP server (a relay, or SES's SMTP interface).
+
+    Credentials are only sent over STARTTLS, except to a server on this
+    machine; asking otherwise is a configuration error raised at construction.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        starttls: bool = True,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 10.0,
+        local_hostname: str | None = None,
+    ) -> None:
+        if username is not None and not starttls and not _is_local(host):
+            raise ValueError(
+                f"SMTP credentials for {host} need starttls: a password must not cross "
+                "the network in clear text"
+            )
+        if timeout <= 0:
+            raise ValueError("the SMTP timeout must be a positive number of seconds")
+        self.host = host
+        self.port = port
+        self.starttls = starttls
+        self.username = username
+        self._password = password
+        self.timeout = timeout
+        # The EHLO name; smtplib would otherwise resolve this machine's FQDN.
+        self.local_hostname = local_hostname or "localhost"
+
+    def __repr__(self) -> str:
+        login = f", username={self.username!r}, password=***" if self.username else ""
+        return f"SMTPMailer({self.host!r}, {self.port}, starttls={self.starttls}{login})"
+
+    def send(self, message: bytes, sender: str, recipients: list[str]) -> None:
+        """Deliver through the server; raises MailError unless every recipient was accepted."""
+        if not recipients:
+            raise MailError("no recipients")
+        where = f"SMTP server {self.host}:{self.port}"
+        try:
+            with smtplib.SMTP(
+                self.host, self.port, timeout=self.timeout, local_hostname=self.local_hostname
+            ) as smtp:
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.username is not None:
+                    smtp.login(self.username, self._password or "")
+                refused = smtp.sendmail(sender, recipients, message)
+        except smtplib.SMTPAuthenticationError as error:
+            raise MailError(f"{where} refused the login ({error.smtp_code})") from None
+        except smtplib.SMTPNotSupportedError:
+            raise MailError(f"{where} does not offer STARTTLS or login") from None
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = sorted({str(code) for code, _ in error.recipients.values()})
+            raise MailError(f"{where} refused the recipients ({', '.join(codes)})") from None
+        except smtplib.SMTPResponseException as error:
+            raise MailError(
+                f"{where} answered {error.smtp_code} {_text(error.smtp_error)}"
+            ) from None
+        except smtplib.SMTPServerDisconnected:
+            raise MailError(f"{where} closed the connection") from None
+        except smtplib.SMTPException as error:
+            raise MailError(f"{where}: {_text(str(error))}") from None
+        except TimeoutError:
+            raise MailError(f"{where} did not answer within {self.timeout:g} s") from None
+        except ssl.SSLError as error:
+            raise MailError(f"{where}: TLS failed ({error.reason or 'handshake'})") from None
+        except OSError as error:
+            raise MailError(f"cannot connect to {where}: {_reason(error)}") from None
+        if refused:
+            # Some recipients accepted it, some did not; we only ever send to one.
+            codes = sorted({str(code) for code, _ in refused.values()})
+            raise MailError(f"{where} refused some recipients ({', '.join(codes)})")
+
+
+def _is_local(host: str) -> bool:
+    if host.lower() in _LOCAL_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or type(error).__name__
+
+
+def _text(reply: bytes | str) -> str:
+    """A server's reply, on one short line."""
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    flat = " ".join(text.split())
+    return flat if len(flat) <= 160 else flat[:157] + "..."

@@ -1,0 +1,73 @@
+"""Quotes as JSON: amounts in minor units plus their display in the shop's locale."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from babel.numbers import format_percent
+
+from shop.money import Money
+from shop.pricing import Quote
+
+
+def money_json(money: Money, locale: str) -> dict[str, Any]:
+    return {"amount": money.amount, "display": money.format(locale)}
+
+
+def rate_display(rate: Decimal, locale: str) -> str:
+    return str(format_percent(rate / Decimal(100), format="#,##0.##%", locale=locale))
+
+
+def quote_json(quote: Quote, locale: str) -> dict[str, Any]:
+    def m(money: Money) -> dict[str, Any]:
+        return money_json(money, locale)
+
+    return {
+        "currency": quote.currency,
+        "lines": [
+            {
+                "sku": line.sku,
+                "title": line.title,
+                "quantity": line.quantity,
+                "unit_price": m(line.unit_price),
+                "subtotal": m(line.subtotal),
+                "discount": m(line.discount),
+                "total": m(line.total),
+                "tax_rate": str(line.tax_rate),
+            }
+            for line in quote.lines
+        ],
+        "subtotal": m(quote.subtotal),
+        "discounts": [
+            {"label": d.label, "code": d.code, "amount": m(d.amount)} for d in quote.discounts
+        ],
+        "goods_total": m(quote.goods_total),
+        "country": quote.country,
+        "shipping_options": [
+            {"id": o.method_id, "name": o.name, "price": m(o.price), "pickup": o.pickup}
+            for o in quote.shipping_options
+        ],
+        "shipping": (
+            {
+                "id": quote.shipping.method_id,
+                "name": quote.shipping.name,
+                "price": m(quote.shipping.price),
+                "pickup": quote.shipping.pickup,
+            }
+            if quote.shipping
+            else None
+        ),
+        "vat": [
+            {
+                "rate": str(v.rate),
+                "rate_display": rate_display(v.rate, locale),
+                "gross": m(v.gross),
+                "vat": m(v.vat),
+            }
+            for v in quote.vat
+        ],
+        "total": m(quote.total),
+        "promo_code": quote.promo_code,
+        "promo_rejection": quote.promo_rejection,
+    }

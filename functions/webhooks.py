@@ -1,0 +1,271 @@
+"""Stripe webhook events -> orders, stock and e-mails, exactly once.
+
+Every step is idempotent (conditional writes keyed on the checkout session),
+so a retried, duplicated or reordered event never counts twice, and a replay
+days later creates nothing. Event ids are recorded once processed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from functions.settings import Settings
+from functions.store import (
+    AddressData,
+    Checkout,
+    Order,
+    OrderData,
+    OrderStatus,
+    Store,
+)
+
+log = logging.getLogger("comptoir.webhooks")
+
+QueueMails = Callable[[Store, Order, Settings, dt.datetime], None]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    queue_mails: QueueMails  # enqueue the order's e-mails (idempotent)
+    after_commit: Callable[[], None]  # e.g. try to deliver queued mail now
+
+
+Handler = Callable[[Services, Mapping[str, Any], dt.datetime], str]
+
+
+def order_number(session_id: str, created: dt.datetime) -> str:
+    digest = hashlib.sha256(session_id.encode()).hexdigest()[:6].upper()
+    return f"CT-{created:%Y%m%d}-{digest}"
+
+
+def _address(session: Mapping[str, Any]) -> AddressData | None:
+    details = session.get("shipping_details") or (
+        (session.get("collected_information") or {}).get("shipping_details")
+    )
+    if not details or not details.get("address"):
+        return None
+    address = details["address"]
+    return AddressData(
+        name=str(details.get("name") or ""),
+        line1=str(address.get("line1") or ""),
+        line2=str(address.get("line2") or ""),
+        postal_code=str(address.get("postal_code") or ""),
+        city=str(address.get("city") or ""),
+        country=str(address.get("country") or ""),
+    )
+
+
+def build_order(
+    checkout: Checkout,
+    session: Mapping[str, Any],
+    status: OrderStatus,
+    now: dt.datetime,
+    language: str,
+) -> Order:
+    """The order for a paid (or pending) session, priced by the quote the shopper accepted."""
+    quote: Mapping[str, Any] = checkout.quote["quote"]  # type: ignore[assignment]
+    customer = session.get("customer_details") or {}
+    shipping = quote["shipping"]
+    data = OrderData(
+        language=language,
+        lines=[
+            {
+                "sku": line["sku"],
+                "title": line["title"],
+                "quantity": line["quantity"],
+                "unit_price": line["unit_price"]["amount"],
+                "discount": line["discount"]["amount"],
+                "total": line["total"]["amount"],
+                "tax_rate": line["tax_rate"],
+            }
+            for line in quote["lines"]
+        ],
+        subtotal=quote["subtotal"]["amount"],
+        discounts=[
+            {"label": d["label"], "amount": d["amount"]["amount"]} for d in quote["discounts"]
+        ],
+        shipping={"label": shipping["name"], "amount": shipping["price"]["amount"]},
+        pickup=bool(shipping["pickup"]),
+        vat=[
+            {"rate": v["rate"], "gross": v["gross"]["amount"], "vat": v["vat"]["amount"]}
+            for v in quote["vat"]
+        ],
+        total=quote["total"]["amount"],
+        customer_name=str(customer.get("name") or ""),
+        shipping_address=None if shipping["pickup"] else _address(session),
+        payment_status=str(session.get("payment_status") or "unpaid"),
+        marketing_consent=(session.get("consent") or {}).get("promotions") == "opt_in",
+    )
+    return Order(
+        session_id=checkout.session_id,
+        number=order_number(checkout.session_id, checkout.created_at),
+        status=status,
+        created_at=now,
+        currency=str(quote["currency"]),
+        total=int(quote["total"]["amount"]),
+        email=str(customer.get("email") or ""),
+        data=data,
+    )
+
+
+def _record(
+    services: Services,
+    checkout: Checkout,
+    session: Mapping[str, Any],
+    status: OrderStatus,
+    note: str,
+    now: dt.datetime,
+) -> Order:
+    """Create the order if needed, else move it to ``status`` when that is allowed."""
+    store = services.store
+    language = services.settings.config.language
+    if str(session.get("locale") or "").startswith("en"):
+        language = "en"
+    order = build_order(checkout, session, status, now, language)
+    charged = session.get("amount_total")
+    if charged is not None and int(charged) != order.total:
+        log.error(
+            "session %s charged %s but the quote says %s", checkout.session_id, charged, order.total
+        )
+    if store.create_order(order):
+        return order
+    existing = store.get_order(checkout.session_id)
+    assert existing is not None
+    if existing.status == OrderStatus.PENDING and status in (OrderStatus.PAID, OrderStatus.FAILED):
+        return store.set_order_status(checkout.session_id, status, note, now)
+    return existing
+
+
+def _checkout_for(services: Services, session: Mapping[str, Any]) -> Checkout | None:
+    checkout = services.store.get_checkout(str(session.get("id")))
+    if checkout is None:
+        log.warning("event for an unknown checkout session %s: ignored", session.get("id"))
+    return checkout
+
+
+def _settle(
+    services: Services,
+    checkout: Checkout,
+    order: Order,
+    session: Mapping[str, Any],
+    now: dt.datetime,
+) -> None:
+    """Make stock, codes, customer and mail agree with the order's status (idempotent)."""
+    store = services.store
+    if session.get("payment_intent"):
+        store.set_checkout_payment(checkout.session_id, str(session["payment_intent"]))
+    if order.status in (OrderStatus.PAID, OrderStatus.PENDING, OrderStatus.FULFILLED):
+        store.commit_reservation(checkout.hold_key, now)
+        promo = checkout.quote["quote"].get("promo_code")  # type: ignore[attr-defined]
+        if promo:
+            store.count_code_use(str(promo), checkout.session_id)
+        if order.email:
+            store.record_customer(
+                order.email, order.data["customer_name"], order.data["marketing_consent"], now
+            )
+            services.queue_mails(store, order, services.settings, now)
+    elif order.status == OrderStatus.FAILED:
+        store.cancel_sale(checkout.hold_key)
+        store.release_reservation(checkout.hold_key)
+
+
+def on_session_completed(services: Services, session: Mapping[str, Any], now: dt.datetime) -> str:
+    checkout = _checkout_for(services, session)
+    if checkout is None:
+        return "unknown session"
+    paid = session.get("payment_status") in ("paid", "no_payment_required")
+    status = OrderStatus.PAID if paid else OrderStatus.PENDING
+    order = _record(services, checkout, session, status, "checkout.session.completed", now)
+    _settle(services, checkout, order, session, now)
+    return f"order {order.number} {order.status}"
+
+
+def on_async_succeeded(services: Services, session: Mapping[str, Any], now: dt.datetime) -> str:
+    checkout = _checkout_for(services, session)
+    if checkout is None:
+        return "unknown session"
+    order = _record(
+        services,
+        checkout,
+        session,
+        OrderStatus.PAID,
+        "checkout.session.async_payment_succeeded",
+        now,
+    )
+    _settle(services, checkout, order, session, now)
+    return f"order {order.number} {order.status}"
+
+
+def on_async_failed(services: Services, session: Mapping[str, Any], now: dt.datetime) -> str:
+    checkout = _checkout_for(services, session)
+    if checkout is None:
+        return "unknown session"
+    order = _record(
+        services,
+        checkout,
+        session,
+        OrderStatus.FAILED,
+        "checkout.session.async_payment_failed",
+        now,
+    )
+    _settle(services, checkout, order, session, now)
+    return f"order {order.number} {order.status}"
+
+
+def on_session_expired(services: Services, session: Mapping[str, Any], now: dt.datetime) -> str:
+    checkout = _checkout_for(services, session)
+    if checkout is None:
+        return "unknown session"
+    released = services.store.release_reservation(checkout.hold_key)
+    return "hold released" if released else "nothing to release"
+
+
+def on_charge_refunded(services: Services, charge: Mapping[str, Any], now: dt.datetime) -> str:
+    payment = charge.get("payment_intent")
+    checkout = services.store.find_checkout_by_payment(str(payment)) if payment else None
+    if checkout is None:
+        return "refund of an unknown payment"
+    order = services.store.get_order(checkout.session_id)
+    if order is None:
+        return "refund before any order"
+    full = int(charge.get("amount_refunded") or 0) >= int(charge.get("amount") or 0)
+    status = OrderStatus.REFUNDED if full else OrderStatus.PARTIALLY_REFUNDED
+    if order.status in (OrderStatus.REFUNDED,):
+        return "already refunded"
+    services.store.set_order_status(
+        checkout.session_id, status, f"charge.refunded {charge.get('amount_refunded')}", now
+    )
+    return f"order {order.number} {status}"
+
+
+EVENT_HANDLERS: dict[str, Handler] = {
+    "checkout.session.completed": on_session_completed,
+    "checkout.session.async_payment_succeeded": on_async_succeeded,
+    "checkout.session.async_payment_failed": on_async_failed,
+    "checkout.session.expired": on_session_expired,
+    "charge.refunded": on_charge_refunded,
+}
+
+
+def handle_event(services: Services, event_id: str, event_type: str,
+                 obj: Mapping[str, Any], now: dt.datetime) -> str:
+    """Process one verified event; raises so the caller answers 5xx and Stripe retries.
+
+    Every step is idempotent, so the event is processed on every delivery and
+    recorded as seen only once it succeeded: a crash half-way leaves it to the
+    retry instead of marking it done.
+    """
+    handler = EVENT_HANDLERS.get(event_type)
+    if handler is None:
+        return "ignored"
+    outcome = handler(services, obj, now)
+    first = services.store.claim_event(event_id, now)
+    services.after_commit()
+    return outcome if first else f"{outcome} (replayed)"
