@@ -360,7 +360,7 @@ def earl_grey_extra(c: Canvas) -> None:
     citrus(c, 750, 820, 60, hex_rgb("#e8b830"))
 
 
-def christmas_extra(c: Canvas) -> None:
+def winter_extra(c: Canvas) -> None:
     star(c, 740, 800, 50, hex_rgb("#7b4a2a"))
     citrus(c, 640, 860, 40, hex_rgb("#e98a2c"))
 
@@ -449,8 +449,8 @@ PICTURES: tuple[Picture, ...] = (
     Picture("rooibos", "#f8e1d6", "#eec1ad", "#8c5f48",
             tea_tin("#b2452f", "#fbeee2", "#b0542f", rooibos_extra)),
     Picture("nuit-calme", "#dfe2f0", "#b9bfdc", "#7d7192", night_scene),
-    Picture("the-de-noel", "#f3dcd6", "#e0b3a8", "#7a4a3c",
-            tea_tin("#8f2d2d", "#f5e9d6", "#3f5a34", christmas_extra)),
+    Picture("the-d-hiver", "#f3dcd6", "#e0b3a8", "#7a4a3c",
+            tea_tin("#8f2d2d", "#f5e9d6", "#3f5a34", winter_extra)),
     Picture("kyusu", "#e2ecef", "#c3d6dc", "#a88d70", single(kyusu("#7fa3a8"), 500, 250),
             zoom=1.15),
     Picture("kyusu-brun", "#f1e4d8", "#dfc4ad", "#8d7057", single(kyusu("#5b3a2a"), 500, 250),
