@@ -35,6 +35,7 @@ class LegalIdentity:
     legal_form: str | None = None
     phone: str | None = None
     mediator: str | None = None
+    host_phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +171,7 @@ LEGAL_KEYS = (
     "email",
     "phone",
     "host",
+    "host_phone",
     "mediator",
 )
 LEGAL_REQUIRED = ("company", "address", "registration", "vat_number", "director", "email", "host")
