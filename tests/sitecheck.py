@@ -19,7 +19,9 @@ class LinkCollector(HTMLParser):
             if name in ("href", "src", "action", "poster"):
                 self.links.append(value)
             elif name in ("srcset", "imagesrcset"):
-                self.links += [part.strip().split(" ")[0] for part in value.split(",") if part.strip()]
+                self.links += [
+                    part.strip().split(" ")[0] for part in value.split(",") if part.strip()
+                ]
             elif name == "content" and value.startswith("/"):
                 self.links.append(value)
 
@@ -45,13 +47,15 @@ def internal_links(output: Path, base_url: str) -> dict[str, set[str]]:
     for page in output.rglob("*.html"):
         for link in links_of(page.read_text(encoding="utf-8")):
             if link.startswith(base_url):
-                link = link[len(base_url):] or "/"
+                link = link[len(base_url) :] or "/"
             parts = urlsplit(link)
             if parts.scheme or parts.netloc or not parts.path or link.startswith("#"):
                 continue
             path = parts.path
             if not path.startswith("/"):
-                raise AssertionError(f"{page}: relative link {link!r} (links must be root-relative)")
+                raise AssertionError(
+                    f"{page}: relative link {link!r} (links must be root-relative)"
+                )
             found.setdefault(path, set()).add(str(page.relative_to(output)))
     return found
 

@@ -6,8 +6,17 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FORBIDDEN = {"pelican", "stripe", "boto3", "botocore", "starlette", "mangum", "uvicorn",
-             "generator", "functions"}
+FORBIDDEN = {
+    "pelican",
+    "stripe",
+    "boto3",
+    "botocore",
+    "starlette",
+    "mangum",
+    "uvicorn",
+    "generator",
+    "functions",
+}
 
 
 def imported_modules(path: Path) -> set[str]:

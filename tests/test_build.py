@@ -111,8 +111,9 @@ def test_no_broken_internal_link_or_missing_asset(mini: Path) -> None:
     output = mini / "output"
     links = internal_links(output, "https://mini.example")
     assert "/static/" in "".join(links)  # assets are linked, and checked below
-    missing = {path: sorted(pages) for path, pages in links.items()
-               if not file_for(output, path).is_file()}
+    missing = {
+        path: sorted(pages) for path, pages in links.items() if not file_for(output, path).is_file()
+    }
     assert missing == {}
 
 
@@ -145,7 +146,9 @@ def test_merchant_text_is_escaped(tmp_path: Path) -> None:
     shop = tmp_path / "shop"
     shutil.copytree(MINI, shop)
     path = shop / "content" / "products" / "vase.md"
-    path.write_text(path.read_text().replace("title: Vase", 'title: "Vase <script>alert(1)</script>"'))
+    path.write_text(
+        path.read_text().replace("title: Vase", 'title: "Vase <script>alert(1)</script>"')
+    )
     build(shop)
     html = read(shop, "/products/vase/")
     assert "<script>alert(1)</script>" not in html
@@ -159,4 +162,8 @@ def test_english_shop(tmp_path: Path) -> None:
     config.write_text(config.read_text().replace("language: fr", "language: en"))
     build(shop)
     html = read(shop, "/products/bol/")
-    assert '<html lang="en"' in html and "€24.90" in html and "Sold out" in read(shop, "/products/tasse/")
+    assert (
+        '<html lang="en"' in html
+        and "€24.90" in html
+        and "Sold out" in read(shop, "/products/tasse/")
+    )

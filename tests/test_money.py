@@ -13,14 +13,39 @@ from shop.money import Money, MoneyFormatError, parse_money
 
 @pytest.mark.parametrize(
     ("text", "cents"),
-    [("24.90", 2490), ("24.9", 2490), ("24", 2400), ("0", 0), ("0.05", 5), ("1000000.01", 100000001)],
+    [
+        ("24.90", 2490),
+        ("24.9", 2490),
+        ("24", 2400),
+        ("0", 0),
+        ("0.05", 5),
+        ("1000000.01", 100000001),
+    ],
 )
 def test_parses_decimal_text_exactly(text: str, cents: int) -> None:
     assert parse_money(text, "EUR") == Money(cents, "EUR")
 
 
-@pytest.mark.parametrize("text", ["24.999", "1e3", "12,5O", "-3", "", " ", ".5", "5.", "0x10",
-                                  "12,50", "1_000", "€12", "12 €", "nan", "inf"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "24.999",
+        "1e3",
+        "12,5O",
+        "-3",
+        "",
+        " ",
+        ".5",
+        "5.",
+        "0x10",
+        "12,50",
+        "1_000",
+        "€12",
+        "12 €",
+        "nan",
+        "inf",
+    ],
+)
 def test_rejects_inexact_or_odd_text(text: str) -> None:
     with pytest.raises(MoneyFormatError):
         parse_money(text, "EUR")

@@ -47,8 +47,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> ShopContent:
 
 def quote(shop: ShopContent, cart: list[tuple[str, int]], **kwargs: object):  # type: ignore[no-untyped-def]
     assert shop.config is not None
-    return quote_cart(shop.catalogue, shop.config, [CartLine(s, q) for s, q in cart],
-                      today=TODAY, **kwargs)  # type: ignore[arg-type]
+    return quote_cart(
+        shop.catalogue, shop.config, [CartLine(s, q) for s, q in cart], today=TODAY, **kwargs
+    )  # type: ignore[arg-type]
 
 
 def eur(cents: int) -> Money:
@@ -109,9 +110,14 @@ def test_free_shipping_code(shop: ShopContent) -> None:
     assert q.shipping is not None and q.shipping.price == eur(0) and q.total == eur(950)
 
 
-@pytest.mark.parametrize(("code", "reason"), [
-    ("VIEUX", "expired"), ("FUTUR", "not_yet_valid"), ("NOPE", "unknown"),
-])
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("VIEUX", "expired"),
+        ("FUTUR", "not_yet_valid"),
+        ("NOPE", "unknown"),
+    ],
+)
 def test_code_rejections(shop: ShopContent, code: str, reason: str) -> None:
     q = quote(shop, [("BOL-BLEU", 1)], promo_code=code)
     assert q.promo_code is None and q.discount_total == eur(0)
@@ -131,15 +137,18 @@ def test_buy_three_cheapest_free(shop: ShopContent) -> None:
     assert q.lines[0].discount == eur(950)
 
 
-@pytest.mark.parametrize(("cart", "code"), [
-    ([("NOPE", 1)], "unknown_sku"),
-    ([("DRAFT-1", 1)], "unknown_sku"),
-    ([("BOL-BLEU", 0)], "invalid_quantity"),
-    ([("BOL-BLEU", -1)], "invalid_quantity"),
-    ([("BOL-BLEU", 100)], "invalid_quantity"),
-    ([("BOL-BLEU", 60), ("BOL-BLEU", 60)], "invalid_quantity"),
-    ([], "empty_cart"),
-])
+@pytest.mark.parametrize(
+    ("cart", "code"),
+    [
+        ([("NOPE", 1)], "unknown_sku"),
+        ([("DRAFT-1", 1)], "unknown_sku"),
+        ([("BOL-BLEU", 0)], "invalid_quantity"),
+        ([("BOL-BLEU", -1)], "invalid_quantity"),
+        ([("BOL-BLEU", 100)], "invalid_quantity"),
+        ([("BOL-BLEU", 60), ("BOL-BLEU", 60)], "invalid_quantity"),
+        ([], "empty_cart"),
+    ],
+)
 def test_unsellable_carts(shop: ShopContent, cart: list[tuple[str, int]], code: str) -> None:
     with pytest.raises(QuoteError) as error:
         quote(shop, cart)
@@ -177,16 +186,26 @@ CODES = [None, "BIENVENUE10", "CINQ", "PORTOFFERT", "THE15", "VIEUX", "UNEFOIS",
 
 @settings(max_examples=300, deadline=None)
 @given(
-    cart=st.lists(st.tuples(st.sampled_from(SKUS), st.integers(1, 20)), min_size=1, max_size=5,
-                  unique_by=lambda line: line[0]),
+    cart=st.lists(
+        st.tuples(st.sampled_from(SKUS), st.integers(1, 20)),
+        min_size=1,
+        max_size=5,
+        unique_by=lambda line: line[0],
+    ),
     code=st.sampled_from(CODES),
     country=st.sampled_from([None, "FR"]),
     method=st.sampled_from([None, "pickup"]),
 )
-def test_quote_invariants(shop: ShopContent, cart: list[tuple[str, int]], code: str | None,
-                          country: str | None, method: str | None) -> None:
-    q = quote(shop, cart, promo_code=code, country=country,
-              shipping_method=method if country else None)
+def test_quote_invariants(
+    shop: ShopContent,
+    cart: list[tuple[str, int]],
+    code: str | None,
+    country: str | None,
+    method: str | None,
+) -> None:
+    q = quote(
+        shop, cart, promo_code=code, country=country, shipping_method=method if country else None
+    )
     shipping = q.shipping.price.amount if q.shipping else 0
     charged = sum(p.unit_amount * p.quantity for p in payment_lines(q)) + shipping
     assert charged == q.total.amount  # what Stripe will charge, cent for cent

@@ -20,9 +20,20 @@ def test_serve_builds_and_serves_site_and_api(tmp_path: Path) -> None:
     shutil.copytree(MINI, shop)
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "generator.cli", "serve", "--shop", str(shop), "--port", str(port),
-         "--no-watch"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "generator.cli",
+            "serve",
+            "--shop",
+            str(shop),
+            "--port",
+            str(port),
+            "--no-watch",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -39,8 +50,11 @@ def test_serve_builds_and_serves_site_and_api(tmp_path: Path) -> None:
         assert home.headers["cache-control"] == "no-cache"
         product = httpx.get(base + "/products/bol/")
         assert product.status_code == 200
-        css = next(line.split('href="')[1].split('"')[0] for line in product.text.split("<")
-                   if "stylesheet" in line)
+        css = next(
+            line.split('href="')[1].split('"')[0]
+            for line in product.text.split("<")
+            if "stylesheet" in line
+        )
         asset = httpx.get(base + css, headers={"accept-encoding": "gzip"})
         assert asset.status_code == 200
         assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
@@ -58,14 +72,26 @@ def test_serve_builds_and_serves_site_and_api(tmp_path: Path) -> None:
 
 def test_init_creates_a_shop_that_checks(tmp_path: Path) -> None:
     target = tmp_path / "new-shop"
-    result = subprocess.run([sys.executable, "-m", "generator.cli", "init", str(target)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "generator.cli", "init", str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert (target / "content" / "shop.yaml").is_file()
     assert (target / "theme" / "templates").is_dir()
-    check = subprocess.run([sys.executable, "-m", "generator.cli", "check", "--shop", str(target)],
-                           capture_output=True, text=True, check=False)
+    check = subprocess.run(
+        [sys.executable, "-m", "generator.cli", "check", "--shop", str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert check.returncode == 0, check.stderr
-    again = subprocess.run([sys.executable, "-m", "generator.cli", "init", str(target)],
-                           capture_output=True, text=True, check=False)
+    again = subprocess.run(
+        [sys.executable, "-m", "generator.cli", "init", str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert again.returncode == 1 and "already exists" in again.stderr

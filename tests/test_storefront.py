@@ -44,13 +44,17 @@ def catalog(example_output: Path) -> dict[str, Any]:
 
 
 def product_with_variants(catalog: dict[str, Any]) -> dict[str, Any]:
-    return next(p for p in catalog["products"]
-                if len([i for i in p["items"] if i["stock"] is None or i["stock"] > 0]) >= 2)
+    return next(
+        p
+        for p in catalog["products"]
+        if len([i for i in p["items"] if i["stock"] is None or i["stock"] > 0]) >= 2
+    )
 
 
 def simple_product(catalog: dict[str, Any]) -> dict[str, Any]:
-    return next(p for p in catalog["products"]
-                if len(p["items"]) == 1 and (p["items"][0]["stock"] or 1) > 0)
+    return next(
+        p for p in catalog["products"] if len(p["items"]) == 1 and (p["items"][0]["stock"] or 1) > 0
+    )
 
 
 def cart_count(page: Any) -> str:
@@ -58,8 +62,9 @@ def cart_count(page: Any) -> str:
 
 
 @pytest.mark.browser
-def test_choose_variant_add_change_quantity_and_reload(page: Any, site: str,
-                                                        catalog: dict[str, Any]) -> None:
+def test_choose_variant_add_change_quantity_and_reload(
+    page: Any, site: str, catalog: dict[str, Any]
+) -> None:
     product = product_with_variants(catalog)
     available = [i for i in product["items"] if i["stock"] is None or i["stock"] > 0]
     choice = available[1]
@@ -67,8 +72,9 @@ def test_choose_variant_add_change_quantity_and_reload(page: Any, site: str,
     page.goto(site + product["url"])
     page.locator(f'input[name="sku"][value="{choice["sku"]}"]').check()
     price = page.locator("[data-price-display]").first.inner_text()
-    assert price.replace("\u202f", " ").replace("\xa0", " ") == \
-        choice["price_display"].replace("\u202f", " ").replace("\xa0", " ")
+    assert price.replace("\u202f", " ").replace("\xa0", " ") == choice["price_display"].replace(
+        "\u202f", " "
+    ).replace("\xa0", " ")
     page.locator('input[name="quantity"]').fill("2")
     page.locator("form[data-add-to-cart] [type=submit]").click()
     page.wait_for_function("document.querySelector('[data-cart-count]').textContent.trim() === '2'")
@@ -87,7 +93,9 @@ def test_choose_variant_add_change_quantity_and_reload(page: Any, site: str,
     stored = page.evaluate("JSON.parse(localStorage.getItem('comptoir.cart.v1'))")
     assert [(entry["sku"], entry["quantity"]) for entry in stored["lines"]] == [(choice["sku"], 3)]
     assert cart_count(page) == "3"
-    assert all(url.startswith(site) for url in requests), [u for u in requests if not u.startswith(site)]
+    assert all(url.startswith(site) for url in requests), [
+        u for u in requests if not u.startswith(site)
+    ]
 
 
 @pytest.mark.browser
@@ -107,16 +115,20 @@ def test_add_to_cart_with_keyboard_alone(page: Any, site: str, catalog: dict[str
 
 
 @pytest.mark.browser
-def test_product_page_works_without_javascript(browser: Any, site: str,
-                                               catalog: dict[str, Any]) -> None:
+def test_product_page_works_without_javascript(
+    browser: Any, site: str, catalog: dict[str, Any]
+) -> None:
     context = browser.new_context(java_script_enabled=False)
     try:
         page = context.new_page()
         product = product_with_variants(catalog)
         page.goto(site + product["url"])
         for item in product["items"]:
-            label = page.locator(f'label:has(input[value="{item["sku"]}"]), '
-                                 f'label[for="{page.locator(f"input[value=\'{item["sku"]}\']").get_attribute("id")}"]')
+            radio = page.locator(f'input[name="sku"][value="{item["sku"]}"]')
+            radio_id = radio.get_attribute("id")
+            label = page.locator(f'label[for="{radio_id}"]').or_(
+                page.locator(f'label:has(input[value="{item["sku"]}"])')
+            )
             text = label.first.inner_text().replace("\u202f", " ").replace("\xa0", " ")
             assert item["price_display"].replace("\u202f", " ").replace("\xa0", " ") in text
         page.locator(f'input[name="sku"][value="{product["items"][0]["sku"]}"]').check()
@@ -135,9 +147,13 @@ def test_screenshots(browser: Any, site: str, catalog: dict[str, Any], width: in
         page = context.new_page()
         requests = collect_requests(page)
         product = product_with_variants(catalog)
-        for name, path in (("home", "/"), ("product", product["url"]),
-                           ("category", "/category/" + product["url"].split("/")[2] + "/"),
-                           ("cart", "/cart/"), ("legal", "/mentions-legales/")):
+        for name, path in (
+            ("home", "/"),
+            ("product", product["url"]),
+            ("category", "/category/" + product["url"].split("/")[2] + "/"),
+            ("cart", "/cart/"),
+            ("legal", "/mentions-legales/"),
+        ):
             if name == "category":
                 path = page.locator("nav a[href^='/category/']").first.get_attribute("href") or "/"
             page.goto(site + path)
@@ -187,8 +203,13 @@ def page_weight(output: Path, path: str) -> int:
 
 def test_product_page_budget(example_output: Path, catalog: dict[str, Any]) -> None:
     weights = {p["url"]: page_weight(example_output, p["url"]) for p in catalog["products"]}
-    print("product page HTML+CSS+JS bytes:", max(weights.values()), "max,",
-          min(weights.values()), "min")
+    print(
+        "product page HTML+CSS+JS bytes:",
+        max(weights.values()),
+        "max,",
+        min(weights.values()),
+        "min",
+    )
     assert max(weights.values()) <= 40 * 1024
 
 

@@ -1,0 +1,42 @@
+"""A built fixture shop and the functions' app around it, for API tests."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from functions.settings import Settings, from_environment
+from generator.build import build
+
+MINI = Path(__file__).parent / "fixtures" / "mini"
+TEST_KEY = "sk_test_emulator_0000000000"
+WEBHOOK_SECRET = "whsec_test_0000000000000000"
+
+PROMOS = """
+discounts:
+  - {code: BIENVENUE10, kind: percent, value: "10"}
+"""
+
+
+def built_shop(root: Path) -> Path:
+    """A copy of the mini shop with a promo code, built."""
+    shop = root / "shop"
+    shutil.copytree(MINI, shop)
+    config = shop / "content" / "shop.yaml"
+    config.write_text(config.read_text() + PROMOS)
+    build(shop)
+    return shop
+
+
+def api_settings(shop: Path, stripe_base: str, site: str = "http://127.0.0.1:9") -> Settings:
+    return from_environment(
+        shop,
+        {
+            "STRIPE_SECRET_KEY": TEST_KEY,
+            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "STRIPE_API_BASE": stripe_base,
+            "COMPTOIR_STORE": str(shop / "var" / "store.sqlite3"),
+            "COMPTOIR_OUTBOX": str(shop / "var" / "outbox"),
+        },
+        local_origin=site,
+    )
