@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -607,7 +608,8 @@ def write_hugo_product(site: Path, product: Product) -> None:
 class Measure:
     label: str
     seconds: float | None = None
-    peak_mb: float | None = None
+    peak_mb: float | None = None  # ru_maxrss: the largest single process of the run
+    tree_mb: float | None = None  # sampled peak of the summed PSS of the process tree
     pages: int | None = None
     changed: int | None = None
     note: str = ""
@@ -638,6 +640,60 @@ def snapshot(folder: Path) -> Snapshot:
     return result
 
 
+class TreeMemory(threading.Thread):
+    """Samples the summed PSS of a process and its descendants (image workers, say).
+
+    ``ru_maxrss`` only gives the largest single process; a build that forks
+    workers uses more than that at once. PSS shares pages between processes
+    fairly, so the sum does not count forked memory twice. Sampling every
+    ``interval`` seconds misses shorter peaks.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.peak_kb = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.interval):
+            self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in _tree(self.pid)))
+
+    def stop(self) -> float | None:
+        self.done.set()
+        self.join()
+        return self.peak_kb / 1024 if self.peak_kb else None
+
+
+def _tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        found.append(pid)
+        pending += children.get(pid, [])
+    return found
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def count_pages(folder: Path) -> int:
     return sum(1 for _ in folder.rglob("*.html")) if folder.is_dir() else 0
 
@@ -647,6 +703,7 @@ def run_measured(label: str, command: Sequence[str], cwd: Path, output: Path, lo
     """Run ``command`` ``repeat`` times; keep the fastest wall time and the largest peak RSS."""
     best: float | None = None
     peak_kb = 0
+    tree_mb: float | None = None
     changed = 0
     for attempt in range(repeat):
         if before_each is not None:
@@ -657,23 +714,29 @@ def run_measured(label: str, command: Sequence[str], cwd: Path, output: Path, lo
         with out_path.open("wb") as out, err_path.open("wb") as err:
             started = time.perf_counter()
             process = subprocess.Popen(list(command), cwd=cwd, stdout=out, stderr=err)
+            sampler = TreeMemory(process.pid)
+            sampler.start()
             try:
                 _, status, usage = os.wait4(process.pid, 0)
             except BaseException:
                 process.kill()
                 process.wait()
                 raise
-            elapsed = time.perf_counter() - started
+            finally:
+                elapsed = time.perf_counter() - started
+                sampled = sampler.stop()
         process.returncode = code = os.waitstatus_to_exitcode(status)
         if code != 0:
             stderr = err_path.read_text(errors="replace") + out_path.read_text(errors="replace")
             raise ToolFailed(label, command, code, stderr)
         best = elapsed if best is None else min(best, elapsed)
         peak_kb = max(peak_kb, usage.ru_maxrss)  # kilobytes on Linux
+        if sampled is not None:
+            tree_mb = max(tree_mb or 0.0, sampled)
         after = snapshot(output)
         changed = sum(1 for path, stamp in after.items() if before.get(path) != stamp)
         changed += sum(1 for path in before if path not in after)
-    return Measure(label, best, peak_kb / 1024, count_pages(output), changed)
+    return Measure(label, best, peak_kb / 1024, tree_mb, count_pages(output), changed)
 
 
 def find_hugo(try_install: bool) -> str | None:
@@ -843,15 +906,17 @@ def ratio(a: float | None, b: float | None) -> str:
 
 def size_table(result: SizeResult) -> str:
     lines = [f"### N = {result.size:,}", "", result.facts, "",
-             "| run | wall (s) | peak RSS (MB) | pages (.html) | files changed | pages/s |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "| run | wall (s) | peak RSS (MB) | tree PSS (MB) | pages (.html) | files changed "
+             "| pages/s |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for m in result.rows:
         speed = m.pages / m.seconds if m.pages is not None and m.seconds else None
         if m.note and not m.ok:
-            lines.append(f"| {m.label} | {m.note} | | | | |")
+            lines.append(f"| {m.label} | {m.note} | | | | | |")
             continue
         lines.append(f"| {m.label} | {fmt(m.seconds, '.2f')} | {fmt(m.peak_mb, ',.0f')} | "
-                     f"{fmt(m.pages, ',')} | {fmt(m.changed, ',')} | {fmt(speed, ',.0f')} |")
+                     f"{fmt(m.tree_mb, ',.0f')} | {fmt(m.pages, ',')} | {fmt(m.changed, ',')} | "
+                     f"{fmt(speed, ',.0f')} |")
     comptoir = result.get("comptoir build (cold)")
     lines.append("")
     for name in ("pelican", "hugo"):
@@ -904,12 +969,14 @@ def targets(results: Sequence[SizeResult]) -> list[str]:
             met = "met" if edit.seconds <= TARGET_REBUILD_SECONDS else "missed"
             lines.append(f"- rebuild after one edit ≤ {TARGET_REBUILD_SECONDS:.0f} s at "
                          f"N = {r.size:,}: {edit.seconds:.2f} s — {met}")
-    peaks = [m.peak_mb for r in results for m in r.rows
-             if m.label.startswith("comptoir") and m.peak_mb is not None]
-    if peaks:
-        peak = max(peaks)
-        lines.append(f"- comptoir peak memory ≤ {TARGET_PEAK_MB:.0f} MB: {peak:,.0f} MB — "
-                     f"{'met' if peak <= TARGET_PEAK_MB else 'missed'}")
+    runs = [m for r in results for m in r.rows if m.label.startswith("comptoir") and m.ok]
+    if runs:
+        peak = max(m.peak_mb or 0.0 for m in runs)
+        tree = max(m.tree_mb or 0.0 for m in runs)
+        worst = max(peak, tree)
+        lines.append(f"- comptoir peak memory ≤ {TARGET_PEAK_MB:.0f} MB: largest process "
+                     f"{peak:,.0f} MB, whole process tree {tree:,.0f} MB (sampled) — "
+                     f"{'met' if worst <= TARGET_PEAK_MB else 'missed'}")
     return lines
 
 
