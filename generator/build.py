@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from generator.assets import AssetManifest, build_assets
+from generator.assets import AssetError, AssetManifest, build_assets
 from generator.i18n import load_translations
 from generator.images import ImageError, process_images
 from generator.presenters import FEED_PATH, Presenter, page_url, post_url, product_url
@@ -94,8 +94,9 @@ def check(root: Path) -> ShopContent:
     return load_content(root)
 
 
-def build(root: Path, output: Path | None = None, progress: Progress = lambda _: None
-          ) -> BuildReport:
+def build(
+    root: Path, output: Path | None = None, progress: Progress = lambda _: None
+) -> BuildReport:
     """Build the site of the shop in ``root`` into ``output`` (default ``root/output``).
 
     Raises BuildError, having written nothing, when the content has problems.
@@ -115,7 +116,12 @@ def build(root: Path, output: Path | None = None, progress: Progress = lambda _:
     progress(f"Processing images… ({_count_images(content)} pictures)")
     images = _images(content, root, output)
     produced.update(_files_under(output / "images", names=_image_files(images)))
-    assets = build_assets(theme / "static", output)
+    try:
+        assets = build_assets(theme / "static", output)
+    except AssetError as error:
+        raise BuildError(
+            [Problem(_relative(Path(error.path), root), error.line, error.message)]
+        ) from error
     produced.update(output / url.lstrip("/") for url in assets.urls.values())
     translations = load_translations(theme, config.language)
     presenter = Presenter(content, config, translations, images)
@@ -135,17 +141,26 @@ def build(root: Path, output: Path | None = None, progress: Progress = lambda _:
         documents={(root / d.source).resolve(): d for d in (*content.pages, *content.posts)},
         produced={p.resolve() for p in produced},
     )
-    progress(f"Rendering {len(content.catalogue.public)} products and "
-             f"{len(content.pages) + len(content.posts)} pages…")
+    progress(
+        f"Rendering {len(content.catalogue.public)} products and "
+        f"{len(content.pages) + len(content.posts)} pages…"
+    )
     _run_pelican(root, output, theme, config, state, has_blog=bool(content.posts))
     _write_catalog(state)
     _write_sitemap(state)
-    state.write("robots.txt", f"User-agent: *\nAllow: /\nDisallow: /cart/\n\n"
-                              f"Sitemap: {config.url('/sitemap.xml')}\n")
+    state.write(
+        "robots.txt",
+        f"User-agent: *\nAllow: /\nDisallow: /cart/\n\nSitemap: {config.url('/sitemap.xml')}\n",
+    )
     _remove_stale(output, state.produced)
     pages = sum(1 for p in state.produced if p.suffix == ".html")
-    return BuildReport(pages, len(content.catalogue.public), len(images), state.written,
-                       time.perf_counter() - started)
+    return BuildReport(
+        pages,
+        len(content.catalogue.public),
+        len(images),
+        state.written,
+        time.perf_counter() - started,
+    )
 
 
 # -- steps ---------------------------------------------------------------------
@@ -164,16 +179,20 @@ def _image_sources(content: ShopContent) -> list[Path]:
 def _images(content: ShopContent, root: Path, output: Path) -> dict[Path, Any]:
     try:
         return process_images(
-            _image_sources(content), cache_dir=root / ".cache" / "images",
+            _image_sources(content),
+            cache_dir=root / ".cache" / "images",
             output_dir=output / "images",
         )
     except ImageError as error:
-        display = Path(str(error.path)).resolve()
-        try:
-            where = display.relative_to(root).as_posix()
-        except ValueError:
-            where = str(error.path)
+        where = _relative(Path(str(error.path)), root)
         raise BuildError([Problem(where, 1, str(error.message))]) from error
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def _image_files(images: dict[Path, Any]) -> set[str]:
@@ -188,8 +207,9 @@ def _files_under(folder: Path, names: set[str]) -> set[Path]:
     return {folder / name for name in names}
 
 
-def _run_pelican(root: Path, output: Path, theme: Path, config: ShopConfig, state: BuildState,
-                 has_blog: bool) -> None:
+def _run_pelican(
+    root: Path, output: Path, theme: Path, config: ShopConfig, state: BuildState, has_blog: bool
+) -> None:
     from pelican import Pelican
     from pelican.log import console
     from pelican.settings import read_settings
@@ -215,19 +235,42 @@ def _run_pelican(root: Path, output: Path, theme: Path, config: ShopConfig, stat
         raise BuildError([Problem("theme", 1, message) for message in recorder.messages])
 
 
-def _pelican_settings(root: Path, output: Path, theme: Path, config: ShopConfig, has_blog: bool
-                      ) -> dict[str, Any]:
-    off: dict[str, Any] = {key: "" for key in (
-        "CATEGORY_SAVE_AS", "TAG_SAVE_AS", "AUTHOR_SAVE_AS", "ARCHIVES_SAVE_AS",
-        "AUTHORS_SAVE_AS", "CATEGORIES_SAVE_AS", "TAGS_SAVE_AS", "DRAFT_SAVE_AS",
-        "DRAFT_PAGE_SAVE_AS", "YEAR_ARCHIVE_SAVE_AS", "MONTH_ARCHIVE_SAVE_AS",
-        "DAY_ARCHIVE_SAVE_AS",
-    )}
-    feeds: dict[str, Any] = {key: None for key in (
-        "FEED_ATOM", "FEED_RSS", "FEED_ALL_RSS", "CATEGORY_FEED_ATOM", "CATEGORY_FEED_RSS",
-        "TAG_FEED_ATOM", "TAG_FEED_RSS", "TRANSLATION_FEED_ATOM", "TRANSLATION_FEED_RSS",
-        "AUTHOR_FEED_ATOM", "AUTHOR_FEED_RSS",
-    )}
+def _pelican_settings(
+    root: Path, output: Path, theme: Path, config: ShopConfig, has_blog: bool
+) -> dict[str, Any]:
+    off: dict[str, Any] = {
+        key: ""
+        for key in (
+            "CATEGORY_SAVE_AS",
+            "TAG_SAVE_AS",
+            "AUTHOR_SAVE_AS",
+            "ARCHIVES_SAVE_AS",
+            "AUTHORS_SAVE_AS",
+            "CATEGORIES_SAVE_AS",
+            "TAGS_SAVE_AS",
+            "DRAFT_SAVE_AS",
+            "DRAFT_PAGE_SAVE_AS",
+            "YEAR_ARCHIVE_SAVE_AS",
+            "MONTH_ARCHIVE_SAVE_AS",
+            "DAY_ARCHIVE_SAVE_AS",
+        )
+    }
+    feeds: dict[str, Any] = {
+        key: None
+        for key in (
+            "FEED_ATOM",
+            "FEED_RSS",
+            "FEED_ALL_RSS",
+            "CATEGORY_FEED_ATOM",
+            "CATEGORY_FEED_RSS",
+            "TAG_FEED_ATOM",
+            "TAG_FEED_RSS",
+            "TRANSLATION_FEED_ATOM",
+            "TRANSLATION_FEED_RSS",
+            "AUTHOR_FEED_ATOM",
+            "AUTHOR_FEED_RSS",
+        )
+    }
     return {
         **off,
         **feeds,
@@ -300,8 +343,10 @@ def site_paths(content: ShopContent) -> list[str]:
     per_page = content.config.products_per_page
     paths = ["/"]
     paths += [product_url(p) for p in content.catalogue.public]
-    for groups, url_for in ((content.catalogue.categories(), category_url),
-                            (content.catalogue.tags(), tag_url)):
+    for groups, url_for in (
+        (content.catalogue.categories(), category_url),
+        (content.catalogue.tags(), tag_url),
+    ):
         for name, products in groups.items():
             pages = max(1, -(-len(products) // per_page))
             paths += [url_for(name, n) for n in range(1, pages + 1)]
@@ -313,8 +358,10 @@ def site_paths(content: ShopContent) -> list[str]:
 
 
 def _write_sitemap(state: BuildState) -> None:
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
+    ]
     for path in site_paths(state.content):
         lines.append(f"  <url><loc>{escape(state.config.url(path))}</loc></url>")
     lines.append("</urlset>")
