@@ -33,10 +33,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--shop", type=Path, default=Path("."), metavar="DIR",
-                        help="the shop's folder, holding content/ (default: here)")
-    parser = argparse.ArgumentParser(prog="comptoir",
-                                     description="A static shop from Markdown and YAML files.")
+    common.add_argument(
+        "--shop",
+        type=Path,
+        default=Path(),
+        metavar="DIR",
+        help="the shop's folder, holding content/ (default: here)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="comptoir", description="A static shop from Markdown and YAML files."
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sub = commands.add_parser("check", parents=[common], help="validate content/, report problems")
@@ -44,15 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     sub = commands.add_parser("build", parents=[common], help="build the site into output/")
     sub.add_argument("--output", type=Path, default=None, help="where to write (default output/)")
     sub.set_defaults(run=_build)
-    sub = commands.add_parser("serve", parents=[common],
-                              help="build, then serve the shop locally and rebuild on change")
+    sub = commands.add_parser(
+        "serve", parents=[common], help="build, then serve the shop locally and rebuild on change"
+    )
     sub.add_argument("--host", default="127.0.0.1")
     sub.add_argument("--port", type=int, default=8000)
     sub.add_argument("--output", type=Path, default=None, help="where to write (default output/)")
     sub.add_argument("--no-watch", action="store_true", help="do not rebuild on change")
     sub.set_defaults(run=_serve)
     sub = commands.add_parser("init", help="start a new shop from the example")
-    sub.add_argument("--shop", type=Path, default=Path("."), help=argparse.SUPPRESS)
+    sub.add_argument("--shop", type=Path, default=Path(), help=argparse.SUPPRESS)
     sub.add_argument("directory", type=Path)
     sub.set_defaults(run=_init)
     return parser
@@ -62,8 +69,9 @@ def report(problems: Sequence[Problem]) -> None:
     for problem in problems:
         print(problem, file=sys.stderr)
     count = len(problems)
-    print(f"{count} problem{'s' if count != 1 else ''} found; nothing was written.",
-          file=sys.stderr)
+    print(
+        f"{count} problem{'s' if count != 1 else ''} found; nothing was written.", file=sys.stderr
+    )
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -73,8 +81,10 @@ def _check(args: argparse.Namespace) -> int:
         report(problems)
         return 1
     catalogue = content.catalogue
-    print(f"OK: {len(catalogue.public)} products, {len(content.pages)} pages, "
-          f"{len(content.posts)} articles.")
+    print(
+        f"OK: {len(catalogue.public)} products, {len(content.pages)} pages, "
+        f"{len(content.posts)} articles."
+    )
     return 0
 
 
@@ -86,8 +96,10 @@ def _build(args: argparse.Namespace) -> int:
     except BuildError as error:
         report(error.problems)
         return 1
-    print(f"Built {result.pages} pages ({result.products} products, {result.images} images) "
-          f"in {result.seconds:.2f} s; {result.written} files changed.")
+    print(
+        f"Built {result.pages} pages ({result.products} products, {result.images} images) "
+        f"in {result.seconds:.2f} s; {result.written} files changed."
+    )
     return 0
 
 
@@ -105,6 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     output = (args.output or shop / "output").resolve()
     if not args.no_watch:
+
         def rebuild() -> None:
             started = time.strftime("%H:%M:%S")
             print(f"[{started}] change detected, rebuilding…", flush=True)
@@ -133,8 +146,9 @@ def _init(args: argparse.Namespace) -> int:
         return 1
     target.mkdir(parents=True, exist_ok=True)
     shutil.copytree(TEMPLATE_ROOT / "content", target / "content")
-    shutil.copytree(TEMPLATE_ROOT / "theme", target / "theme",
-                    ignore=shutil.ignore_patterns("README.md"))
+    shutil.copytree(
+        TEMPLATE_ROOT / "theme", target / "theme", ignore=shutil.ignore_patterns("README.md")
+    )
     print(f"New shop in {target}. Next: cd {target} && comptoir serve")
     return 0
 

@@ -8,7 +8,7 @@ the ``COMPTOIR_BUILD`` setting, so signals carry no global state.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pelican import signals
 from pelican.generators import Generator
@@ -34,7 +34,7 @@ class ShopMarkdownReader(BaseReader):  # type: ignore[misc]
     """Gives Pelican the pages and articles our loader already read and validated."""
 
     enabled = True
-    file_extensions = ["md"]
+    file_extensions: ClassVar[list[str]] = ["md"]
 
     def read(self, source_path: str) -> tuple[str, dict[str, Any]]:
         state = state_of(self.settings)

@@ -200,7 +200,9 @@ class Presenter:
             "category": product.category,
             "brand": {"@type": "Brand", "name": self.config.name},
             "url": url,
-            "offers": offers[0] if len(offers) == 1 else {
+            "offers": offers[0]
+            if len(offers) == 1
+            else {
                 "@type": "AggregateOffer",
                 "lowPrice": min(i.price for i in product.items).to_text(),
                 "highPrice": max(i.price for i in product.items).to_text(),
@@ -265,6 +267,6 @@ def _first_sentence(markdown_text: str) -> str:
     for line in markdown_text.splitlines():
         line = line.strip()
         if line and not line.startswith(("#", "-", "*", ">", "|", "!")):
-            plain = Markup(markdown.markdown(line)).striptags()
+            plain = Markup(markdown.markdown(line)).striptags()  # noqa: S704 - only stripped
             return plain if len(plain) <= 160 else plain[:157].rsplit(" ", 1)[0] + "…"
     return ""
