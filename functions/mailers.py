@@ -48,7 +48,9 @@ class OutboxMailer:
             self.folder.mkdir(parents=True, exist_ok=True)
             handle, temp_name = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
         except OSError as error:
-            raise MailError(f"cannot write to the outbox folder {self.folder}: {_reason(error)}")
+            raise MailError(
+                f"cannot write to the outbox folder {self.folder}: {_reason(error)}"
+            ) from None
         temp = Path(temp_name)
         try:
             with os.fdopen(handle, "wb") as stream:
@@ -59,7 +61,7 @@ class OutboxMailer:
         except OSError as error:
             with contextlib.suppress(OSError):
                 temp.unlink()
-            raise MailError(f"cannot write {target.name} to the outbox: {_reason(error)}")
+            raise MailError(f"cannot write {target.name} to the outbox: {_reason(error)}") from None
 
 
 def eml_name(message: bytes) -> str:
@@ -151,7 +153,10 @@ class SMTPMailer:
             raise MailError(
                 f"{where} answered {error.smtp_code} {_text(error.smtp_error)}"
             ) from None
-        except smtplib.SMTPServerDisconnected:
+        except smtplib.SMTPServerDisconnected as error:
+            # smtplib reports a read that timed out as a disconnection.
+            if isinstance(error.__context__, TimeoutError):
+                raise MailError(f"{where} did not answer within {self.timeout:g} s") from None
             raise MailError(f"{where} closed the connection") from None
         except smtplib.SMTPException as error:
             raise MailError(f"{where}: {_text(str(error))}") from None

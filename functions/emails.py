@@ -1,0 +1,445 @@
+"""Order e-mails: the shopper's confirmation and the merchant's notification.
+
+Each is a complete RFC 5322 message (plain text + HTML alternatives) rendered
+from the theme's ``emails/`` templates in the order's language, wrapped in an
+``OutgoingMail`` for the store's outbox. Rendering is deterministic: the same
+order gives the same bytes (Message-ID, Date and MIME boundary included), so a
+retried webhook queues nothing new and a re-sent message is recognisably the
+same one.
+
+Header safety: every name, address and subject that comes from order data is
+cleaned of control characters and line breaks before it reaches a header, and
+addresses are parsed strictly; an invalid one raises ``InvalidAddress`` (a
+``ValueError``) for the caller to log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gettext
+import hashlib
+import io
+import unicodedata
+import zoneinfo
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date, format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from functions.store import AddressData, Order, OrderData, OutgoingMail
+from shop.config import LANGUAGES, ShopConfig
+from shop.money import Money
+
+THEME_DIR = Path(__file__).resolve().parent.parent / "theme"
+DOMAIN = "emails"  # theme/translations/<lang>/LC_MESSAGES/emails.po
+WITHDRAWAL_PATH = "/retractation/"  # the example shop's withdrawal page
+
+# Bidirectional overrides can disguise a name; line and paragraph separators
+# break lines in some clients. Other format characters (e.g. ZWJ) are kept.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+_MAX_NAME = 120
+_MAX_ADDRESS = 254  # RFC 5321's limit on a forward path
+
+
+class InvalidAddress(ValueError):
+    """An e-mail address that cannot be used in a header.
+
+    The message says what is wrong without repeating the address, so it can be
+    logged without personal data (or a forged log line).
+    """
+
+
+# -- the views templates receive -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LineView:
+    title: str
+    quantity: int
+    unit_price: str  # "12,45 €"
+    amount: str  # quantity × unit price
+    discount: str | None  # "−2,49 €", or None without a discount
+    total: str  # after the discount
+
+
+@dataclass(frozen=True, slots=True)
+class AmountView:
+    label: str
+    amount: str
+
+
+@dataclass(frozen=True, slots=True)
+class VatView:
+    rate: str  # "5,5"
+    amount: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    """One order, display-ready: templates print these fields and compute nothing."""
+
+    number: str
+    date: str  # "14 septembre 2026 à 10:32", in the shop's time zone
+    customer_name: str
+    customer_email: str
+    customer_email_valid: bool
+    lines: tuple[LineView, ...]
+    subtotal: str
+    discounts: tuple[AmountView, ...]
+    shipping: AmountView | None  # label: the method
+    shipping_free: bool
+    pickup: bool
+    vat: tuple[VatView, ...]
+    total: str
+    address: tuple[str, ...]  # the shipping address, one line each; () for pickup
+    paid: bool
+    marketing_consent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ShopView:
+    name: str
+    url: str
+    company: str
+    legal_form: str | None
+    address: str
+    registration: str
+    vat_number: str
+    email: str
+    phone: str | None
+    mediator: str | None
+    withdrawal_url: str
+
+
+# -- public API --------------------------------------------------------------------
+
+
+def confirmation_email(
+    order: Order,
+    config: ShopConfig,
+    *,
+    withdrawal_url: str | None = None,
+    theme_dir: Path = THEME_DIR,
+) -> OutgoingMail:
+    """The shopper's confirmation, in the language they used, from the shop's sender.
+
+    ``withdrawal_url`` is the absolute URL of the page whose role is
+    ``withdrawal``; it defaults to ``config.url("/retractation/")``.
+    Raises InvalidAddress if the order's e-mail address cannot be used.
+    """
+    language = _language(order.data.get("language", ""), config)
+    translations = _translations(theme_dir, language)
+    to = mail_address(order.email, order.data["customer_name"])
+    key = f"confirmation:{order.session_id}"
+    view = _order_view(order, config, language, translations, customer_email_valid=True)
+    shop = _shop_view(config, withdrawal_url or config.url(WITHDRAWAL_PATH))
+    subject = translations.gettext("Order %(number)s confirmed") % {"number": view.number}
+    text, html = _render(theme_dir, language, "confirmation", order=view, shop=shop, customer=True)
+    message = _message(
+        key=key,
+        config=config,
+        to=to,
+        reply_to=mail_address(config.legal.email, config.name),
+        subject=subject,
+        created_at=order.created_at,
+        language=language,
+        text=text,
+        html=html,
+    )
+    return OutgoingMail(key=key, to=to.addr_spec, message=message)
+
+
+def merchant_notification(
+    order: Order, config: ShopConfig, *, theme_dir: Path = THEME_DIR
+) -> OutgoingMail:
+    """The merchant's notice of a new order, to ``config.email.orders_to``, in the shop's language.
+
+    Replies go to the customer. A customer address that cannot be used does not
+    stop this mail: it says so instead, since no confirmation could be sent.
+    """
+    language = _language(config.language, config)
+    translations = _translations(theme_dir, language)
+    to = mail_address(config.email.orders_to)
+    try:
+        customer: Address | None = mail_address(order.email, order.data["customer_name"])
+    except InvalidAddress:
+        customer = None
+    key = f"merchant:{order.session_id}"
+    view = _order_view(
+        order, config, language, translations, customer_email_valid=customer is not None
+    )
+    shop = _shop_view(config, config.url(WITHDRAWAL_PATH))
+    subject = translations.gettext("New order %(number)s: %(total)s") % {
+        "number": view.number,
+        "total": view.total,
+    }
+    if not view.paid:
+        subject += " " + translations.gettext("(payment pending)")
+    text, html = _render(theme_dir, language, "merchant", order=view, shop=shop, customer=False)
+    message = _message(
+        key=key,
+        config=config,
+        to=to,
+        reply_to=customer,
+        subject=subject,
+        created_at=order.created_at,
+        language=language,
+        text=text,
+        html=html,
+    )
+    return OutgoingMail(key=key, to=to.addr_spec, message=message)
+
+
+def header_text(value: str, limit: int = _MAX_NAME) -> str:
+    """``value`` fit for a header or a one-line field: no control characters or line breaks.
+
+    Every control character, line or paragraph separator and bidi override
+    becomes a space; runs of spaces collapse; the result is cut to ``limit``.
+    """
+    kept = "".join(" " if _is_unsafe(char) else char for char in value)
+    return " ".join(kept.split())[:limit].strip()
+
+
+def mail_address(addr_spec: str, display_name: str = "") -> Address:
+    """A strictly checked address with a cleaned display name; raises InvalidAddress.
+
+    The address must be ``local@domain.tld`` with no spaces, control characters
+    or comments; an internationalised domain is converted to its ASCII form.
+    """
+    if not addr_spec or len(addr_spec) > _MAX_ADDRESS:
+        raise InvalidAddress("the e-mail address is empty or too long")
+    if any(_is_unsafe(char) or char.isspace() for char in addr_spec):
+        raise InvalidAddress("the e-mail address contains spaces or control characters")
+    if parseaddr(addr_spec)[1] != addr_spec:
+        raise InvalidAddress("the e-mail address is not a bare local@domain address")
+    local, _, domain = addr_spec.rpartition("@")
+    if not local or not local.isascii():
+        raise InvalidAddress("the e-mail address needs an ASCII name before the @")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise InvalidAddress("the e-mail address has an invalid domain") from None
+    labels = ascii_domain.split(".")
+    if len(labels) < 2 or not all(labels) or not labels[-1].isalpha():
+        raise InvalidAddress("the e-mail address has an invalid domain")
+    try:
+        return Address(display_name=header_text(display_name), addr_spec=f"{local}@{ascii_domain}")
+    except (ValueError, IndexError, HeaderParseError):
+        raise InvalidAddress("the e-mail address is not valid") from None
+
+
+def message_id(key: str, domain: str) -> str:
+    """``<hash-of-key@domain>``: the same mail key always gives the same Message-ID."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+# -- building the message --------------------------------------------------------
+
+
+def _message(
+    *,
+    key: str,
+    config: ShopConfig,
+    to: Address,
+    reply_to: Address | None,
+    subject: str,
+    created_at: dt.datetime,
+    language: str,
+    text: str,
+    html: str,
+) -> bytes:
+    name, addr = parseaddr(config.email.sender)
+    sender = mail_address(addr, name or config.name)
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = header_text(subject, limit=200)
+    message["From"] = sender
+    message["To"] = to
+    if reply_to is not None:
+        message["Reply-To"] = reply_to
+    message["Date"] = format_datetime(_aware(created_at).astimezone(_zone(config)))
+    message["Message-ID"] = message_id(key, sender.domain)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+    # Quoted-printable keeps the message 7-bit and lines short for every relay.
+    message.set_content(text, subtype="plain", cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    message["Content-Language"] = language  # after the content: set_content clears Content-*
+    # A fixed boundary keeps the bytes reproducible. "=_" never occurs in a
+    # quoted-printable body (a literal "=" is encoded "=3D"), so it cannot collide.
+    message.set_boundary("=_" + hashlib.sha256(key.encode()).hexdigest()[:40])
+    return message.as_bytes()
+
+
+def _render(theme_dir: Path, language: str, name: str, **context: object) -> tuple[str, str]:
+    environment = _environment(theme_dir, language)
+    context["lang"] = language
+    text = environment.get_template(f"{name}.txt").render(**context)
+    html = environment.get_template(f"{name}.html").render(**context)
+    return text, html
+
+
+@lru_cache(maxsize=8)
+def _environment(theme_dir: Path, language: str) -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(theme_dir / "emails"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.install_gettext_translations(  # type: ignore[attr-defined]
+        _translations(theme_dir, language), newstyle=True
+    )
+    return environment
+
+
+@lru_cache(maxsize=8)
+def _translations(theme_dir: Path, language: str) -> gettext.GNUTranslations:
+    """The theme's e-mail catalogue for a language, compiled in memory from its ``.po``."""
+    po_path = theme_dir / "translations" / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=language, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+# -- views -------------------------------------------------------------------------
+
+
+def _order_view(
+    order: Order,
+    config: ShopConfig,
+    language: str,
+    translations: gettext.GNUTranslations,
+    *,
+    customer_email_valid: bool,
+) -> OrderView:
+    data: OrderData = order.data
+    locale = LANGUAGES[language]
+
+    def money(amount: int) -> str:
+        return _money(amount, order.currency, locale)
+
+    lines = tuple(
+        LineView(
+            title=header_text(line["title"], limit=200),
+            quantity=line["quantity"],
+            unit_price=money(line["unit_price"]),
+            amount=money(line["unit_price"] * line["quantity"]),
+            discount=money(-line["discount"]) if line["discount"] else None,
+            total=money(line["total"]),
+        )
+        for line in data["lines"]
+    )
+    shipping = data["shipping"]
+    created = _aware(order.created_at).astimezone(_zone(config))
+    date = translations.gettext("%(date)s at %(time)s") % {
+        "date": format_date(created.date(), "long", locale=locale),
+        "time": format_time(created.time(), "short", locale=locale),
+    }
+    address = data["shipping_address"]
+    return OrderView(
+        number=header_text(order.number, limit=64),
+        date=date,
+        customer_name=header_text(data["customer_name"]),
+        customer_email=header_text(order.email, limit=_MAX_ADDRESS),
+        customer_email_valid=customer_email_valid,
+        lines=lines,
+        subtotal=money(data["subtotal"]),
+        discounts=tuple(
+            AmountView(header_text(d["label"]), money(-d["amount"])) for d in data["discounts"]
+        ),
+        shipping=AmountView(header_text(shipping["label"]), money(shipping["amount"]))
+        if shipping
+        else None,
+        shipping_free=shipping is not None and shipping["amount"] == 0,
+        pickup=data["pickup"],
+        vat=tuple(
+            VatView(_rate(v["rate"], locale), money(v["vat"])) for v in data["vat"] if v["vat"]
+        ),
+        total=money(order.total),
+        address=_address_lines(address, locale) if address and not data["pickup"] else (),
+        paid=data["payment_status"] == "paid",
+        marketing_consent=data["marketing_consent"],
+    )
+
+
+def _shop_view(config: ShopConfig, withdrawal_url: str) -> ShopView:
+    legal = config.legal
+    return ShopView(
+        name=config.name,
+        url=config.base_url + "/",
+        company=legal.company,
+        legal_form=legal.legal_form,
+        address=legal.address,
+        registration=legal.registration,
+        vat_number=legal.vat_number,
+        email=legal.email,
+        phone=legal.phone,
+        mediator=legal.mediator,
+        withdrawal_url=withdrawal_url,
+    )
+
+
+def _address_lines(address: AddressData, locale: str) -> tuple[str, ...]:
+    country = address["country"].upper()
+    city = f"{address['postal_code']} {address['city']}"
+    lines = (
+        address["name"],
+        address["line1"],
+        address["line2"],
+        city,
+        Locale.parse(locale).territories.get(country, country),
+    )
+    return tuple(text for text in (header_text(line, limit=200) for line in lines) if text)
+
+
+def _money(amount: int, currency: str, locale: str) -> str:
+    # A typographic minus for deductions: "−6,23 €" rather than "-6,23 €".
+    return Money(amount, currency).format(locale).replace("-", "\u2212")
+
+
+def _rate(rate: str, locale: str) -> str:
+    try:
+        return str(format_decimal(Decimal(rate), locale=locale))
+    except InvalidOperation:
+        return header_text(rate, limit=10)
+
+
+# -- small things ------------------------------------------------------------------
+
+
+def _language(wanted: str, config: ShopConfig) -> str:
+    return wanted if wanted in LANGUAGES else config.language
+
+
+def _zone(config: ShopConfig) -> dt.tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(config.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """Order times are UTC; a naive one is taken as UTC rather than local time."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _is_unsafe(char: str) -> bool:
+    return unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in _BIDI

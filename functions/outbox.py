@@ -1,0 +1,140 @@
+"""The mail outbox: order e-mails are queued in the store, then delivered by ``deliver_due``.
+
+Queuing is idempotent (one message per key, whatever Stripe retries), and
+delivery takes messages under a lease, so two senders never send the same
+message at once and a mail outage only delays mail: a failed message keeps
+its place with an attempt count and a retry time that backs off exponentially.
+
+A message is delivered at least once. The one window for a duplicate is a
+sender that stops between the server's acceptance and ``mark_mail_sent``; the
+copy then carries the same Message-ID, which lets mail clients recognise it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.parser import BytesHeaderParser
+from email.policy import SMTP
+from email.utils import parseaddr
+
+from functions.emails import InvalidAddress, confirmation_email, merchant_notification
+from functions.mailer import Mailer, MailError
+from functions.store import Order, OutgoingMail, Store
+from shop.config import ShopConfig
+
+logger = logging.getLogger(__name__)
+
+Backoff = Callable[[int], dt.timedelta]
+"""How long to wait after a message's n-th failed attempt (n starts at 1)."""
+
+
+def exponential_backoff(
+    first: dt.timedelta = dt.timedelta(minutes=1), cap: dt.timedelta = dt.timedelta(hours=1)
+) -> Backoff:
+    """1 min, 2, 4, 8 … after successive failures, never more than ``cap``."""
+
+    def delay(failures: int) -> dt.timedelta:
+        # Past 2**20 the cap has long been reached; stop before the number grows.
+        doublings: int = min(max(failures, 1) - 1, 20)
+        return min(first * (1 << doublings), cap)
+
+    return delay
+
+
+DEFAULT_BACKOFF = exponential_backoff()
+DEFAULT_LEASE = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """What one ``deliver_due`` run did."""
+
+    sent: int = 0
+    failed: int = 0  # rescheduled with a later retry time
+    deferred: int = 0  # claimed but left for their lease to expire (the run took too long)
+
+    @property
+    def claimed(self) -> int:
+        return self.sent + self.failed + self.deferred
+
+
+def deliver_due(
+    store: Store,
+    mailer: Mailer,
+    now: dt.datetime,
+    *,
+    lease: dt.timedelta = DEFAULT_LEASE,
+    backoff: Backoff = DEFAULT_BACKOFF,
+    limit: int = 20,
+) -> DeliveryReport:
+    """Send the messages that are due, oldest first, up to ``limit`` of them.
+
+    Each one is claimed until ``now + lease``; a sent one is marked sent, and
+    one the mailer refuses (MailError) is marked failed, due again after
+    ``backoff(attempts)``. If sending takes so long that the lease is nearly
+    over, the rest are left alone: once the lease passes they are due again
+    and another run takes them, so none is sent twice in parallel.
+    """
+    started = time.monotonic()
+    budget = lease.total_seconds() * 0.8
+    sent = failed = deferred = 0
+    for mail in store.claim_due_mails(now, now + lease, limit):
+        if time.monotonic() - started > budget:
+            deferred += 1
+            continue
+        try:
+            mailer.send(mail.message, envelope_sender(mail), [mail.to])
+        except MailError as error:
+            failures = mail.attempts + 1
+            retry_at = now + backoff(failures)
+            store.mark_mail_failed(mail.key, str(error), retry_at)
+            logger.warning(
+                "mail %s not sent (attempt %d), retry at %s: %s",
+                mail.key,
+                failures,
+                retry_at.isoformat(),
+                error,
+            )
+            failed += 1
+        else:
+            store.mark_mail_sent(mail.key, now)
+            sent += 1
+    return DeliveryReport(sent=sent, failed=failed, deferred=deferred)
+
+
+def envelope_sender(mail: OutgoingMail) -> str:
+    """The SMTP envelope sender (where bounces go): the message's From address."""
+    headers = BytesHeaderParser(policy=SMTP).parsebytes(mail.message)
+    field = headers.get("From")
+    addresses: tuple[Address, ...] = getattr(field, "addresses", ())
+    if addresses:
+        return addresses[0].addr_spec
+    return parseaddr(str(field or ""))[1]
+
+
+def queue_order_emails(
+    store: Store,
+    order: Order,
+    config: ShopConfig,
+    now: dt.datetime,
+    *,
+    withdrawal_url: str | None = None,
+) -> list[str]:
+    """Queue the shopper's confirmation and the merchant's notification, once each.
+
+    Returns the keys queued by this call: none when the order's mails were
+    queued before (a retried webhook). A customer address that cannot be used
+    is logged and skips the confirmation only: the merchant's mail says so.
+    """
+    mails: list[OutgoingMail] = []
+    try:
+        mails.append(confirmation_email(order, config, withdrawal_url=withdrawal_url))
+    except InvalidAddress as error:
+        logger.warning("order %s: no confirmation e-mail: %s", order.number, error)
+    mails.append(merchant_notification(order, config))
+    return [mail.key for mail in mails if store.enqueue_mail(mail, now)]

@@ -1,0 +1,562 @@
+"""Order e-mails: what the shopper and the merchant read, in French and English, and safely."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from email.message import EmailMessage
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po
+
+from functions.emails import (
+    THEME_DIR,
+    InvalidAddress,
+    confirmation_email,
+    header_text,
+    mail_address,
+    merchant_notification,
+    message_id,
+)
+from functions.store import Order, OrderData, OrderStatus
+from shop.config import ShopConfig, read_config
+from shop.problems import Problems
+from shop.yamldoc import parse_yaml
+from tests.mailer_contract import body, parse
+
+ROOT = Path(__file__).resolve().parent.parent
+NBSP = "\xa0"
+CREATED = dt.datetime(2026, 9, 14, 8, 32, tzinfo=dt.UTC)  # 10:32 in Paris
+
+
+def example_config() -> ShopConfig:
+    """The example shop, Thé & Terre."""
+    path = ROOT / "content" / "shop.yaml"
+    problems = Problems()
+    node = parse_yaml(path.read_text(encoding="utf-8"), "content/shop.yaml", problems)
+    assert node is not None
+    loaded = read_config(node, problems)
+    assert loaded is not None, list(problems)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def config() -> ShopConfig:
+    return example_config()
+
+
+def french_data(**changes: Any) -> OrderData:
+    """Two teas with a welcome discount, a teapot, Colissimo to Lyon, paid by card."""
+    data: OrderData = {
+        "language": "fr",
+        "lines": [
+            {
+                "sku": "SENCHA-100",
+                "title": "Sencha bio du Japon (100 g)",
+                "quantity": 2,
+                "unit_price": 1245,
+                "discount": 249,
+                "total": 2241,
+                "tax_rate": "5.5",
+            },
+            {
+                "sku": "KYUSU-BRUN",
+                "title": "Théière kyusu en grès",
+                "quantity": 1,
+                "unit_price": 4800,
+                "discount": 0,
+                "total": 4800,
+                "tax_rate": "20",
+            },
+        ],
+        "subtotal": 7290,
+        "discounts": [{"label": "Bienvenue -10 % sur les thés", "amount": 249}],
+        "shipping": {"label": "Colissimo suivi (48 h)", "amount": 495},
+        "pickup": False,
+        "vat": [
+            {"rate": "5.5", "gross": 2241, "vat": 117},
+            {"rate": "20", "gross": 5295, "vat": 883},
+        ],
+        "total": 7536,
+        "customer_name": "Marie Dupont",
+        "shipping_address": {
+            "name": "Marie Dupont",
+            "line1": "8 place Bellecour",
+            "line2": "Bâtiment B",
+            "postal_code": "69002",
+            "city": "Lyon",
+            "country": "FR",
+        },
+        "payment_status": "paid",
+        "marketing_consent": True,
+    }
+    return {**data, **changes}  # type: ignore[typeddict-item]
+
+
+def english_data(**changes: Any) -> OrderData:
+    """A tea collected at the shop, paid by SEPA debit that has not cleared yet."""
+    data = french_data(
+        language="en",
+        lines=[
+            {
+                "sku": "SENCHA-100",
+                "title": "Sencha bio du Japon (100 g)",
+                "quantity": 2,
+                "unit_price": 1245,
+                "discount": 0,
+                "total": 2490,
+                "tax_rate": "5.5",
+            }
+        ],
+        subtotal=2490,
+        discounts=[],
+        shipping={"label": "Retrait en boutique (Lyon 1er)", "amount": 0},
+        pickup=True,
+        vat=[{"rate": "5.5", "gross": 2490, "vat": 130}],
+        total=2490,
+        customer_name="John Smith",
+        shipping_address=None,
+        payment_status="unpaid",
+        marketing_consent=False,
+    )
+    return {**data, **changes}  # type: ignore[typeddict-item]
+
+
+def order(
+    data: OrderData | None = None,
+    *,
+    email: str = "marie.dupont@example.org",
+    session_id: str = "cs_test_a1B2c3",
+    number: str = "CT-2026-000123",
+) -> Order:
+    data = data or french_data()
+    status = OrderStatus.PAID if data["payment_status"] == "paid" else OrderStatus.PENDING
+    return Order(session_id, number, status, CREATED, "EUR", data["total"], email, data)
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "title"):
+            self.skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "title"):
+            self.skip -= 1
+        self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data)
+
+
+def visible(html: str) -> str:
+    """What a reader sees of an HTML part, on one line, with ordinary spaces."""
+    parser = _Text()
+    parser.feed(html)
+    return flat("".join(parser.parts))
+
+
+def flat(text: str) -> str:
+    return " ".join(text.replace(NBSP, " ").split())
+
+
+def parts(raw: bytes) -> tuple[EmailMessage, str, str]:
+    message = parse(raw)
+    return message, flat(body(message, "plain")), visible(body(message, "html"))
+
+
+# -- the shopper's confirmation, in French -----------------------------------------
+
+
+def test_french_confirmation_headers(config: ShopConfig) -> None:
+    mail = confirmation_email(order(), config)
+    message = parse(mail.message)
+    assert mail.key == "confirmation:cs_test_a1B2c3"
+    assert mail.to == "marie.dupont@example.org"
+    assert message["Subject"] == "Commande CT-2026-000123 confirmée"
+    assert message["From"].addresses[0].addr_spec == "commandes@the-et-terre.example"
+    assert message["From"].addresses[0].display_name == "Thé & Terre"
+    assert message["To"] == "Marie Dupont <marie.dupont@example.org>"
+    assert message["Reply-To"].addresses[0].addr_spec == config.legal.email
+    assert message["Date"].datetime == CREATED
+    assert message["Date"] == "Mon, 14 Sep 2026 10:32:00 +0200"  # the shop's time zone
+    assert re.fullmatch(r"<[0-9a-f]{32}@the-et-terre\.example>", message["Message-ID"])
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Content-Language"] == "fr"
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+
+
+@pytest.mark.parametrize("part", ["text", "html"])
+def test_french_confirmation_says_everything_the_shopper_needs(
+    config: ShopConfig, part: str
+) -> None:
+    _, text, html = parts(confirmation_email(order(), config).message)
+    shown = text if part == "text" else html
+    expected = [
+        # the order
+        "CT-2026-000123",
+        "14 septembre 2026 à 10:32",
+        # each line: title, quantity, unit price, line amount, discount, total after it
+        "Sencha bio du Japon (100 g)",
+        "12,45 €",
+        "24,90 €",
+        "Remise −2,49 €, soit 22,41 €",
+        "Théière kyusu en grès",
+        "48,00 €",
+        # totals
+        "Sous-total",
+        "72,90 €",
+        "Bienvenue -10 % sur les thés",
+        "Livraison",
+        "Colissimo suivi (48 h)",
+        "4,95 €",
+        "Total",
+        "75,36 €",
+        "dont TVA 5,5 % : 1,17 €",
+        "dont TVA 20 % : 8,83 €",
+        # where it goes
+        "Adresse de livraison",
+        "8 place Bellecour",
+        "Bâtiment B",
+        "69002 Lyon",
+        "France",
+        # payment
+        "Paiement reçu",
+        # the shop's legal identity
+        config.legal.company,
+        config.legal.address,
+        config.legal.registration,
+        config.legal.vat_number,
+        config.legal.email,
+        # the right of withdrawal
+        "droit de rétractation",
+        "14 jours",
+        "https://the-et-terre.example/retractation/",
+    ]
+    # Headings are in capitals in the text part.
+    missing = [item for item in expected if flat(item).casefold() not in shown.casefold()]
+    assert missing == []
+    assert re.search(r"2\s*(×\s*12,45 €|12,45 €)", shown)  # the quantity next to the unit price
+    assert "Paiement en attente" not in shown
+
+
+def test_french_html_links_to_the_withdrawal_page(config: ShopConfig) -> None:
+    message = parse(confirmation_email(order(), config).message)
+    html = body(message, "html")
+    assert 'href="https://the-et-terre.example/retractation/"' in html
+    other = confirmation_email(order(), config, withdrawal_url="https://x.example/droit/")
+    assert 'href="https://x.example/droit/"' in body(parse(other.message), "html")
+
+
+# -- in English: SEPA pending, pickup ------------------------------------------------
+
+
+def test_english_confirmation_for_a_pending_sepa_pickup(config: ShopConfig) -> None:
+    mail = confirmation_email(order(english_data(), email="john@example.com"), config)
+    message, text, html = parts(mail.message)
+    assert message["Subject"] == "Order CT-2026-000123 confirmed"
+    assert message["Content-Language"] == "en"
+    for shown in (text, html):
+        for item in (
+            "Hello John Smith,",
+            "Order number: CT-2026-000123",
+            "14 September 2026 at 10:32",
+            "€12.45",
+            "€24.90",
+            "incl. VAT 5.5%: €1.30",
+            "Payment pending",
+            "SEPA direct debit",
+            "You chose to collect your order: Retrait en boutique (Lyon 1er).",
+            "Free",
+            "right of withdrawal",
+            "14 days",
+            "https://the-et-terre.example/retractation/",
+            config.legal.vat_number,
+        ):
+            assert item.casefold() in shown.casefold(), item
+        assert "Shipping address" not in shown
+        assert "Payment received" not in shown
+
+
+def test_unknown_language_falls_back_to_the_shops(config: ShopConfig) -> None:
+    message = parse(confirmation_email(order(french_data(language="de")), config).message)
+    assert message["Subject"] == "Commande CT-2026-000123 confirmée"
+
+
+def test_free_shipping_and_no_discount(config: ShopConfig) -> None:
+    data = french_data(shipping={"label": "Colissimo suivi (48 h)", "amount": 0}, discounts=[])
+    _, text, html = parts(confirmation_email(order(data), config).message)
+    assert "Livraison : Gratuit (Colissimo suivi (48 h))" in text
+    assert "Livraison : Colissimo suivi (48 h) Gratuit" in html
+
+
+# -- escaping and header injection ----------------------------------------------------
+
+
+def test_html_part_escapes_what_comes_from_the_order(config: ShopConfig) -> None:
+    data = french_data(customer_name="<script>alert(1)</script> Eve")
+    data["lines"][0]["title"] = "<b>Thé</b> & co"
+    data["shipping_address"]["line1"] = '<img src="https://evil.example/x.png">'  # type: ignore[index]
+    mail = confirmation_email(order(data), config)
+    message = parse(mail.message)
+    html = body(message, "html")
+    assert "<script>" not in html and "<b>" not in html and "<img" not in html
+    assert "&lt;b&gt;Thé&lt;/b&gt; &amp; co" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Eve" in html
+    # Plain text is not HTML: it shows what was typed.
+    assert "<b>Thé</b> & co" in body(message, "plain")
+    merchant = body(parse(merchant_notification(order(data), config).message), "html")
+    assert "<script>" not in merchant and "<b>" not in merchant
+
+
+INJECTED_NAMES = [
+    "Eve\r\nBcc: x@evil.example",
+    "Eve\nBcc: x@evil.example",
+    "Eve\rBcc: x@evil.example",
+    "Eve\u2028Bcc: x@evil.example",
+    "Eve\x00\x1b[31m\x85Bcc: x@evil.example",
+]
+
+
+@pytest.mark.parametrize("name", INJECTED_NAMES)
+def test_a_name_cannot_inject_a_header(config: ShopConfig, name: str) -> None:
+    data = french_data(customer_name=name)
+    for mail in (
+        confirmation_email(order(data), config),
+        merchant_notification(order(data), config),
+    ):
+        message = parse(mail.message)
+        assert "Bcc" not in message, mail.key
+        assert b"\nBcc" not in mail.message and b"\rBcc" not in mail.message
+        assert [k for k in message if k.lower() in ("bcc", "cc")] == []
+    confirmation = parse(confirmation_email(order(data), config).message)
+    assert confirmation["To"].addresses[0].addr_spec == "marie.dupont@example.org"
+    assert "\n" not in confirmation["To"].addresses[0].display_name
+    assert len(confirmation["To"].addresses) == 1
+    merchant = parse(merchant_notification(order(data), config).message)
+    assert [a.addr_spec for a in merchant["Reply-To"].addresses] == ["marie.dupont@example.org"]
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "marie@example.org\r\nBcc: x@evil.example",
+        "marie@example.org\nBcc: x@evil.example",
+        "marie@example.org\r\n",
+        "marie@example.org, x@evil.example",
+        "Marie <marie@example.org>",
+    ],
+)
+def test_an_address_with_line_breaks_or_extras_is_refused(config: ShopConfig, email: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        confirmation_email(order(email=email), config)
+    assert isinstance(caught.value, InvalidAddress)
+    assert "evil" not in str(caught.value)  # loggable: the message does not repeat the address
+    # The merchant still hears of the order, warned that no confirmation went out.
+    mail = merchant_notification(order(email=email), config)
+    message = parse(mail.message)
+    assert "Bcc" not in message and "Reply-To" not in message
+    assert b"\nBcc" not in mail.message
+    assert message["To"].addresses[0].addr_spec == config.email.orders_to
+    assert "aucune confirmation" in body(message, "plain")
+    assert "Répondez à cet e-mail" not in body(message, "plain")  # there is no one to reply to
+
+
+def test_an_order_number_cannot_inject_a_header_through_the_subject(config: ShopConfig) -> None:
+    mail = confirmation_email(order(number="CT-1\r\nBcc: x@evil.example"), config)
+    message = parse(mail.message)
+    assert "Bcc" not in message
+    assert message["Subject"] == "Commande CT-1 Bcc: x@evil.example confirmée"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "",
+        "plain",
+        "a@b",
+        "a@b.",
+        "a@.fr",
+        "a b@c.fr",
+        "a@@b.fr",
+        "@b.fr",
+        "é@b.fr",
+        "a@b.fr\t",
+        "\x00a@b.fr",
+        "a@b.fr (comment)",
+        "<a@b.fr>",
+        "a@" + "b" * 250 + ".fr",
+    ],
+)
+def test_mail_address_rejects_invalid_addresses(address: str) -> None:
+    with pytest.raises(InvalidAddress):
+        mail_address(address)
+
+
+def test_mail_address_accepts_real_ones() -> None:
+    assert mail_address("a.b+tag@sub.example.org").addr_spec == "a.b+tag@sub.example.org"
+    assert mail_address("x@Bücher.example").addr_spec == "x@xn--bcher-kva.example"
+    named = mail_address("zoe@client.example", "Zoë\r\n\u202eNúñez")
+    assert named.display_name == "Zoë Núñez"
+
+
+def test_header_text_keeps_letters_and_drops_controls() -> None:
+    assert header_text("  Thé\t&\r\nTerre \x07 ") == "Thé & Terre"
+    assert header_text("x" * 300, limit=10) == "x" * 10
+
+
+# -- stable, well-formed messages -------------------------------------------------------
+
+
+def test_rendering_is_deterministic(config: ShopConfig) -> None:
+    first = confirmation_email(order(), config)
+    assert confirmation_email(order(), config) == first  # same bytes, Message-ID included
+    other = confirmation_email(order(session_id="cs_test_other"), config)
+    assert parse(other.message)["Message-ID"] != parse(first.message)["Message-ID"]
+    merchant = merchant_notification(order(), config)
+    assert parse(merchant.message)["Message-ID"] != parse(first.message)["Message-ID"]
+    assert (
+        message_id("confirmation:cs_test_a1B2c3", "the-et-terre.example")
+        == parse(first.message)["Message-ID"]
+    )
+
+
+def test_naive_order_time_is_taken_as_utc(config: ShopConfig) -> None:
+    naive = dataclasses.replace(order(), created_at=CREATED.replace(tzinfo=None))
+    assert confirmation_email(naive, config) == confirmation_email(order(), config)
+
+
+def test_messages_are_7bit_with_short_lines(config: ShopConfig) -> None:
+    for mail in (
+        confirmation_email(order(), config),
+        merchant_notification(order(), config),
+        confirmation_email(order(english_data()), config),
+    ):
+        assert mail.message.isascii()
+        assert b"\r\n" in mail.message and b"\n" not in mail.message.replace(b"\r\n", b"")
+        assert max(len(line) for line in mail.message.split(b"\r\n")) <= 78
+
+
+VOID = {"meta", "br", "hr", "img", "input", "link"}
+
+
+class _Balance(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.remote: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("img", "link", "script", "iframe", "object"):
+            self.remote.append(tag)
+        for name, value in attrs:
+            if name == "src" or (name == "style" and value and "url(" in value):
+                self.remote.append(f"{tag} {name}")
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+
+@pytest.mark.parametrize("kind", ["confirmation", "merchant"])
+def test_html_is_balanced_self_contained_and_inline_styled(config: ShopConfig, kind: str) -> None:
+    build = confirmation_email if kind == "confirmation" else merchant_notification
+    for data in (french_data(), english_data()):
+        html = body(parse(build(order(data), config).message), "html")
+        checker = _Balance()
+        checker.feed(html)
+        assert checker.errors == [] and checker.stack == []
+        assert checker.remote == [], "no images, scripts or remote resources in e-mails"
+        language = data["language"] if kind == "confirmation" else config.language
+        assert html.startswith("<!DOCTYPE html>") and f'<html lang="{language}">' in html
+        assert 'role="presentation"' in html  # layout tables are marked as such
+
+
+# -- the merchant's notification ----------------------------------------------------------
+
+
+def test_merchant_notification(config: ShopConfig) -> None:
+    mail = merchant_notification(order(), config)
+    message, text, html = parts(mail.message)
+    assert mail.key == "merchant:cs_test_a1B2c3"
+    assert mail.to == config.email.orders_to
+    assert message["Subject"] == "Nouvelle commande CT-2026-000123 : 75,36 €"
+    assert message["To"].addresses[0].addr_spec == config.email.orders_to
+    assert message["Reply-To"] == "Marie Dupont <marie.dupont@example.org>"
+    assert message["Content-Language"] == "fr"  # the shop's language, not the shopper's
+    for shown in (text, html):
+        for item in (
+            "Nouvelle commande CT-2026-000123",
+            "Client : Marie Dupont",
+            "marie.dupont@example.org",
+            "Paiement reçu",
+            "Newsletter : le client a accepté.",
+            "Sencha bio du Japon (100 g)",
+            "75,36 €",
+            "8 place Bellecour",
+        ):
+            assert item in shown, item
+
+
+def test_merchant_notification_of_a_pending_english_order(config: ShopConfig) -> None:
+    mail = merchant_notification(order(english_data(), email="john@example.com"), config)
+    message, text, _ = parts(mail.message)
+    assert message["Subject"] == "Nouvelle commande CT-2026-000123 : 24,90 € (paiement en attente)"
+    assert "Paiement en attente (prélèvement SEPA)" in text
+    assert "Le client retirera sa commande" in text
+
+
+# -- translations ------------------------------------------------------------------------
+
+
+def source_messages() -> set[str]:
+    options = {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}
+    found = {
+        message
+        for template in sorted((THEME_DIR / "emails").iterdir())
+        for _, message, _, _ in extract_from_file(
+            "jinja2.ext:babel_extract", str(template), options=options
+        )
+        if isinstance(message, str)
+    }
+    found |= {
+        message
+        for _, message, _, _ in extract_from_file("python", str(ROOT / "functions/emails.py"))
+        if isinstance(message, str)
+    }
+    return found
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_catalogue_lists_every_string_and_fr_translates_them(language: str) -> None:
+    path = THEME_DIR / "translations" / language / "LC_MESSAGES" / "emails.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    listed = {m.id for m in catalog if m.id}
+    assert listed == source_messages(), "update emails.po: strings were added or removed"
+    placeholders = re.compile(r"%\((\w+)\)s")
+    for message in catalog:
+        if not message.id:
+            continue
+        assert not message.fuzzy, message.id
+        if language == "fr":
+            assert message.string, f"untranslated: {message.id}"
+            assert sorted(placeholders.findall(str(message.string))) == sorted(
+                placeholders.findall(str(message.id))
+            ), message.id
