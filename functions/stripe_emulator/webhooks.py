@@ -226,7 +226,7 @@ class WebhookDispatcher:
             now = time.monotonic()
             for delivery in held:
                 delivery.sequence = self._next_sequence()
-                delivery.due = now
+                delivery.due = max(delivery.due, now)  # a delay set while held still counts
                 self._pending.append(delivery)
             self._cond.notify_all()
 
