@@ -11,13 +11,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 import stripe
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.routing import Mount
+from stripe._encode import _api_encode
 
 from functions.stripe_emulator import (
     Clock,
@@ -270,9 +275,13 @@ def test_unknown_parameter_message_is_stripes(emulator: Emulator) -> None:
         emulator.client.v1.checkout.sessions.create(session_params(foo="bar"))
 
 
-def test_expiry_bounds_are_inclusive(emulator: Emulator) -> None:
-    for expires_at in (T0 + 1800, T0 + 86400):
+def test_expiry_bounds_allow_for_request_latency(emulator: Emulator) -> None:
+    # A caller's "now + 30 min" reaches the emulator a moment later; it is still accepted.
+    for expires_at in (T0 + 1800, T0 + 1800 - 30, T0 + 86400, T0 + 86400 + 30):
         assert create_session(emulator, expires_at=expires_at).expires_at == expires_at
+    for expires_at in (T0 + 1700, T0 + 86500):
+        with pytest.raises(stripe.InvalidRequestError):
+            create_session(emulator, expires_at=expires_at)
     assert create_session(emulator).expires_at == T0 + 86400  # Stripe's default
 
 
@@ -286,6 +295,31 @@ def test_forms_decode_stripe_nesting() -> None:
         "expand": ["line_items", "payment_intent"],
         "metadata": {"a": "", "b": "x"},
     }
+
+
+_names = st.text("abcdefghijklmnopqrstuvwxyz_0123456789", min_size=1, max_size=8)
+_params = st.recursive(
+    st.text(max_size=12),
+    lambda inner: st.lists(inner, min_size=1, max_size=3)
+    | st.dictionaries(_names, inner, min_size=1, max_size=3),
+    max_leaves=12,
+)
+
+
+def _as_decoded(value: Any) -> Any:
+    """What a form round trip gives: lists come back as hashes keyed "0", "1"..."""
+    if isinstance(value, list):
+        return {str(index): _as_decoded(item) for index, item in enumerate(value)}
+    if isinstance(value, dict):
+        return {key: _as_decoded(item) for key, item in value.items()}
+    return value
+
+
+@given(st.dictionaries(_names, _params, max_size=4))
+def test_forms_decode_whatever_the_library_encodes(params: dict[str, Any]) -> None:
+    encoded = urlencode(list(_api_encode(params)))
+    encoded = encoded.replace("%5B", "[").replace("%5D", "]")  # as the library sends it
+    assert decode_form(encoded) == _as_decoded(params)
 
 
 # --- authentication and live keys ----------------------------------------------
@@ -375,6 +409,17 @@ def test_idempotency_key_replays_and_conflicts(emulator: Emulator) -> None:
     assert replayed.headers["Idempotent-Replayed"] == "true"
     assert replayed.json() == replay.json()
     assert len(emulator.state.events("checkout.session.expired")) == 1
+
+
+def test_concurrent_retries_with_one_key_create_one_session(emulator: Emulator) -> None:
+    def create(_: int) -> str:
+        options: Any = {"idempotency_key": "same-cart"}
+        return emulator.client.v1.checkout.sessions.create(session_params(), options).id
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = set(pool.map(create, range(16)))
+    assert len(ids) == 1
+    assert [s.id for s in emulator.client.v1.checkout.sessions.list().data] == list(ids)
 
 
 def test_validation_errors_are_not_saved_under_the_key(emulator: Emulator) -> None:

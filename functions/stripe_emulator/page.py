@@ -42,6 +42,7 @@ class PageView:
     lines: tuple[PageLine, ...]
     shipping_options: tuple[PageShippingOption, ...]
     selected_shipping_id: str | None
+    amount_subtotal: int
     amount_total: int
     success_url: str
     cancel_url: str | None
@@ -187,15 +188,22 @@ def _document(title: str, body: str, lang: str | None) -> str:
 
 
 def _summary(view: PageView) -> str:
-    rows = "".join(
-        f"<tr><td>{escape(line.description)} × {line.quantity}</td>"
-        f'<td class="amount">{escape(format_amount(line.amount, view.currency))}</td></tr>'
-        for line in view.lines
-    )
+    def row(label: str, amount: int, header: bool = False) -> str:
+        cell = f'<th scope="row">{escape(label)}</th>' if header else f"<td>{escape(label)}</td>"
+        shown = escape(format_amount(amount, view.currency))
+        return f'<tr>{cell}<td class="amount">{shown}</td></tr>'
+
+    rows = "".join(row(f"{line.description} × {line.quantity}", line.amount)
+                   for line in view.lines)
+    extra = ""
+    selected = [o for o in view.shipping_options if o.id == view.selected_shipping_id]
+    if selected:
+        extra = row("Subtotal", view.amount_subtotal, header=True)
+        extra += row(f"Shipping: {selected[0].display_name}", selected[0].amount, header=True)
     return (
         "<table><caption>Order summary</caption><thead><tr><th scope=\"col\">Item</th>"
         '<th scope="col" class="amount">Amount</th></tr></thead>'
-        f"<tbody>{rows}</tbody><tfoot><tr><th scope=\"row\">Total</th>"
+        f"<tbody>{rows}</tbody><tfoot>{extra}<tr><th scope=\"row\">Total</th>"
         f'<td class="amount" id="total"><strong>'
         f"{escape(format_amount(view.amount_total, view.currency))}</strong></td></tr>"
         "</tfoot></table>"
@@ -376,7 +384,8 @@ def render_page(
     fields = _Fields(values or {}, problems or {})
     alert = ""
     if message or problems:
-        items = "".join(f"<li>{escape(text)}</li>" for text in (problems or {}).values())
+        listed = [text for text in (problems or {}).values() if text != message]
+        items = "".join(f"<li>{escape(text)}</li>" for text in listed)
         lead = f"<p>{escape(message)}</p>" if message else "<p>Please correct the following:</p>"
         alert = f'<div role="alert" id="errors">{lead}{f"<ul>{items}</ul>" if items else ""}</div>'
     cancel = ""

@@ -377,6 +377,7 @@ class EmulatorState:
                     for rate in (self._shipping_rates[i] for i in session.shipping_rate_ids)
                 ),
                 selected_shipping_id=session.selected_shipping_rate_id,
+                amount_subtotal=session.amount_subtotal,
                 amount_total=session.amount_total,
                 success_url=session.success_url,
                 cancel_url=session.cancel_url,

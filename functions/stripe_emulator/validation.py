@@ -32,6 +32,9 @@ MAX_LINE_ITEMS = 100
 MAX_SHIPPING_OPTIONS = 5
 MIN_EXPIRY = 30 * 60
 MAX_EXPIRY = 24 * 60 * 60
+# Callers compute ``now + 30 min`` before the request reaches Stripe, and that works
+# against Stripe in practice: allow for that latency and clock skew at both bounds.
+EXPIRY_GRACE = 60
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 SESSION_PARAMS = (
@@ -138,13 +141,13 @@ def parse_session_create(values: FormDict, *, now: int) -> SessionInput:
     expires_at = p.integer("expires_at")
     if expires_at is None:
         expires_at = now + MAX_EXPIRY
-    elif expires_at < now + MIN_EXPIRY:
+    elif expires_at < now + MIN_EXPIRY - EXPIRY_GRACE:
         raise errors.invalid_value(
             "expires_at",
             "The `expires_at` timestamp must be at least 30 minutes from Checkout Session "
             "creation.",
         )
-    elif expires_at > now + MAX_EXPIRY:
+    elif expires_at > now + MAX_EXPIRY + EXPIRY_GRACE:
         raise errors.invalid_value(
             "expires_at",
             "The `expires_at` timestamp must be less than 24 hours from Checkout Session "
