@@ -249,7 +249,12 @@ INVALID = {
     "Stripe parameter the emulator lacks": (
         {"discounts": [{"coupon": "WELCOME"}]}, "discounts", "emulator_unsupported",
     ),
+    "nested Stripe parameter the emulator lacks": (
+        {"line_items": [{**_item(), "adjustable_quantity": {"enabled": True}}]},
+        "line_items[0][adjustable_quantity]", "emulator_unsupported",
+    ),
     "subscription mode": ({"mode": "subscription"}, "mode", "emulator_unsupported"),
+    "unexpandable property": ({"expand": ["metadata"]}, "expand[0]", None),
 }
 
 
@@ -750,6 +755,19 @@ def test_http_test_hooks(emulator: Emulator) -> None:
     assert emulator.client.v1.checkout.sessions.retrieve(session.id).status == "expired"
     assert emulator.hooks("POST", "events/evt_nope/replay").status_code == 404
     assert emulator.http.post(f"{emulator.base_url}/_emulator/tick").status_code == 401
+
+
+def test_list_filters_and_payment_method_types(emulator: Emulator) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        emulator.client.v1.events.list({"delivery_success": True})
+    assert (raised.value.param, raised.value.code) == ("delivery_success", "emulator_unsupported")
+    card_only = create_session(emulator, payment_method_types=["card"])
+    assert card_only.payment_method_types == ["card"]
+    assert card_only.url is not None
+    assert 'id="iban"' not in emulator.http.get(card_only.url).text
+    assert create_session(emulator).payment_method_types == ["card", "sepa_debit"]
+    opened = emulator.client.v1.checkout.sessions.list({"status": "open", "limit": 1})
+    assert [s.id for s in opened.data] != [card_only.id] and opened.has_more is True
 
 
 def test_unrecognized_url_is_stripe_shaped(emulator: Emulator) -> None:

@@ -12,12 +12,20 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import stripe
+from stripe.params import EventListParams
+from stripe.params.checkout import (
+    SessionExpireParams,
+    SessionLineItemListParams,
+    SessionListParams,
+    SessionRetrieveParams,
+)
 
 from . import errors, ids
 from .catalog import format_amount
@@ -187,11 +195,25 @@ class EmulatorState:
     def create_checkout_session(
         self, values: FormDict, request: ApiRequest = NO_REQUEST
     ) -> JSONObject:
-        with self.lock:
+        with self.lock, self._all_or_nothing():
             now = self.clock.timestamp()
             spec = parse_session_create(values, now=now)
             session = self._build_session(spec, now)
             return self._expanded(self._session_json(session), spec.expand)
+
+    @contextmanager
+    def _all_or_nothing(self) -> Iterator[None]:
+        """Forget the objects created in the block if it fails (e.g. on a bad ``expand``)."""
+        tables: list[dict[str, Any]] = [self._sessions, self._products, self._prices,
+                                        self._line_items, self._shipping_rates]
+        before = [set(table) for table in tables]
+        try:
+            yield
+        except BaseException:
+            for table, keys in zip(tables, before, strict=True):
+                for key in [key for key in table if key not in keys]:
+                    del table[key]
+            raise
 
     def _build_session(self, spec: SessionInput, now: int) -> CheckoutSession:
         # Resolve and check everything before creating anything.
@@ -299,13 +321,14 @@ class EmulatorState:
 
     def retrieve_checkout_session(self, session_id: str, values: FormDict) -> JSONObject:
         with self.lock:
-            paths = parse_expand_only(values)
+            paths = parse_expand_only(values, SessionRetrieveParams)
             session = self._get(self._sessions, session_id, "checkout.session")
             return self._expanded(self._session_json(session), paths)
 
     def list_checkout_sessions(self, values: FormDict) -> JSONObject:
         with self.lock:
-            query = parse_list(values, filters=("status", "payment_intent", "created"))
+            query = parse_list(values, filters=("status", "payment_intent", "created"),
+                               root=SessionListParams)
             sessions = [
                 s for s in reversed(self._sessions.values())
                 if query.filters.get("status") in (None, s.status)
@@ -319,7 +342,7 @@ class EmulatorState:
 
     def list_line_items(self, session_id: str, values: FormDict) -> JSONObject:
         with self.lock:
-            query = parse_list(values)
+            query = parse_list(values, root=SessionLineItemListParams)
             session = self._get(self._sessions, session_id, "checkout.session")
             items = [self._line_items[line_id] for line_id in session.line_item_ids]
             page, has_more = _paginate(items, query, lambda item: item.id, "line_item")
@@ -338,7 +361,7 @@ class EmulatorState:
         self, session_id: str, values: FormDict, request: ApiRequest = NO_REQUEST
     ) -> JSONObject:
         with self.lock:
-            paths = parse_expand_only(values)
+            paths = parse_expand_only(values, SessionExpireParams)
             session = self._get(self._sessions, session_id, "checkout.session")
             self.tick()
             if session.status != "open":
@@ -613,7 +636,8 @@ class EmulatorState:
 
     def list_events(self, values: FormDict) -> JSONObject:
         with self.lock:
-            query = parse_list(values, filters=("type", "types", "created"))
+            query = parse_list(values, filters=("type", "types", "created"),
+                               root=EventListParams)
             wanted = query.types or ((query.filters["type"],) if "type" in query.filters else ())
             events = [
                 e for e in reversed(self._events.values())
