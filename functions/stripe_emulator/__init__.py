@@ -17,6 +17,20 @@ changed::
                                  base_addresses={"api": "http://127.0.0.1:8000/_stripe"})
 
 It can never run with a live key: ``refuse_live_keys`` raises ``LiveKeyError``.
+
+Test hooks, in Python (``hooks.py`` lists the same under ``/_emulator/`` over HTTP):
+
+- ``state.advance_clock(seconds)`` / ``state.tick()``: expiries and SEPA settlements
+  (SEPA debits settle ``sepa_settle_delay`` emulator seconds after payment, 180 by default);
+- ``state.webhooks.hold()``, ``.held_event_ids()``, ``.release(order)``: reorder deliveries;
+- ``state.webhooks.duplicate(event_id, times)``, ``.replay(event_id)``: deliver again;
+- ``state.webhooks.delay(event_id, seconds)``, ``.set_delay(seconds)``: deliver late;
+- ``state.webhooks.wait_until_idle(timeout)``: nothing queued nor in flight;
+- ``state.deliveries()``: every attempt (event, URL, attempt number, status or error);
+- ``state.events()``: every event emitted.
+
+Deliveries are retried per ``RetryPolicy`` (short delays for tests) on a non-2xx answer
+or a connection error, from one background thread, never blocking an API call.
 """
 
 from .app import create_emulator_app

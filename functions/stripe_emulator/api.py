@@ -72,7 +72,6 @@ def authenticate(state: EmulatorState, request: Request) -> str:
         raise errors.StripeApiError(
             "This is the offline Stripe emulator (TEST ONLY): it never accepts live keys.",
             status=401,
-            code="api_key_invalid",
         )
     if key not in state.api_keys:
         raise errors.invalid_api_key(key)

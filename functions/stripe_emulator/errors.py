@@ -139,9 +139,7 @@ def missing_api_key() -> StripeApiError:
 
 
 def invalid_api_key(key: str) -> StripeApiError:
-    return StripeApiError(
-        f"Invalid API Key provided: {redact_key(key)}", status=401, code="api_key_invalid"
-    )
+    return StripeApiError(f"Invalid API Key provided: {redact_key(key)}", status=401)
 
 
 def idempotency_conflict(key: str) -> StripeApiError:
