@@ -111,7 +111,7 @@ class _Publisher:
         if name in self.urls:
             return self.urls[name]
         if name in self._in_progress:
-            cycle = " -> ".join([*self._in_progress[self._in_progress.index(name):], name])
+            cycle = " -> ".join([*self._in_progress[self._in_progress.index(name) :], name])
             raise AssetError(self.static_dir / name, 1, f"stylesheets import each other: {cycle}")
         self._in_progress.append(name)
         try:
@@ -148,7 +148,8 @@ class _Publisher:
         name, suffix = target
         if name not in self.names:
             raise AssetError(
-                self.static_dir / css_name, line,
+                self.static_dir / css_name,
+                line,
                 f"{reference!r} refers to {name}, which is not in the static folder: "
                 "add the file or correct the path",
             )
@@ -164,7 +165,7 @@ def _static_name(css_name: str, reference: str, url_prefix: str) -> tuple[str, s
     path = unquote(path)
     if path.startswith("/"):
         prefix = url_prefix if url_prefix.startswith("/") else "/" + url_prefix
-        return (path[len(prefix):], suffix) if path.startswith(prefix) else None
+        return (path[len(prefix) :], suffix) if path.startswith(prefix) else None
     name = posixpath.normpath(posixpath.join(posixpath.dirname(css_name), path))
     return None if name == ".." or name.startswith("../") else (name, suffix)
 
@@ -294,10 +295,24 @@ def minify_js(source: str) -> str:
 
 
 _JS_REGEX_BEFORE = frozenset("(,=:[!&|?{};+-*%<>~^")
-_JS_REGEX_AFTER_WORDS = frozenset({
-    "return", "typeof", "case", "do", "else", "in", "of", "new", "delete", "void",
-    "throw", "instanceof", "yield", "await",
-})
+_JS_REGEX_AFTER_WORDS = frozenset(
+    {
+        "return",
+        "typeof",
+        "case",
+        "do",
+        "else",
+        "in",
+        "of",
+        "new",
+        "delete",
+        "void",
+        "throw",
+        "instanceof",
+        "yield",
+        "await",
+    }
+)
 _JS_WORD = re.compile(r"[\w$]+")
 
 

@@ -236,8 +236,9 @@ def _needed_files(
 @contextlib.contextmanager
 def _atomic_writer(target: Path) -> Iterator[io.BufferedWriter]:
     """A file that appears at ``target`` complete, or not at all."""
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                             suffix=".tmp")
+    descriptor, temporary = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
     try:
         with os.fdopen(descriptor, "wb") as file:
             yield file
@@ -297,15 +298,17 @@ def _render(job: _Job) -> _SourceInfo:
     try:
         data = job.source.read_bytes()
     except OSError as error:
-        raise ImageError(job.source, MISSING if isinstance(error, FileNotFoundError)
-                         else UNREADABLE) from error
+        raise ImageError(
+            job.source, MISSING if isinstance(error, FileNotFoundError) else UNREADABLE
+        ) from error
     if _content_hash_of(data) != job.digest:  # never file new pixels under the old hash
         raise ImageError(job.source, CHANGED)
     with _open(job.source, io.BytesIO(data)) as image:
         info = _encode_missing(job, image)
     with _atomic_writer(_info_file(job.cache_dir, job.digest)) as file:
-        file.write(json.dumps({"width": info.width, "height": info.height,
-                               "alpha": info.alpha}).encode())
+        file.write(
+            json.dumps({"width": info.width, "height": info.height, "alpha": info.alpha}).encode()
+        )
     return info
 
 
@@ -395,7 +398,9 @@ def _to_srgb(image: Image.Image) -> Image.Image:
         if image.mode != "CMYK" and "sRGB" in ImageCms.getProfileDescription(profile):
             return image
         converted = ImageCms.profileToProfile(
-            image, profile, ImageCms.createProfile("sRGB"),
+            image,
+            profile,
+            ImageCms.createProfile("sRGB"),
             outputMode="RGBA" if image.mode == "RGBA" else "RGB",
         )
     except (ImportError, OSError, ValueError, TypeError, ImageCms.PyCMSError):
@@ -462,9 +467,7 @@ def _publish(
 
 def _place(cached: Path, target: Path) -> None:
     """Put a cache file at ``target`` unless the very same bytes are already there."""
-    if target.exists() and (
-        cached.samefile(target) or filecmp.cmp(cached, target, shallow=False)
-    ):
+    if target.exists() and (cached.samefile(target) or filecmp.cmp(cached, target, shallow=False)):
         return
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.unlink(missing_ok=True)

@@ -57,7 +57,8 @@ async def no_api(request: Request) -> Response:
 def create_app(output: Path, api: ASGIApp | None = None) -> Starlette:
     """The local server's ASGI app: ``/api`` (when given) beside the static files."""
     api_route: Mount | Route = (
-        Mount("/api", app=api) if api is not None
+        Mount("/api", app=api)
+        if api is not None
         else Route("/api/{rest:path}", no_api, methods=["GET", "POST"])
     )
     return Starlette(
@@ -66,8 +67,12 @@ def create_app(output: Path, api: ASGIApp | None = None) -> Starlette:
     )
 
 
-def watch(paths: list[Path], on_change: Callable[[], None], interval: float = 1.0,
-          stop: threading.Event | None = None) -> threading.Thread:
+def watch(
+    paths: list[Path],
+    on_change: Callable[[], None],
+    interval: float = 1.0,
+    stop: threading.Event | None = None,
+) -> threading.Thread:
     """Poll ``paths`` for changes (no extra dependency) and call ``on_change``."""
     stop = stop or threading.Event()
 
