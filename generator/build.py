@@ -138,7 +138,7 @@ def build(
             "asset": assets.url,
             "format_date": presenter.date,
         },
-        documents={(root / d.source).resolve(): d for d in (*content.pages, *content.posts)},
+        documents=_documents(root, content),
         produced={p.resolve() for p in produced},
     )
     progress(
@@ -164,6 +164,14 @@ def build(
 
 
 # -- steps ---------------------------------------------------------------------
+
+
+def _documents(root: Path, content: ShopContent) -> dict[Path, Page | Post]:
+    documents: dict[Path, Page | Post] = {}
+    everything: list[Page | Post] = [*content.pages, *content.posts]
+    for document in everything:
+        documents[(root / document.source).resolve()] = document
+    return documents
 
 
 def _count_images(content: ShopContent) -> int:

@@ -124,19 +124,34 @@ def _serve(args: argparse.Namespace) -> int:
             _build(args)
 
         watch([shop / "content", shop / "theme"], rebuild)
-    api = _api_app(shop)
-    print(f"Serving {shop.name or 'the shop'} on http://{args.host}:{args.port}/", flush=True)
-    uvicorn.run(create_app(output, api), host=args.host, port=args.port, log_level="warning")
-    return 0
+    from functions.local import local_stack
+    from functions.settings import ConfigurationError
 
-
-def _api_app(shop: Path) -> object | None:
-    """The functions' app, once it exists (it arrives with checkout)."""
+    origin = f"http://{args.host}:{args.port}"
     try:
-        from functions.app import create_app as create_functions_app  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return create_functions_app(shop)  # type: ignore[no-any-return]
+        stack = local_stack(shop, origin)
+    except ConfigurationError as error:
+        print(f"cannot start the functions: {error}", file=sys.stderr)
+        return 1
+    stack.start()
+    print(f"Serving {stack.settings.config.name} on {origin}/", flush=True)
+    if stack.emulator is not None:
+        print(
+            "Payments: TEST ONLY offline Stripe emulator (no STRIPE_SECRET_KEY set); "
+            "pay with card 4242 4242 4242 4242.",
+            flush=True,
+        )
+    print(f"E-mails: {stack.settings.smtp_url or stack.settings.outbox_dir}", flush=True)
+    try:
+        uvicorn.run(
+            create_app(output, stack.api, stack.mounts),
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+        )
+    finally:
+        stack.close()
+    return 0
 
 
 def _init(args: argparse.Namespace) -> int:

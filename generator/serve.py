@@ -7,7 +7,7 @@ other path is a file of ``output/``. Content changes trigger a rebuild.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -34,12 +34,15 @@ class CacheHeaders:
             return
         path: str = scope["path"]
         immutable = path.startswith(("/static/", "/images/"))
+        managed = not path.startswith(("/api/", "/_stripe/"))
 
         async def send_with_cache(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k != b"cache-control"]
+                headers = list(message.get("headers", []))
+                if managed:
+                    headers = [(k, v) for k, v in headers if k != b"cache-control"]
                 value = IMMUTABLE if immutable else "no-cache"
-                if not path.startswith("/api/"):
+                if managed:
                     headers.append((b"cache-control", value.encode()))
                 headers.append((b"x-content-type-options", b"nosniff"))
                 message["headers"] = headers
@@ -54,15 +57,21 @@ async def no_api(request: Request) -> Response:
     )
 
 
-def create_app(output: Path, api: ASGIApp | None = None) -> Starlette:
-    """The local server's ASGI app: ``/api`` (when given) beside the static files."""
+def create_app(
+    output: Path, api: ASGIApp | None = None, mounts: Mapping[str, ASGIApp] | None = None
+) -> Starlette:
+    """The local server's ASGI app: ``/api`` (when given) beside the static files.
+
+    ``mounts`` adds other apps under a prefix (the offline Stripe emulator at ``/_stripe``).
+    """
     api_route: Mount | Route = (
         Mount("/api", app=api)
         if api is not None
         else Route("/api/{rest:path}", no_api, methods=["GET", "POST"])
     )
+    extra = [Mount(prefix, app=app) for prefix, app in (mounts or {}).items()]
     return Starlette(
-        routes=[api_route, Mount("/", app=StaticFiles(directory=output, html=True))],
+        routes=[api_route, *extra, Mount("/", app=StaticFiles(directory=output, html=True))],
         middleware=[Middleware(CacheHeaders), Middleware(GZipMiddleware, minimum_size=500)],
     )
 

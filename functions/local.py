@@ -1,0 +1,99 @@
+"""The embedded defaults wired together for ``comptoir serve`` (and the end-to-end tests):
+the SQLite store, the ``.eml`` outbox (or SMTP), and — with no Stripe key — the
+TEST ONLY offline Stripe emulator mounted at ``/_stripe`` on the same origin.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from starlette.types import ASGIApp
+
+from functions.app import create_app, utc_now
+from functions.mailer import Mailer
+from functions.mailers import OutboxMailer, SMTPMailer
+from functions.outbox import deliver_due
+from functions.settings import Settings, from_environment
+from functions.sqlite_store import SQLiteStore
+from functions.stripe_emulator import EmulatorState, WebhookEndpoint, create_emulator_app
+
+log = logging.getLogger("comptoir.local")
+MAIL_INTERVAL = 30.0  # seconds between two passes over the outbox
+
+
+def mailer_for(settings: Settings) -> Mailer:
+    """SMTP when COMPTOIR_SMTP_URL is set (smtp://host:port, smtp+starttls://user:pw@host:port),
+    else ``.eml`` files in the outbox folder."""
+    if not settings.smtp_url:
+        return OutboxMailer(settings.outbox_dir)
+    url = urlsplit(settings.smtp_url)
+    if url.scheme not in ("smtp", "smtp+starttls") or not url.hostname:
+        raise ValueError("COMPTOIR_SMTP_URL must look like smtp://host:port")
+    return SMTPMailer(
+        url.hostname,
+        url.port or 25,
+        starttls=url.scheme == "smtp+starttls",
+        username=unquote(url.username) if url.username else None,
+        password=unquote(url.password) if url.password else None,
+    )
+
+
+@dataclass
+class LocalStack:
+    settings: Settings
+    store: SQLiteStore
+    mailer: Mailer
+    api: ASGIApp
+    emulator: EmulatorState | None
+    mounts: dict[str, ASGIApp] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        if self.emulator is not None:
+            self.emulator.start()
+        threading.Thread(target=self._mail_loop, name="comptoir-mail", daemon=True).start()
+
+    def _mail_loop(self) -> None:
+        while not self._stop.wait(MAIL_INTERVAL):
+            try:
+                deliver_due(self.store, self.mailer, utc_now())
+            except Exception:  # the outbox keeps the mail for the next pass
+                log.exception("mail delivery pass failed")
+
+    def close(self) -> None:
+        self._stop.set()
+        if self.emulator is not None:
+            self.emulator.close()
+        self.store.close()
+
+
+def local_stack(
+    shop_root: Path, origin: str, environ: Mapping[str, str] | None = None
+) -> LocalStack:
+    """Everything ``/api`` needs on one machine; ``origin`` is the server's own address."""
+    env = dict(os.environ if environ is None else environ)
+    hosts_emulator = not env.get("STRIPE_SECRET_KEY") and not env.get("STRIPE_API_BASE")
+    settings = from_environment(shop_root, env, local_origin=origin)
+    settings.store_path.parent.mkdir(parents=True, exist_ok=True)
+    store = SQLiteStore(settings.store_path)
+    mailer = mailer_for(settings)
+    emulator = None
+    mounts: dict[str, ASGIApp] = {}
+    if hosts_emulator:
+        emulator = EmulatorState(
+            api_keys=[settings.stripe_key.reveal()],
+            webhook_endpoints=[
+                WebhookEndpoint(origin + "/api/stripe/webhook", settings.webhook_secret.reveal())
+            ],
+            public_base_url=origin + "/_stripe",
+            terms_of_service_url=origin + "/cgv/",
+        )
+        mounts["/_stripe"] = create_emulator_app(emulator)
+    api = create_app(settings, store, mailer)
+    return LocalStack(settings, store, mailer, api, emulator, mounts)
