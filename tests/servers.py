@@ -19,9 +19,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_app(app: ASGIApp) -> Iterator[str]:
+def serve_app(app: ASGIApp, port: int | None = None) -> Iterator[str]:
     """Serve ``app`` and yield its base URL; stops the server on exit."""
-    port = free_port()
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -1,0 +1,272 @@
+"""A paid checkout becomes exactly one order and one confirmation, whatever Stripe does.
+
+Everything runs for real on 127.0.0.1: the functions under uvicorn, the official
+``stripe`` library, the offline emulator's payment page and its signed webhooks,
+the SQLite store and the .eml outbox. Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from functions.local import LocalStack, local_stack
+from functions.store import OrderStatus
+from functions.stripe_emulator import signature_header
+from generator.build import build
+from generator.serve import create_app
+from tests.apishop import MINI, PROMOS
+from tests.servers import free_port, serve_app
+
+CARD_OK = "4242 4242 4242 4242"
+CARD_DECLINED = "4000 0000 0000 0002"
+
+
+@dataclass
+class Shop:
+    base: str
+    stack: LocalStack
+    root: Path
+
+    @property
+    def outbox(self) -> Path:
+        return self.stack.settings.outbox_dir
+
+    def mails(self) -> list[Any]:
+        if not self.outbox.exists():
+            return []
+        return [message_from_bytes(p.read_bytes(), policy=policy.default)
+                for p in sorted(self.outbox.glob("*.eml"))]
+
+    def available(self, sku: str) -> int | None:
+        return self.stack.store.available([sku], dt.datetime.now(dt.UTC))[sku]
+
+    def checkout(self, items: list[tuple[str, int]], **extra: Any) -> httpx.Response:
+        body = {"items": [{"sku": s, "quantity": q} for s, q in items], "country": "FR", **extra}
+        return httpx.post(self.base + "/api/checkout", json=body,
+                          headers={"origin": self.base}, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def shop_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("flow") / "shop"
+    shutil.copytree(MINI, root)
+    config = root / "content" / "shop.yaml"
+    config.write_text(config.read_text() + PROMOS)
+    vase = root / "content" / "products" / "vase.md"
+    vase.write_text(vase.read_text().replace("price: 40\n", "price: 40\nstock: 1\n"))
+    build(root)
+    return root
+
+
+@pytest.fixture
+def shop(shop_root: Path, tmp_path: Path) -> Iterator[Shop]:
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    stack = local_stack(shop_root, origin, {
+        "COMPTOIR_STORE": str(tmp_path / "store.sqlite3"),
+        "COMPTOIR_OUTBOX": str(tmp_path / "outbox"),
+    })
+    stack.start()
+    try:
+        with serve_app(create_app(shop_root / "output", stack.api, stack.mounts), port=port):
+            yield Shop(origin, stack, shop_root)
+    finally:
+        stack.close()
+
+
+def pay(url: str, card: str = CARD_OK, method: str = "card", iban: str = "") -> httpx.Response:
+    form = {
+        "email": "camille@example.fr", "name": "Camille Martin", "country": "FR",
+        "line1": "3 rue des Tisserands", "postal_code": "69001", "city": "Lyon",
+        "payment_method": method, "card_number": card, "card_expiry": "12/34",
+        "card_cvc": "123", "iban": iban, "terms": "accepted", "promotions": "opt_in",
+    }
+    return httpx.post(url, data=form, follow_redirects=False, timeout=30)
+
+
+def session_of(url: str) -> str:
+    return url.rsplit("/", 1)[-1]
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
+
+
+def order_status(shop: Shop, session_id: str) -> str | None:
+    response = httpx.get(f"{shop.base}/api/orders/{session_id}", timeout=10)
+    return response.json().get("status") if response.status_code == 200 else None
+
+
+def test_paid_checkout_becomes_one_order_with_mails(shop: Shop) -> None:
+    response = shop.checkout([("BOL-BLEU", 2), ("THE-SENCHA-50", 1)], promo_code="BIENVENUE10")
+    assert response.status_code == 201, response.text
+    url = response.json()["url"]
+    assert url.startswith(shop.base + "/_stripe/pay/cs_test_")
+    assert shop.available("BOL-BLEU") == 1  # held while the shopper pays
+    paid = pay(url)
+    assert paid.status_code == 303
+    session_id = session_of(url)
+    assert paid.headers["location"] == f"{shop.base}/order/?session_id={session_id}"
+    assert wait_for(lambda: order_status(shop, session_id) == "paid")
+    order = httpx.get(f"{shop.base}/api/orders/{session_id}").json()
+    session = shop.stack.emulator.retrieve_checkout_session(session_id, {})  # type: ignore[union-attr]
+    assert order["total"]["amount"] == session["amount_total"]
+    assert order["email"] == "c•••@example.fr" and "Camille" not in json.dumps(order)
+    assert shop.available("BOL-BLEU") == 1 and shop.available("THE-SENCHA-50") == 9
+    mails = wait_for(lambda: len(shop.mails()) == 2 and shop.mails())
+    def to(mail: Any) -> str:
+        return str(mail["To"].addresses[0].addr_spec)
+
+    assert sorted(to(m) for m in mails) == ["camille@example.fr", "commandes@mini.example"]
+    confirmation = next(m for m in mails if to(m) == "camille@example.fr")
+    text = confirmation.get_body(preferencelist=("plain",)).get_content()
+    assert order["total"]["display"] in text  # the same total as the Stripe session
+
+
+def test_webhook_storm_sequential_and_concurrent(shop: Shop) -> None:
+    url = shop.checkout([("BOL-BLEU", 1)]).json()["url"]
+    session_id = session_of(url)
+    pay(url)
+    wait_for(lambda: order_status(shop, session_id) == "paid")
+    emulator = shop.stack.emulator
+    assert emulator is not None
+    event = next(e for e in emulator.events("checkout.session.completed")
+                 if e["data"]["object"]["id"] == session_id)
+    emulator.webhooks.duplicate(event["id"], 10)
+    assert emulator.webhooks.wait_until_idle(20)
+    payload = json.dumps(event).encode()
+    secret = shop.stack.settings.webhook_secret.reveal()
+
+    def deliver(_: int) -> int:
+        header = signature_header(payload, secret, int(time.time()))
+        return httpx.post(shop.base + "/api/stripe/webhook", content=payload,
+                          headers={"stripe-signature": header,
+                                   "content-type": "application/json"}, timeout=30).status_code
+
+    with ThreadPoolExecutor(10) as pool:
+        assert list(pool.map(deliver, range(10))) == [200] * 10
+    orders = [o for o in shop.stack.store.list_orders() if o.session_id == session_id]
+    assert len(orders) == 1
+    assert shop.available("BOL-BLEU") == 2  # one decrement
+    wait_for(lambda: len(shop.mails()) == 2)
+    time.sleep(0.5)
+    assert len(shop.mails()) == 2  # one confirmation, one merchant notice
+
+
+def test_signature_tolerance_and_tampering(shop: Shop) -> None:
+    secret = shop.stack.settings.webhook_secret.reveal()
+    payload = json.dumps({"id": "evt_test_tolerance", "object": "event", "type": "ping.test",
+                          "data": {"object": {}}, "api_version": "2025-01-01",
+                          "created": int(time.time()), "livemode": False}).encode()
+
+    def post(body: bytes, signed: bytes, age: int) -> int:
+        header = signature_header(signed, secret, int(time.time()) - age)
+        return httpx.post(shop.base + "/api/stripe/webhook", content=body,
+                          headers={"stripe-signature": header}).status_code
+
+    assert post(payload, payload, 299) == 200
+    assert post(payload, payload, 301) == 400
+    assert post(payload.replace(b"ping", b"pong"), payload, 0) == 400
+
+
+def test_events_out_of_order_and_unknown_session(shop: Shop) -> None:
+    url = shop.checkout([("BOL-BLEU", 1)]).json()["url"]
+    session_id = session_of(url)
+    pay(url)
+    wait_for(lambda: order_status(shop, session_id) == "paid")
+    emulator = shop.stack.emulator
+    assert emulator is not None
+    secret = shop.stack.settings.webhook_secret.reveal()
+    completed = next(e for e in emulator.events("checkout.session.completed")
+                     if e["data"]["object"]["id"] == session_id)
+    # An expiry arriving after the payment must not give the stock back.
+    expired = {**completed, "id": "evt_test_late_expiry", "type": "checkout.session.expired"}
+    unknown = {**completed, "id": "evt_test_unknown",
+               "data": {"object": {**completed["data"]["object"], "id": "cs_test_unknownsession1"}}}
+    for event in (expired, unknown):
+        payload = json.dumps(event).encode()
+        header = signature_header(payload, secret, int(time.time()))
+        response = httpx.post(shop.base + "/api/stripe/webhook", content=payload,
+                              headers={"stripe-signature": header})
+        assert response.status_code == 200
+    assert shop.available("BOL-BLEU") == 2
+    assert order_status(shop, session_id) == "paid"
+    assert len(shop.stack.store.list_orders()) == 1
+
+
+def test_expiry_releases_the_hold(shop: Shop) -> None:
+    url = shop.checkout([("BOL-BLEU", 3)]).json()["url"]
+    assert shop.available("BOL-BLEU") == 0
+    emulator = shop.stack.emulator
+    assert emulator is not None
+    emulator.advance_clock(31 * 60)
+    emulator.tick()
+    assert emulator.webhooks.wait_until_idle(20)
+    assert any(e["data"]["object"]["id"] == session_of(url)
+               for e in emulator.events("checkout.session.expired"))
+    assert wait_for(lambda: shop.available("BOL-BLEU") == 3)
+
+
+def test_declined_card_changes_nothing(shop: Shop) -> None:
+    url = shop.checkout([("BOL-BLEU", 1)]).json()["url"]
+    response = pay(url, CARD_DECLINED)
+    assert response.status_code in (200, 402, 400)
+    assert "declined" in response.text.lower()
+    assert order_status(shop, session_of(url)) is None
+    assert shop.stack.store.list_orders() == []
+    assert shop.available("BOL-BLEU") == 2  # still held for this open session, not sold
+
+
+def test_sepa_pending_then_paid_and_failed(shop: Shop) -> None:
+    emulator = shop.stack.emulator
+    assert emulator is not None
+    ok = shop.checkout([("THE-SENCHA-50", 1)]).json()["url"]
+    pay(ok, method="sepa_debit", iban="DE89370400440532013000")
+    assert wait_for(lambda: order_status(shop, session_of(ok)) == "pending")
+    bad = shop.checkout([("THE-SENCHA-50", 2)]).json()["url"]
+    pay(bad, method="sepa_debit", iban="DE62370400440532013001")
+    assert wait_for(lambda: order_status(shop, session_of(bad)) == "pending")
+    assert shop.available("THE-SENCHA-50") == 7
+    emulator.advance_clock(600)
+    emulator.tick()
+    assert wait_for(lambda: order_status(shop, session_of(ok)) == "paid")
+    assert wait_for(lambda: order_status(shop, session_of(bad)) == "failed")
+    assert wait_for(lambda: shop.available("THE-SENCHA-50") == 9)  # the failed one restocked
+    assert shop.stack.store.get_order(session_of(bad)).status == OrderStatus.FAILED  # type: ignore[union-attr]
+
+
+def test_last_item_twenty_concurrent_checkouts(shop: Shop) -> None:
+    barrier = threading.Barrier(20)
+
+    def attempt(_: int) -> int:
+        barrier.wait()
+        return shop.checkout([("VASE", 1)]).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(attempt, range(20)))
+    assert sorted(statuses) == [201] + [409] * 19
+    assert shop.available("VASE") == 0
+    refused = shop.checkout([("VASE", 1)])
+    assert refused.json()["error"] == {"code": "out_of_stock", "message":
+                                       "Not enough stock for this product.", "sku": "VASE",
+                                       "available": 0}
