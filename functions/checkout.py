@@ -17,6 +17,9 @@ from shop.pricing import Quote, QuoteError, payment_lines, quote_cart, zone_for
 # Stripe's smallest charge in the currencies a French shop uses (EUR: 0,50 €).
 MINIMUM_CHARGE = {"EUR": 50, "USD": 50, "GBP": 30, "CHF": 50}
 HOLD_MARGIN = dt.timedelta(minutes=5)  # holds outlive their session: the expiry event releases
+# Stripe wants expires_at at least 30 minutes after it receives the request: keep a minute
+# of slack so network latency never makes a 30-minute session invalid.
+EXPIRY_SLACK = dt.timedelta(minutes=1)
 
 
 def quote_request(settings: Settings, store: Store, cart: CartRequest, today: dt.date) -> Quote:
@@ -69,7 +72,7 @@ def start_checkout(
     if quote.total.amount < MINIMUM_CHARGE.get(quote.currency, 50):
         raise ApiError(422, "amount_too_small", "The order total is below the minimum charge.")
     hold_key = "hold_" + secrets.token_urlsafe(18)
-    expires_at = now + dt.timedelta(minutes=settings.session_minutes)
+    expires_at = now + dt.timedelta(minutes=settings.session_minutes) + EXPIRY_SLACK
     try:
         store.reserve(hold_key, tracked_quantities(settings, quote), expires_at + HOLD_MARGIN, now)
     except InsufficientStock as error:
