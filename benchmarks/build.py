@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import os
 import platform
@@ -29,6 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -762,6 +764,17 @@ def version_of(command: Sequence[str]) -> str:
                                                                    ) else "?"
 
 
+def export_commit(repo: Path, commit: str, target: Path) -> Path:
+    """A clean copy of ``commit`` (git archive), so edits in the work tree cannot leak in."""
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", commit],
+                             capture_output=True, check=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout), mode="r:") as tar:
+        tar.extractall(target, filter="data")
+    return target
+
+
 def comptoir_command(shop: Path, output: Path) -> list[str]:
     """Run from the checkout being measured (``--source``), so ``generator`` is imported from it."""
     return [sys.executable, "-m", "generator.cli", "build", "--shop", str(shop),
@@ -1016,6 +1029,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2026, help="seed of the synthetic shop")
     p.add_argument("--source", type=Path, default=REPO,
                    help="the comptoir checkout to measure (default: the one holding this file)")
+    p.add_argument("--commit", default=None, metavar="REV",
+                   help="measure this commit of --source, exported with git archive, instead "
+                        "of its work tree (e.g. HEAD)")
     return p
 
 
@@ -1036,12 +1052,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"- Python {platform.python_version()}; "
           f"{version_of([sys.executable, '-m', 'pelican', '--version']).join(('pelican ', ''))}; "
           f"{version_of([hugo, 'version']) if hugo else 'hugo not installed'}")
-    args.source = args.source.resolve()
-    head = version_of(["git", "-C", str(args.source), "log", "-1", "--format=%h %s"])
-    dirty = version_of(["git", "-C", str(args.source), "status", "--porcelain",
-                        "--untracked-files=no", "--", "generator", "shop", "theme"])
-    print(f"- comptoir from {args.source} at {head}"
-          f"{' (with uncommitted changes)' if dirty not in ('', '?') else ''}")
+    if args.commit:
+        args.source = export_commit(args.source, args.commit, workdir / "source")
+        head = version_of(["git", "-C", str(REPO), "log", "-1", "--format=%h %s", args.commit])
+        print(f"- comptoir at commit {head} (exported to {args.source})")
+    else:
+        args.source = args.source.resolve()
+        head = version_of(["git", "-C", str(args.source), "log", "-1", "--format=%h %s"])
+        dirty = version_of(["git", "-C", str(args.source), "status", "--porcelain", "--",
+                            "generator", "shop", "theme"])
+        print(f"- comptoir from the work tree {args.source} at {head}"
+              f"{' with uncommitted changes' if dirty not in ('', '?') else ''}")
     sizes = ", ".join(f"{s:,}" for s in args.sizes)
     print(f"- sizes {sizes}; tools {', '.join(sorted(args.only))}; repeat {args.repeat}; "
           f"workdir {workdir}", flush=True)
