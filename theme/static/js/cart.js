@@ -1,227 +1,195 @@
 // comptoir cart: keeps the cart in this browser and enhances the product and cart pages.
 // Progressive enhancement only: every page works without it (hooks in theme/README.md).
 // It never computes a total: the server prices the cart from SKUs and quantities.
-// Comments use "//" only, so the build's minifier can drop them.
-(function () {
+// Comments are whole "//" lines, which the build's minifier drops (budget: 5 KB without).
+(() => {
   "use strict";
 
-  var KEY = "comptoir.cart.v1";
-  var SKU = /^[A-Za-z0-9][\w.-]{0,63}$/;
-  var $ = function (selector, root) { return (root || document).querySelector(selector); };
+  const KEY = "comptoir.cart.v1",
+    $ = (css, root = document) => root.querySelector(css),
+    each = (css, fn, root = document) => root.querySelectorAll(css).forEach(fn),
+    make = (tag, props) => Object.assign(document.createElement(tag), props),
+    // Texts translated by the page's template; "{item}" stands for a product's name.
+    T = JSON.parse($("#cart-i18n")?.textContent || "{}"),
+    t = (key, item = "") => (T[key] || "").replace("{item}", item);
 
-  // Texts, translated by the page's template.
-  var T = {};
-  try { T = JSON.parse($("#cart-i18n").textContent); } catch (e) { /* no texts here */ }
-  var t = function (key, item) { return (T[key] || "").replace("{item}", item || ""); };
+  // -- storage: {"lines": [{sku, quantity, title, price, url, image}]} ------------------
 
-  // -- storage ---------------------------------------------------------------
+  const clamp = n => Math.min(Math.max(Math.floor(n) || 1, 1), 99),
+    str = v => typeof v == "string" ? v : "",
+    // Only root-relative URLs ("/products/…"): never another site, never "javascript:".
+    local = v => /^\/(?!\/)/.test(v) ? str(v) : "";
 
-  var clamp = function (n) {
-    n = Math.floor(Number(n));
-    return n >= 1 ? Math.min(n, 99) : 1;
-  };
-  var str = function (v) { return typeof v === "string" ? v.slice(0, 300) : ""; };
-  // Only root-relative URLs ("/products/…") are kept: never another site, never "javascript:".
-  var local = function (v) { return /^\/(?!\/)/.test(v) ? str(v) : ""; };
-
-  // Adds a line to `lines` (merging with the same SKU); false when the cart is full.
-  function put(lines, line) {
-    if (!line || typeof line.sku !== "string" || !SKU.test(line.sku)) return true;
-    var old = lines.filter(function (l) { return l.sku === line.sku; })[0];
-    var details = { title: str(line.title), price: str(line.price), url: local(line.url), image: local(line.image) };
+  // Adds a line to `lines`, merged with one of the same SKU; true when the cart is full.
+  const put = (lines, line) => {
+    if (!/^[A-Za-z0-9][\w.-]{0,63}$/.test(str(line?.sku))) return;
+    const old = lines.find(l => l.sku == line.sku),
+      more = {title: str(line.title), price: str(line.price), url: local(line.url), image: local(line.image)};
     if (old) {
       old.quantity = clamp(old.quantity + clamp(line.quantity));
-      if (details.title) Object.assign(old, details);
-      return true;
-    }
-    if (lines.length >= 100) return false;
-    lines.push(Object.assign({ sku: line.sku, quantity: clamp(line.quantity) }, details));
-    return true;
-  }
+      if (more.title) Object.assign(old, more);
+    } else if (lines.length > 99) return true;
+    else lines.push({sku: line.sku, quantity: clamp(line.quantity), ...more});
+  };
 
-  // The stored cart, cleaned: corrupt or missing data gives an empty cart.
-  function read() {
-    var lines = [];
+  // The stored cart, cleaned up: missing or corrupt data gives an empty cart.
+  const read = () => {
+    const lines = [];
     try {
-      var data = JSON.parse(localStorage.getItem(KEY));
-      if (data && Array.isArray(data.lines)) data.lines.forEach(function (l) { put(lines, l); });
-    } catch (e) { /* unreadable: start again */ }
+      JSON.parse(localStorage.getItem(KEY)).lines.forEach(l => put(lines, l));
+    } catch {}
     return lines;
-  }
+  };
 
-  function save(lines) {
-    try { localStorage.setItem(KEY, JSON.stringify({ lines: lines })); } catch (e) { /* full or blocked */ }
-    badge(lines);
-  }
-
-  // The number of items in the header's cart link, hidden when the cart is empty.
-  function badge(lines) {
-    var count = lines.reduce(function (sum, l) { return sum + l.quantity; }, 0);
-    document.querySelectorAll("[data-cart-count]").forEach(function (el) {
+  // The number of items goes in the header's cart link, hidden when 0.
+  const badge = lines => {
+    const count = lines.reduce((n, l) => n + l.quantity, 0);
+    each("[data-cart-count]", el => {
       el.textContent = count;
       el.hidden = !count;
     });
-  }
+  };
 
-  // Says something in a role=status region; a repeated message gets a trailing no-break
-  // space, so that screen readers see a change and announce it again.
-  function announce(region, message, link) {
-    if (!region) return;
-    var first = region.firstChild;
-    region.textContent = "";
-    region.append(first && first.data === message ? message + "\u00a0" : message);
-    if (link) region.append(" ", h("a", { href: link }, [t("view")]));
-  }
+  const save = lines => {
+    try {
+      localStorage.setItem(KEY, JSON.stringify({lines}));
+    } catch {}
+    badge(lines);
+  };
 
-  // createElement with properties ("aria-label" and "data-x" as attributes) and children.
-  function h(tag, props, children) {
-    var el = document.createElement(tag);
-    Object.keys(props).forEach(function (k) {
-      if (k.indexOf("-") > 0) el.setAttribute(k, props[k]); else el[k] = props[k];
-    });
-    (children || []).forEach(function (c) { if (c) el.append(c); });
-    return el;
-  }
+  // Says something in the role=status region. A repeated message gets a trailing
+  // no-break space, so that screen readers see a change and announce it again.
+  const status = $("[data-cart-status]"),
+    announce = (message, link) => {
+      status.replaceChildren(status.firstChild?.data == message ? message + "\u00a0" : message);
+      if (link) status.append(" ", make("a", {href: link, textContent: t("view")}));
+    };
 
+  // Adds a line to the stored cart and, when it has a title, says so with a link to the cart.
+  const add = (line, link) => {
+    const lines = read();
+    if (put(lines, line)) return announce(t("full"));
+    save(lines);
+    if (line.title) announce(t("added", line.title), link);
+  };
+
+  const list = $("[data-cart]");
   badge(read());
-  addEventListener("pageshow", function () { badge(read()); });
+  addEventListener("pageshow", () => badge(read()));
   // Another tab changed the cart.
-  addEventListener("storage", function (event) {
-    if (event.key !== KEY && event.key !== null) return;
+  addEventListener("storage", e => {
+    if (e.key && e.key != KEY) return;
     badge(read());
     if (list) render();
   });
 
-  // -- product page ------------------------------------------------------------
+  // -- product page ------------------------------------------------------------------
 
-  var form = $("form[data-add-to-cart]");
+  const form = $("form[data-add-to-cart]"),
+    chosen = () => $("[name=sku]:checked, [name=sku][type=hidden]", form);
+
+  // Shows the chosen variant's price, former price and availability.
+  const show = () => {
+    const d = chosen()?.dataset;
+    if (!d) return;
+    const was = $("[data-compare-display]");
+    $("[data-price-display]").textContent = d.price;
+    $("[data-availability]").textContent = d.availabilityText;
+    was.textContent = d.compareAt;
+    // the wrapper also holds the "Former price:" text for screen readers
+    was.parentNode.hidden = !d.compareAt;
+    $("[type=submit]", form).disabled = d.available != "true";
+  };
+
   if (form) {
-    var chosen = function () { return $("input[name=sku]:checked", form) || $("input[name=sku][type=hidden]", form); };
-    var show = function () {
-      var input = chosen();
-      if (!input) return;
-      var d = input.dataset, price = $("[data-price-display]"), was = $("[data-compare-display]"),
-        stock = $("[data-availability]"), button = $("[type=submit]", form);
-      if (price) price.textContent = d.price;
-      if (was) {
-        was.textContent = d.compareAt;
-        was.parentNode.hidden = !d.compareAt;
-      }
-      if (stock) {
-        stock.textContent = d.availabilityText;
-        stock.classList.toggle("is-soldout", d.available !== "true");
-      }
-      if (button) button.disabled = d.available !== "true";
-    };
     show();
     form.addEventListener("change", show);
-    form.addEventListener("submit", function (event) {
-      var input = chosen();
+    form.addEventListener("submit", e => {
+      const input = chosen(),
+        d = input?.dataset,
+        f = form.dataset;
       if (!input) return;
-      event.preventDefault();
-      var d = input.dataset, quantity = clamp(form.elements.quantity.value), lines = read(),
-        status = $("[data-cart-status]", form) || $("[data-cart-status]"),
-        title = form.dataset.title + (d.label ? " — " + d.label : "");
-      if (!put(lines, { sku: input.value, quantity: quantity, title: title, price: d.price,
-        url: form.dataset.url, image: form.dataset.image })) {
-        announce(status, t("full"));
-        return;
-      }
-      save(lines);
-      announce(status, t("added", (quantity > 1 ? quantity + " × " : "") + title), form.getAttribute("action"));
+      e.preventDefault();
+      add({sku: input.value, quantity: clamp(form.elements.quantity.value), title: f.title + (d.label ? " — " + d.label : ""),
+        price: d.price, url: f.url, image: f.image}, form.getAttribute("action"));
     });
   }
 
-  // -- cart page ---------------------------------------------------------------
+  // -- cart page ---------------------------------------------------------------------
 
-  var list = $("[data-cart]");
   if (!list) return;
-  var empty = $("[data-cart-empty]"), status = $("[data-cart-status]"), gone = {}, asked = false;
+  const empty = $("[data-cart-empty]");
+  let asked;
 
-
-  // A line given in the address (the form without JavaScript, or a shared link).
-  var query = new URLSearchParams(location.search);
+  // A line given in the address (the product form without JavaScript, or a shared link).
+  const query = new URLSearchParams(location.search);
   if (query.get("sku")) {
-    var lines = read();
-    if (!put(lines, { sku: query.get("sku"), quantity: query.get("quantity") || 1 })) announce(status, t("full"));
-    save(lines);
-    history.replaceState(null, "", location.pathname + location.hash);
+    add({sku: query.get("sku"), quantity: query.get("quantity")});
+    history.replaceState(null, "", location.pathname);
   }
 
-  function row(line, index) {
-    var name = line.title || line.sku, id = "cart-quantity-" + index;
-    return h("li", { className: "cart-line", "data-sku": line.sku }, [
-      line.image ? h("img", { src: line.image, alt: "", width: 88, height: 88 }) : h("span", { className: "thumb" }),
-      h("p", { className: "cart-line-title" }, [line.url ? h("a", { href: line.url }, [name]) : name]),
-      gone[line.sku] ? h("p", {}, [t("unknown")]) : line.price && h("p", { className: "muted" }, [
-        h("span", { className: "visually-hidden" }, [t("unit_price") + " "]), line.price]),
-      h("div", { className: "cart-line-actions" }, [
-        h("label", { className: "visually-hidden", htmlFor: id }, [t("quantity", name)]),
-        h("span", { className: "stepper" }, [
-          h("button", { type: "button", "aria-label": t("decrease", name), "data-step": "-1" }, ["−"]),
-          h("input", { type: "number", id: id, min: 1, max: 99, value: line.quantity, inputMode: "numeric" }),
-          h("button", { type: "button", "aria-label": t("increase", name), "data-step": "1" }, ["+"])
-        ]),
-        h("button", { type: "button", className: "link-button", "aria-label": t("remove_item", name), "data-remove": "" }, [t("remove")])
-      ])
-    ]);
-  }
+  // One line, cloned from the page's <template id="cart-line">. Its elements with
+  // data-label="key" get the text "key" (with the product's name) as their aria-label.
+  const row = line => {
+    const name = line.title || line.sku,
+      li = $("#cart-line").content.firstElementChild.cloneNode(true),
+      link = $("a", li);
+    li.dataset.sku = line.sku;
+    each("[data-label]", el => el.setAttribute("aria-label", t(el.dataset.label, name)), li);
+    if (line.image) $(".thumb", li).replaceWith(make("img", {src: line.image, alt: ""}));
+    link.textContent = name;
+    line.url ? (link.href = line.url) : link.replaceWith(name);
+    $("[data-price]", li).append(line.price);
+    $("input", li).value = line.quantity;
+    return li;
+  };
+
+  // Lines added by address have no title yet: read them, once, from the catalogue.
+  const fill = async () => {
+    const known = {};
+    asked = 1;
+    try {
+      for (const p of (await (await fetch("/catalog.json")).json()).products)
+        for (const i of p.items) known[i.sku] = {title: i.title, price: i.price_display, url: i.url || p.url};
+    } catch {}
+    save(read().map(l => (l.title ? l : {...l, ...known[l.sku]})));
+    render();
+  };
 
   function render() {
-    var lines = read();
-    list.textContent = "";
-    lines.forEach(function (line, index) { list.append(row(line, index)); });
-    if (empty) empty.hidden = lines.length > 0;
-    if (lines.some(function (l) { return !l.title; })) fill();
+    const lines = read();
+    list.replaceChildren(...lines.map(row));
+    empty.hidden = lines.length > 0;
+    if (!asked && lines.some(l => !l.title)) fill();
   }
 
-  // Lines added by address have no title yet: read them once from the catalogue.
-  function fill() {
-    if (asked) return;
-    asked = true;
-    fetch("/catalog.json").then(function (r) { return r.json(); }).then(function (catalog) {
-      var known = {};
-      catalog.products.forEach(function (p) {
-        p.items.forEach(function (i) { known[i.sku] = { title: i.title, price: i.price_display, url: i.url || p.url }; });
-      });
-      var lines = read();
-      lines.forEach(function (l) {
-        if (!known[l.sku]) gone[l.sku] = true;
-        else if (!l.title) Object.assign(l, known[l.sku]);
-      });
-      save(lines);
-      render();
-    }).catch(function () { /* offline: the SKUs stay shown */ });
-  }
-
-  function change(sku, quantity) {
-    var lines = read();
-    lines.forEach(function (l) { if (l.sku === sku) l.quantity = clamp(quantity); });
-    save(lines);
-  }
-
-  list.addEventListener("change", function (event) {
-    var input = event.target;
+  // A quantity changed: store it (between 1 and 99).
+  const update = input => {
+    const lines = read(),
+      sku = input.closest("li").dataset.sku;
     input.value = clamp(input.value);
-    change(input.closest("li").dataset.sku, input.value);
-  });
+    lines.forEach(l => l.sku == sku && (l.quantity = +input.value));
+    save(lines);
+  };
 
-  list.addEventListener("click", function (event) {
-    var button = event.target.closest("button");
+  list.addEventListener("change", e => update(e.target));
+
+  list.addEventListener("click", ({target}) => {
+    const button = target.closest("button");
     if (!button) return;
-    var item = button.closest("li"), sku = item.dataset.sku;
+    const item = button.closest("li"),
+      input = $("input", item),
+      next = item.nextElementSibling || item.previousElementSibling;
     if (button.dataset.step) {
-      var input = $("input", item);
-      input.value = clamp(Number(input.value) + Number(button.dataset.step));
-      change(sku, input.value);
-      return;
+      input.value = +input.value + +button.dataset.step;
+      return update(input);
     }
-    var next = item.nextElementSibling || item.previousElementSibling, name = $(".cart-line-title", item).textContent;
-    save(read().filter(function (l) { return l.sku !== sku; }));
+    // Remove; focus then goes to the next line's remove button, or to the empty cart's text.
+    save(read().filter(l => l.sku != item.dataset.sku));
+    announce(t("removed", $(".cart-line-title", item).textContent));
     item.remove();
-    announce(status, t("removed", name));
-    if (next) $("[data-remove]", next).focus();
-    else if (empty) { empty.hidden = false; empty.focus(); }
+    empty.hidden = !!next;
+    (next ? $("[data-remove]", next) : empty).focus();
   });
 
   render();
