@@ -270,3 +270,53 @@ def test_last_item_twenty_concurrent_checkouts(shop: Shop) -> None:
     assert refused.json()["error"] == {"code": "out_of_stock", "message":
                                        "Not enough stock for this product.", "sku": "VASE",
                                        "available": 0}
+
+
+def failed_attempts(database: Path) -> list[int]:
+    """The outbox's attempt counts, read-only (a peek at SQLite, for timing only)."""
+    import sqlite3
+
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        return sorted(row[0] for row in connection.execute("SELECT attempts FROM outbox"))
+    finally:
+        connection.close()
+
+
+def test_mail_outage_delays_mail_without_losing_or_doubling_it(shop_root: Path,
+                                                               tmp_path: Path) -> None:
+    from functions.app import utc_now
+    from functions.outbox import deliver_due
+    from tests.mailer_contract import SMTPServer
+
+    smtp = SMTPServer()  # not started: the mail server is down when the webhook lands
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    stack = local_stack(shop_root, origin, {
+        "COMPTOIR_STORE": str(tmp_path / "store.sqlite3"),
+        "COMPTOIR_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
+    })
+    stack.start()
+    try:
+        with serve_app(create_app(shop_root / "output", stack.api, stack.mounts), port=port):
+            shop = Shop(origin, stack, shop_root)
+            url = shop.checkout([("BOL-BLEU", 1)]).json()["url"]
+            pay(url)
+            assert wait_for(lambda: order_status(shop, session_of(url)) == "paid")
+            assert stack.emulator is not None and stack.emulator.webhooks.wait_until_idle(20)
+            assert smtp.received == []
+            # Wait for the webhook's own delivery attempt to fail, so no sender with the
+            # real clock is still running when this test jumps the clock past the backoff.
+            started = time.monotonic()
+            assert wait_for(lambda: failed_attempts(tmp_path / "store.sqlite3") == [1, 1])
+            print(f"first delivery attempt failed after {time.monotonic() - started:.2f} s")
+            later = utc_now() + dt.timedelta(hours=2)  # past any retry backoff
+            with smtp:
+                report = deliver_due(stack.store, stack.mailer, later)
+                assert report.sent == 2
+                assert deliver_due(stack.store, stack.mailer, later).sent == 0
+                received = smtp.received
+            assert sorted(r.recipients for r in received) == [("camille@example.fr",),
+                                                              ("commandes@mini.example",)]
+    finally:
+        stack.close()
