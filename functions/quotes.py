@@ -16,7 +16,7 @@ def money_json(money: Money, locale: str) -> dict[str, Any]:
 
 
 def rate_display(rate: Decimal, locale: str) -> str:
-    return str(format_percent(rate / Decimal(100), format="#,##0.##%", locale=locale))
+    return str(format_percent(rate / Decimal(100), locale=locale, decimal_quantization=False))
 
 
 def quote_json(quote: Quote, locale: str) -> dict[str, Any]:

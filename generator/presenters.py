@@ -141,7 +141,9 @@ class Presenter:
 
     def tax_note(self, product: Product) -> str:
         rate = self.config.tax_classes[product.tax_class].rate
-        percent = format_percent(rate / Decimal(100), format="#,##0.##%", locale=self.config.locale)
+        percent = format_percent(
+            rate / Decimal(100), locale=self.config.locale, decimal_quantization=False
+        )
         return self.t.gettext("VAT %(rate)s included") % {"rate": percent}
 
     def product(self, product: Product) -> ProductView:
