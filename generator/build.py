@@ -150,7 +150,8 @@ def build(
     _write_sitemap(state)
     state.write(
         "robots.txt",
-        f"User-agent: *\nAllow: /\nDisallow: /cart/\n\nSitemap: {config.url('/sitemap.xml')}\n",
+        "User-agent: *\nAllow: /\nDisallow: /cart/\nDisallow: /order/\n\n"
+        f"Sitemap: {config.url('/sitemap.xml')}\n",
     )
     _remove_stale(output, state.produced)
     pages = sum(1 for p in state.produced if p.suffix == ".html")

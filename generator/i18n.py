@@ -18,6 +18,14 @@ def load_translations(theme_dir: Path, language: str) -> gettext.GNUTranslations
     po_path = theme_dir / "translations" / language / "LC_MESSAGES" / "messages.po"
     with po_path.open("rb") as handle:
         catalog = read_po(handle, locale=language)
+    # An untranslated message must fall back to its English source, not to "": drop
+    # entries whose translation (or any plural form of it) is empty.
+    for message in list(catalog):
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+        if not all(strings):
+            catalog.delete(message.id, context=message.context)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)

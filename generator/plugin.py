@@ -132,7 +132,8 @@ class ShopGenerator(Generator):  # type: ignore[misc]
                         pagination=pagination,
                         page_url=url,
                     )
-        render("cart/index.html", "cart")
+        render("cart/index.html", "cart", countries=presenter.countries())
+        render("order/index.html", "order")
         render("404.html", "404")
 
 

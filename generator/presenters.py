@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import markdown
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_percent
 from markupsafe import Markup
@@ -216,6 +217,15 @@ class Presenter:
         if images:
             data["image"] = [image.og_url for image in images]
         return script_json(data)
+
+    def countries(self) -> list[Link]:
+        """Where the shop delivers, named in the shop's language, for the cart page."""
+        names = Locale.parse(self.config.locale).territories
+        codes = {code for zone in self.config.shipping_zones for code in zone.countries}
+        return sorted(
+            (Link(str(names.get(code, code)), code) for code in codes),
+            key=lambda link: link.title.casefold(),
+        )
 
     # -- listings ------------------------------------------------------------
 

@@ -101,7 +101,7 @@ def test_sitemap_lists_every_public_page(mini: Path) -> None:
     pages = {
         "https://mini.example" + url_of(output, page)
         for page in output.rglob("*.html")
-        if page.name != "404.html" and not url_of(output, page).startswith("/cart/")
+        if page.name != "404.html" and not url_of(output, page).startswith(("/cart/", "/order/"))
     }
     assert listed == pages
     assert "Sitemap: https://mini.example/sitemap.xml" in (output / "robots.txt").read_text()
