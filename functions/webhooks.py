@@ -176,47 +176,34 @@ def _settle(
         store.release_reservation(checkout.hold_key)
 
 
-def on_session_completed(services: Services, session: Mapping[str, Any], now: dt.datetime) -> str:
+def _apply(
+    services: Services, session: Mapping[str, Any], status: OrderStatus, note: str, now: dt.datetime
+) -> str:
     checkout = _checkout_for(services, session)
     if checkout is None:
         return "unknown session"
-    paid = session.get("payment_status") in ("paid", "no_payment_required")
-    status = OrderStatus.PAID if paid else OrderStatus.PENDING
-    order = _record(services, checkout, session, status, "checkout.session.completed", now)
+    order = _record(services, checkout, session, status, note, now)
     _settle(services, checkout, order, session, now)
     return f"order {order.number} {order.status}"
+
+
+def on_session_completed(services: Services, session: Mapping[str, Any], now: dt.datetime) -> str:
+    """Paid now (card), or pending until an asynchronous method (SEPA) clears."""
+    paid = session.get("payment_status") in ("paid", "no_payment_required")
+    status = OrderStatus.PAID if paid else OrderStatus.PENDING
+    return _apply(services, session, status, "checkout.session.completed", now)
 
 
 def on_async_succeeded(services: Services, session: Mapping[str, Any], now: dt.datetime) -> str:
-    checkout = _checkout_for(services, session)
-    if checkout is None:
-        return "unknown session"
-    order = _record(
-        services,
-        checkout,
-        session,
-        OrderStatus.PAID,
-        "checkout.session.async_payment_succeeded",
-        now,
+    return _apply(
+        services, session, OrderStatus.PAID, "checkout.session.async_payment_succeeded", now
     )
-    _settle(services, checkout, order, session, now)
-    return f"order {order.number} {order.status}"
 
 
 def on_async_failed(services: Services, session: Mapping[str, Any], now: dt.datetime) -> str:
-    checkout = _checkout_for(services, session)
-    if checkout is None:
-        return "unknown session"
-    order = _record(
-        services,
-        checkout,
-        session,
-        OrderStatus.FAILED,
-        "checkout.session.async_payment_failed",
-        now,
+    return _apply(
+        services, session, OrderStatus.FAILED, "checkout.session.async_payment_failed", now
     )
-    _settle(services, checkout, order, session, now)
-    return f"order {order.number} {order.status}"
 
 
 def on_session_expired(services: Services, session: Mapping[str, Any], now: dt.datetime) -> str:
@@ -254,8 +241,9 @@ EVENT_HANDLERS: dict[str, Handler] = {
 }
 
 
-def handle_event(services: Services, event_id: str, event_type: str,
-                 obj: Mapping[str, Any], now: dt.datetime) -> str:
+def handle_event(
+    services: Services, event_id: str, event_type: str, obj: Mapping[str, Any], now: dt.datetime
+) -> str:
     """Process one verified event; raises so the caller answers 5xx and Stripe retries.
 
     Every step is idempotent, so the event is processed on every delivery and
