@@ -117,6 +117,18 @@ def order_status(shop: Shop, session_id: str) -> str | None:
     return response.json().get("status") if response.status_code == 200 else None
 
 
+def paid_order(shop: Shop) -> tuple[str, dict[str, Any]]:
+    """Buy one bowl with the success card; the session id and its completed event."""
+    url = shop.checkout([("BOL-BLEU", 1)]).json()["url"]
+    session_id = session_of(url)
+    pay(url)
+    wait_for(lambda: order_status(shop, session_id) == "paid")
+    assert shop.stack.emulator is not None
+    event = next(e for e in shop.stack.emulator.events("checkout.session.completed")
+                 if e["data"]["object"]["id"] == session_id)
+    return session_id, event
+
+
 def test_paid_checkout_becomes_one_order_with_mails(shop: Shop) -> None:
     response = shop.checkout([("BOL-BLEU", 2), ("THE-SENCHA-50", 1)], promo_code="BIENVENUE10")
     assert response.status_code == 201, response.text
@@ -144,14 +156,9 @@ def test_paid_checkout_becomes_one_order_with_mails(shop: Shop) -> None:
 
 
 def test_webhook_storm_sequential_and_concurrent(shop: Shop) -> None:
-    url = shop.checkout([("BOL-BLEU", 1)]).json()["url"]
-    session_id = session_of(url)
-    pay(url)
-    wait_for(lambda: order_status(shop, session_id) == "paid")
+    session_id, event = paid_order(shop)
     emulator = shop.stack.emulator
     assert emulator is not None
-    event = next(e for e in emulator.events("checkout.session.completed")
-                 if e["data"]["object"]["id"] == session_id)
     emulator.webhooks.duplicate(event["id"], 10)
     assert emulator.webhooks.wait_until_idle(20)
     payload = json.dumps(event).encode()
@@ -190,15 +197,8 @@ def test_signature_tolerance_and_tampering(shop: Shop) -> None:
 
 
 def test_events_out_of_order_and_unknown_session(shop: Shop) -> None:
-    url = shop.checkout([("BOL-BLEU", 1)]).json()["url"]
-    session_id = session_of(url)
-    pay(url)
-    wait_for(lambda: order_status(shop, session_id) == "paid")
-    emulator = shop.stack.emulator
-    assert emulator is not None
+    session_id, completed = paid_order(shop)
     secret = shop.stack.settings.webhook_secret.reveal()
-    completed = next(e for e in emulator.events("checkout.session.completed")
-                     if e["data"]["object"]["id"] == session_id)
     # An expiry arriving after the payment must not give the stock back.
     expired = {**completed, "id": "evt_test_late_expiry", "type": "checkout.session.expired"}
     unknown = {**completed, "id": "evt_test_unknown",
