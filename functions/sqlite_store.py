@@ -1,0 +1,742 @@
+"""The embedded store: one SQLite file, safe for many threads and processes at once.
+
+Every read-modify-write runs in a ``BEGIN IMMEDIATE`` transaction, so writers
+queue up (``busy_timeout``) instead of interleaving, and WAL lets readers go on
+meanwhile. Datetimes are stored as fixed-width UTC ISO text, so text order is
+time order; order data and quotes as JSON. Connections are pooled: a call
+borrows one and gives it back, from whatever thread. Every sqlite3 error
+becomes a ``StoreError`` at the boundary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from functions.store import (
+    TRANSITIONS,
+    Checkout,
+    InsufficientStock,
+    InvalidTransition,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    OutgoingMail,
+    StoreError,
+)
+
+# One tuple of statements per schema version; never edit a released one, append.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        # Each change of a SKU's count opens a new count; sales remember which
+        # count they were taken from, so a recount forgets them for good.
+        """CREATE TABLE stock_counts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            sku TEXT NOT NULL,
+            baseline INTEGER NOT NULL
+        )""",
+        """CREATE TABLE stock (
+            sku TEXT PRIMARY KEY,
+            baseline INTEGER NOT NULL CHECK (baseline >= 0),
+            sold INTEGER NOT NULL DEFAULT 0,
+            count_id INTEGER NOT NULL REFERENCES stock_counts (id)
+        )""",
+        """CREATE TABLE holds (
+            key TEXT NOT NULL,
+            sku TEXT NOT NULL,
+            quantity INTEGER NOT NULL CHECK (quantity > 0),
+            expires_at TEXT NOT NULL,
+            PRIMARY KEY (key, sku)
+        )""",
+        "CREATE INDEX holds_by_sku ON holds (sku, expires_at)",
+        """CREATE TABLE sales (
+            key TEXT PRIMARY KEY,
+            committed_at TEXT NOT NULL,
+            cancelled INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE sale_lines (
+            key TEXT NOT NULL REFERENCES sales (key),
+            sku TEXT NOT NULL,
+            quantity INTEGER NOT NULL,
+            count_id INTEGER,
+            PRIMARY KEY (key, sku)
+        )""",
+        """CREATE TABLE orders (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL UNIQUE,
+            number TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            total INTEGER NOT NULL,
+            email TEXT NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX orders_by_date ON orders (created_at, id)",
+        "CREATE INDEX orders_by_number ON orders (number)",
+        """CREATE TABLE order_events (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES orders (session_id),
+            at TEXT NOT NULL,
+            status TEXT NOT NULL,
+            note TEXT NOT NULL
+        )""",
+        "CREATE INDEX order_events_by_order ON order_events (session_id, id)",
+        """CREATE TABLE checkouts (
+            session_id TEXT PRIMARY KEY,
+            hold_key TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            quote TEXT NOT NULL,
+            payment_intent TEXT
+        )""",
+        "CREATE INDEX checkouts_by_payment ON checkouts (payment_intent)",
+        """CREATE TABLE processed_events (
+            event_id TEXT PRIMARY KEY,
+            claimed_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE code_uses (
+            code TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            PRIMARY KEY (code, session_id)
+        )""",
+        """CREATE TABLE customers (
+            email TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            marketing_consent INTEGER NOT NULL,
+            consent_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            recipient TEXT NOT NULL,
+            message BLOB NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            sent_at TEXT,
+            last_error TEXT,
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE sent_at IS NULL",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+MAX_IDLE_CONNECTIONS = 8
+
+_AVAILABLE = """
+    SELECT s.baseline - s.sold - coalesce(
+        (SELECT sum(h.quantity) FROM holds AS h
+         WHERE h.sku = s.sku AND h.expires_at > :now AND h.key IS NOT :key), 0)
+    FROM stock AS s WHERE s.sku = :sku
+"""
+_SELECT_ORDERS = (
+    "SELECT session_id, number, status, created_at, currency, total, email, data FROM orders"
+)
+_SELECT_CHECKOUTS = (
+    "SELECT session_id, hold_key, created_at, expires_at, quote, payment_intent FROM checkouts"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """A customer as recorded (not in the Store contract yet: see ``get_customer``)."""
+
+    email: str
+    name: str
+    marketing_consent: bool
+    consent_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class SQLiteStore:
+    """The ``Store`` on one SQLite file; ``timeout`` is how long a writer waits for its turn."""
+
+    def __init__(self, path: Path, *, timeout: float = 5.0) -> None:
+        self.path = Path(path)
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._forked_away: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
+        self._migrated = False
+        self._closed = False
+
+    # -- stock --------------------------------------------------------------
+
+    def sync_stock(self, levels: Mapping[str, int]) -> None:
+        if any(count < 0 for count in levels.values()):
+            raise ValueError(f"negative stock count in {dict(levels)!r}")
+        with self._transaction(write=True) as conn:
+            known = dict(conn.execute("SELECT sku, baseline FROM stock").fetchall())
+            for sku, count in levels.items():
+                if known.get(sku) == count:
+                    continue
+                count_id = conn.execute(
+                    "INSERT INTO stock_counts (sku, baseline) VALUES (?, ?)", (sku, count)
+                ).lastrowid
+                conn.execute(
+                    "INSERT INTO stock (sku, baseline, sold, count_id) VALUES (?, ?, 0, ?)"
+                    " ON CONFLICT (sku) DO UPDATE"
+                    " SET baseline = excluded.baseline, sold = 0, count_id = excluded.count_id",
+                    (sku, count, count_id),
+                )
+            untracked = [(sku,) for sku in known if sku not in levels]
+            conn.executemany("DELETE FROM stock WHERE sku = ?", untracked)
+
+    def available(self, skus: Sequence[str], now: dt.datetime) -> dict[str, int | None]:
+        at = _text(now)
+        with self._transaction() as conn:
+            levels = {sku: _available(conn, sku, at) for sku in skus}
+        return {sku: None if level is None else max(level, 0) for sku, level in levels.items()}
+
+    def reserve(
+        self, key: str, quantities: Mapping[str, int], expires_at: dt.datetime, now: dt.datetime
+    ) -> None:
+        if any(quantity < 1 for quantity in quantities.values()):
+            raise ValueError(f"quantities must be positive: {dict(quantities)!r}")
+        at, until = _text(now), _text(expires_at)
+        with self._transaction(write=True) as conn:
+            for sku, quantity in quantities.items():
+                left = _available(conn, sku, at, excluding=key)
+                if left is not None and quantity > left:
+                    raise InsufficientStock(sku, max(left, 0))
+            conn.execute("DELETE FROM holds WHERE key = ?", (key,))
+            conn.executemany(
+                "INSERT INTO holds (key, sku, quantity, expires_at) VALUES (?, ?, ?, ?)",
+                [(key, sku, quantity, until) for sku, quantity in quantities.items()],
+            )
+
+    def commit_reservation(self, key: str, now: dt.datetime) -> bool:
+        at = _text(now)
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                "INSERT INTO sales (key, committed_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                (key, at),
+            )
+            if cursor.rowcount == 0:
+                return False
+            conn.execute(
+                "INSERT INTO sale_lines (key, sku, quantity, count_id)"
+                " SELECT h.key, h.sku, h.quantity, s.count_id"
+                " FROM holds AS h LEFT JOIN stock AS s ON s.sku = h.sku WHERE h.key = ?",
+                (key,),
+            )
+            conn.execute(
+                "UPDATE stock SET sold = sold + (SELECT quantity FROM holds AS h"
+                " WHERE h.key = :key AND h.sku = stock.sku)"
+                " WHERE sku IN (SELECT sku FROM holds WHERE key = :key)",
+                {"key": key},
+            )
+            conn.execute("DELETE FROM holds WHERE key = ?", (key,))
+            return True
+
+    def release_reservation(self, key: str) -> bool:
+        with self._transaction(write=True) as conn:
+            return conn.execute("DELETE FROM holds WHERE key = ?", (key,)).rowcount > 0
+
+    def cancel_sale(self, key: str) -> bool:
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                "UPDATE sales SET cancelled = 1 WHERE key = ? AND cancelled = 0", (key,)
+            )
+            if cursor.rowcount == 0:
+                return False
+            # Only units sold since the SKU's current count go back on the shelf.
+            conn.execute(
+                "UPDATE stock SET sold = sold - (SELECT l.quantity FROM sale_lines AS l"
+                " WHERE l.key = :key AND l.sku = stock.sku)"
+                " WHERE (sku, count_id) IN"
+                " (SELECT sku, count_id FROM sale_lines WHERE key = :key)",
+                {"key": key},
+            )
+            return True
+
+    # -- orders -------------------------------------------------------------
+
+    def create_order(self, order: Order) -> bool:
+        row = (
+            order.session_id,
+            order.number,
+            OrderStatus(order.status).value,
+            _text(order.created_at),
+            order.currency,
+            order.total,
+            order.email,
+            json.dumps(order.data, ensure_ascii=False),
+        )
+        events = [_event_row(order.session_id, event) for event in order.history]
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                "INSERT INTO orders"
+                " (session_id, number, status, created_at, currency, total, email, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO NOTHING",
+                row,
+            )
+            if cursor.rowcount == 0:
+                return False
+            conn.executemany(
+                "INSERT INTO order_events (session_id, at, status, note) VALUES (?, ?, ?, ?)",
+                events,
+            )
+            return True
+
+    def get_order(self, session_id: str) -> Order | None:
+        with self._transaction() as conn:
+            return _load_order(conn, session_id)
+
+    def set_order_status(
+        self, session_id: str, status: OrderStatus, note: str, now: dt.datetime
+    ) -> Order:
+        event = OrderEvent(now, OrderStatus(status), note)
+        row = _event_row(session_id, event)
+        with self._transaction(write=True) as conn:
+            order = _load_order(conn, session_id)
+            if order is None:
+                raise KeyError(session_id)
+            if order.status == event.status:
+                return order
+            if event.status not in TRANSITIONS[order.status]:
+                raise InvalidTransition(
+                    f"order {order.number}: {order.status} -> {event.status} is not allowed"
+                )
+            conn.execute(
+                "UPDATE orders SET status = ? WHERE session_id = ?",
+                (event.status.value, session_id),
+            )
+            conn.execute(
+                "INSERT INTO order_events (session_id, at, status, note) VALUES (?, ?, ?, ?)", row
+            )
+            updated = _load_order(conn, session_id)
+        assert updated is not None
+        return updated
+
+    def list_orders(self, limit: int = 100) -> list[Order]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                _SELECT_ORDERS + " ORDER BY created_at DESC, id DESC LIMIT ?", (max(limit, 0),)
+            ).fetchall()
+            history: dict[str, list[OrderEvent]] = {row[0]: [] for row in rows}
+            events = conn.execute(
+                "SELECT session_id, at, status, note FROM order_events WHERE session_id IN"
+                " (SELECT session_id FROM orders ORDER BY created_at DESC, id DESC LIMIT ?)"
+                " ORDER BY id",
+                (max(limit, 0),),
+            )
+            for session_id, at, status, note in events:
+                history[session_id].append(OrderEvent(_time(at), OrderStatus(status), note))
+        return [_order(row, history[row[0]]) for row in rows]
+
+    # -- checkouts ------------------------------------------------------------
+
+    def save_checkout(self, checkout: Checkout) -> None:
+        row = (
+            checkout.session_id,
+            checkout.hold_key,
+            _text(checkout.created_at),
+            _text(checkout.expires_at),
+            json.dumps(dict(checkout.quote), ensure_ascii=False),
+            checkout.payment_intent,
+        )
+        with self._transaction(write=True) as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO checkouts"
+                " (session_id, hold_key, created_at, expires_at, quote, payment_intent)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                row,
+            )
+
+    def get_checkout(self, session_id: str) -> Checkout | None:
+        with self._transaction() as conn:
+            row = conn.execute(_SELECT_CHECKOUTS + " WHERE session_id = ?", (session_id,))
+            return _checkout(row.fetchone())
+
+    def find_checkout_by_payment(self, payment_intent: str) -> Checkout | None:
+        with self._transaction() as conn:
+            row = conn.execute(
+                _SELECT_CHECKOUTS + " WHERE payment_intent = ? ORDER BY created_at LIMIT 1",
+                (payment_intent,),
+            )
+            return _checkout(row.fetchone())
+
+    def set_checkout_payment(self, session_id: str, payment_intent: str) -> None:
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                "UPDATE checkouts SET payment_intent = ? WHERE session_id = ?",
+                (payment_intent, session_id),
+            )
+            if cursor.rowcount == 0:
+                raise KeyError(session_id)
+
+    # -- events and codes -----------------------------------------------------
+
+    def claim_event(self, event_id: str, now: dt.datetime) -> bool:
+        at = _text(now)
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                "INSERT INTO processed_events (event_id, claimed_at) VALUES (?, ?)"
+                " ON CONFLICT (event_id) DO NOTHING",
+                (event_id, at),
+            )
+            return cursor.rowcount == 1
+
+    def release_event(self, event_id: str) -> None:
+        with self._transaction(write=True) as conn:
+            conn.execute("DELETE FROM processed_events WHERE event_id = ?", (event_id,))
+
+    def count_code_use(self, code: str, session_id: str) -> None:
+        with self._transaction(write=True) as conn:
+            conn.execute(
+                "INSERT INTO code_uses (code, session_id) VALUES (?, ?)"
+                " ON CONFLICT (code, session_id) DO NOTHING",
+                (code, session_id),
+            )
+
+    def code_uses(self, code: str) -> int:
+        with self._transaction() as conn:
+            row = conn.execute("SELECT count(*) FROM code_uses WHERE code = ?", (code,)).fetchone()
+        return int(row[0])
+
+    # -- customers ----------------------------------------------------------
+
+    def record_customer(
+        self, email: str, name: str, marketing_consent: bool, now: dt.datetime
+    ) -> None:
+        at = _text(now)
+        values = {
+            "email": _email_key(email),
+            "name": name,
+            "consent": marketing_consent,
+            "consent_at": at if marketing_consent else None,
+            "at": at,
+        }
+        # Columns on the right of SET read the row as it was before this update.
+        with self._transaction(write=True) as conn:
+            conn.execute(
+                "INSERT INTO customers"
+                " (email, name, marketing_consent, consent_at, created_at, updated_at)"
+                " VALUES (:email, :name, :consent, :consent_at, :at, :at)"
+                " ON CONFLICT (email) DO UPDATE SET"
+                " name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE name END,"
+                " marketing_consent = marketing_consent OR excluded.marketing_consent,"
+                " consent_at = CASE WHEN marketing_consent THEN consent_at"
+                " ELSE excluded.consent_at END,"
+                " updated_at = excluded.updated_at",
+                values,
+            )
+
+    def get_customer(self, email: str) -> Customer | None:
+        """The customer recorded under this address (case-insensitive), if any."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT email, name, marketing_consent, consent_at, created_at, updated_at"
+                " FROM customers WHERE email = ?",
+                (_email_key(email),),
+            ).fetchone()
+        if row is None:
+            return None
+        address, name, consent, consent_at, created_at, updated_at = row
+        return Customer(
+            address,
+            name,
+            bool(consent),
+            None if consent_at is None else _time(consent_at),
+            _time(created_at),
+            _time(updated_at),
+        )
+
+    # -- mail outbox --------------------------------------------------------
+
+    def enqueue_mail(self, mail: OutgoingMail, now: dt.datetime) -> bool:
+        row = (
+            mail.key,
+            mail.to,
+            mail.message,
+            mail.attempts,
+            _text(mail.next_attempt_at or now),
+            None if mail.sent_at is None else _text(mail.sent_at),
+            mail.last_error,
+            _text(now),
+        )
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                "INSERT INTO outbox (key, recipient, message, attempts, next_attempt_at,"
+                " sent_at, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (key) DO NOTHING",
+                row,
+            )
+            return cursor.rowcount == 1
+
+    def claim_due_mails(
+        self, now: dt.datetime, lease_until: dt.datetime, limit: int = 20
+    ) -> list[OutgoingMail]:
+        at, until = _text(now), _text(lease_until)
+        with self._transaction(write=True) as conn:
+            rows = conn.execute(
+                "SELECT key, recipient, message, attempts, next_attempt_at, sent_at, last_error"
+                " FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ?"
+                " ORDER BY created_at, id LIMIT ?",
+                (at, max(limit, 0)),
+            ).fetchall()
+            conn.executemany(
+                "UPDATE outbox SET next_attempt_at = ? WHERE key = ?",
+                [(until, row[0]) for row in rows],
+            )
+        return [_mail((*row[:4], until, *row[5:])) for row in rows]
+
+    def mark_mail_sent(self, key: str, now: dt.datetime) -> None:
+        at = _text(now)
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                "UPDATE outbox SET sent_at = coalesce(sent_at, ?) WHERE key = ?", (at, key)
+            )
+            if cursor.rowcount == 0:
+                raise KeyError(key)
+
+    def mark_mail_failed(self, key: str, error: str, retry_at: dt.datetime) -> None:
+        at = _text(retry_at)
+        with self._transaction(write=True) as conn:
+            if conn.execute("SELECT 1 FROM outbox WHERE key = ?", (key,)).fetchone() is None:
+                raise KeyError(key)
+            # A message already sent stays sent: a late failure report changes nothing.
+            conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+                " WHERE key = ? AND sent_at IS NULL",
+                (error, at, key),
+            )
+
+    # -- connections --------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every pooled connection; the store refuses calls afterwards."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """A transaction on a pooled connection; sqlite3 errors come out as StoreError.
+
+        Writers start with BEGIN IMMEDIATE: they take the write lock before
+        reading, so no two read-modify-writes can interleave.
+        """
+        try:
+            conn = self._checkout()
+        except (sqlite3.Error, OSError) as error:
+            raise StoreError(f"SQLite store {self.path}: {error}") from error
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as error:
+            conn.close()  # its state is unknown: never hand it out again
+            raise StoreError(f"SQLite store {self.path}: {error}") from error
+        except BaseException:
+            self._checkin(conn)
+            raise
+        self._checkin(conn)
+
+    def _checkout(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"SQLite store {self.path} is closed")
+            if self._pid != os.getpid():
+                # Forked: the parent's connections must neither be used nor closed here.
+                self._forked_away.extend(self._idle)
+                self._idle, self._pid = [], os.getpid()
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _checkin(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            if not self._closed and len(self._idle) < MAX_IDLE_CONNECTIONS:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            _use_wal(conn, self._timeout)
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = FULL")
+            if not self._migrated:
+                _migrate(conn)
+                self._migrated = True
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+
+# -- schema -------------------------------------------------------------------
+
+
+def _use_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch the file to WAL, once for good.
+
+    The switch answers "busy" at once, without the busy handler, when other
+    connections open a new file at the same moment: so retry until the timeout.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as error:
+            busy = error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.005)
+            continue
+        if mode != "wal":
+            raise sqlite3.OperationalError(f"cannot use WAL journal mode (got {mode!r})")
+        return
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone()
+    if exists is None:
+        return 0
+    return int(conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring the file to SCHEMA_VERSION; concurrent openers wait for each other."""
+    if _schema_version(conn) == SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version"
+            " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        current = _schema_version(conn)
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store was written by a newer comptoir (schema {current}, "
+                f"this one knows up to {SCHEMA_VERSION}): upgrade comptoir"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[version - 1]:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                (version, _text(dt.datetime.now(dt.UTC))),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+# -- rows <-> values ----------------------------------------------------------
+
+
+def _text(moment: dt.datetime) -> str:
+    """Fixed-width UTC ISO text, so comparing texts compares moments."""
+    if moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment!r}: the store takes aware UTC datetimes")
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+def _email_key(email: str) -> str:
+    return email.strip().lower()
+
+
+def _available(
+    conn: sqlite3.Connection, sku: str, now: str, excluding: str | None = None
+) -> int | None:
+    row = conn.execute(_AVAILABLE, {"now": now, "key": excluding, "sku": sku}).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _event_row(session_id: str, event: OrderEvent) -> tuple[str, str, str, str]:
+    return session_id, _text(event.at), OrderStatus(event.status).value, event.note
+
+
+def _load_order(conn: sqlite3.Connection, session_id: str) -> Order | None:
+    row = conn.execute(_SELECT_ORDERS + " WHERE session_id = ?", (session_id,)).fetchone()
+    if row is None:
+        return None
+    events = conn.execute(
+        "SELECT at, status, note FROM order_events WHERE session_id = ? ORDER BY id",
+        (session_id,),
+    )
+    return _order(row, [OrderEvent(_time(at), OrderStatus(s), note) for at, s, note in events])
+
+
+def _order(row: Sequence[Any], history: Iterable[OrderEvent]) -> Order:
+    session_id, number, status, created_at, currency, total, email, data = row
+    return Order(
+        session_id=session_id,
+        number=number,
+        status=OrderStatus(status),
+        created_at=_time(created_at),
+        currency=currency,
+        total=int(total),
+        email=email,
+        data=json.loads(data),
+        history=tuple(history),
+    )
+
+
+def _checkout(row: Sequence[Any] | None) -> Checkout | None:
+    if row is None:
+        return None
+    session_id, hold_key, created_at, expires_at, quote, payment_intent = row
+    return Checkout(
+        session_id=session_id,
+        hold_key=hold_key,
+        created_at=_time(created_at),
+        expires_at=_time(expires_at),
+        quote=json.loads(quote),
+        payment_intent=payment_intent,
+    )
+
+
+def _mail(row: Sequence[Any]) -> OutgoingMail:
+    key, recipient, message, attempts, next_attempt_at, sent_at, last_error = row
+    return OutgoingMail(
+        key=key,
+        to=recipient,
+        message=bytes(message),
+        attempts=int(attempts),
+        next_attempt_at=None if next_attempt_at is None else _time(next_attempt_at),
+        sent_at=None if sent_at is None else _time(sent_at),
+        last_error=last_error,
+    )

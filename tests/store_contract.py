@@ -1,0 +1,606 @@
+"""The contract every Store back-end passes: the semantics documented in functions/store.py.
+
+A back-end's test module subclasses ``StoreContract`` and provides the
+``make_store`` fixture: a factory whose every call opens a new handle on one
+and the same (initially empty) store, closed by the fixture at teardown.
+``store`` is the first such handle; override it too if that suits better.
+
+Customers have no read method in the Protocol yet, so their tests read through
+``get_customer(email)`` (see ``ReadsCustomers``), which back-ends provide.
+Call ``pytest.register_assert_rewrite("tests.store_contract")`` before importing
+this module, so its plain asserts explain their failures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol, TypeVar, cast
+
+import pytest
+
+from functions.store import (
+    TRANSITIONS,
+    Checkout,
+    InsufficientStock,
+    InvalidTransition,
+    Order,
+    OrderData,
+    OrderEvent,
+    OrderStatus,
+    OutgoingMail,
+    Store,
+)
+
+T = TypeVar("T")
+NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+LATER = NOW + dt.timedelta(minutes=30)  # when holds made at NOW expire
+SECOND = dt.timedelta(seconds=1)
+MakeStore = Callable[[], Store]
+
+
+class CustomerView(Protocol):
+    @property
+    def email(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def marketing_consent(self) -> bool: ...
+    @property
+    def consent_at(self) -> dt.datetime | None: ...
+
+
+class ReadsCustomers(Protocol):
+    def get_customer(self, email: str) -> CustomerView | None: ...
+
+
+def order_data(total: int = 2400, name: str = "Léa Dupont") -> OrderData:
+    return {
+        "language": "fr",
+        "lines": [
+            {
+                "sku": "THE-VERT",
+                "title": "Thé vert « Sencha »",
+                "quantity": 2,
+                "unit_price": 1100,
+                "discount": 0,
+                "total": 2200,
+                "tax_rate": "5.5",
+            }
+        ],
+        "subtotal": 2200,
+        "discounts": [{"label": "BIENVENUE", "amount": 200}],
+        "shipping": {"label": "Colissimo", "amount": 400},
+        "pickup": False,
+        "vat": [
+            {"rate": "5.5", "gross": 2000, "vat": 104},
+            {"rate": "20", "gross": 400, "vat": 67},
+        ],
+        "total": total,
+        "customer_name": name,
+        "shipping_address": {
+            "name": name,
+            "line1": "12 rue des Écoles",
+            "line2": "",
+            "postal_code": "75005",
+            "city": "Paris",
+            "country": "FR",
+        },
+        "payment_status": "paid",
+        "marketing_consent": False,
+    }
+
+
+def make_order(
+    session_id: str = "cs_test_1",
+    *,
+    status: OrderStatus = OrderStatus.PAID,
+    created_at: dt.datetime = NOW,
+    total: int = 2400,
+    history: tuple[OrderEvent, ...] = (),
+) -> Order:
+    return Order(
+        session_id=session_id,
+        number=f"CT-{session_id}",
+        status=status,
+        created_at=created_at,
+        currency="EUR",
+        total=total,
+        email="lea@example.fr",
+        data=order_data(total),
+        history=history,
+    )
+
+
+def mail(
+    key: str, to: str = "lea@example.fr", next_attempt_at: dt.datetime | None = None
+) -> OutgoingMail:
+    message = f"Subject: {key}\r\nTo: {to}\r\n\r\nMerci ☕\r\n".encode()
+    return OutgoingMail(key, to, message, next_attempt_at=next_attempt_at)
+
+
+def run_together(count: int, work: Callable[[int], T]) -> list[T | Exception]:
+    """Run ``work(i)`` in ``count`` threads released at the same instant."""
+    start = threading.Barrier(count)
+
+    def task(index: int) -> T | Exception:
+        start.wait(timeout=10)
+        try:
+            return work(index)
+        except Exception as error:
+            return error
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(task, range(count)))
+
+
+class StoreContract:
+    @pytest.fixture
+    def make_store(self) -> MakeStore:
+        raise NotImplementedError("a back-end's tests provide make_store")
+
+    @pytest.fixture
+    def store(self, make_store: MakeStore) -> Store:
+        return make_store()
+
+    # -- stock: levels --------------------------------------------------------
+
+    def test_untracked_skus_are_none(self, store: Store) -> None:
+        assert store.available(["NEVER-SYNCED"], NOW) == {"NEVER-SYNCED": None}
+        store.sync_stock({"A": 3})
+        assert store.available(["A", "B"], NOW) == {"A": 3, "B": None}
+        assert store.available([], NOW) == {}
+
+    def test_sync_sets_counts_including_zero(self, store: Store) -> None:
+        store.sync_stock({"A": 5, "B": 0})
+        assert store.available(["A", "B"], NOW) == {"A": 5, "B": 0}
+
+    def test_sync_with_the_same_count_keeps_what_was_sold(self, store: Store) -> None:
+        store.sync_stock({"A": 5})
+        store.reserve("k1", {"A": 2}, LATER, NOW)
+        assert store.commit_reservation("k1", NOW)
+        store.sync_stock({"A": 5})
+        assert store.available(["A"], NOW) == {"A": 3}
+
+    def test_sync_with_a_new_count_starts_afresh(self, store: Store) -> None:
+        store.sync_stock({"A": 5})
+        store.reserve("k1", {"A": 2}, LATER, NOW)
+        store.commit_reservation("k1", NOW)
+        store.sync_stock({"A": 7})
+        assert store.available(["A"], NOW) == {"A": 7}
+        store.sync_stock({"A": 5})  # back to an earlier count is still a new count
+        assert store.available(["A"], NOW) == {"A": 5}
+
+    def test_sync_keeps_active_holds(self, store: Store) -> None:
+        store.sync_stock({"A": 5})
+        store.reserve("k1", {"A": 2}, LATER, NOW)
+        store.sync_stock({"A": 10})
+        assert store.available(["A"], NOW) == {"A": 8}
+
+    def test_skus_left_out_of_a_sync_become_untracked(self, store: Store) -> None:
+        store.sync_stock({"A": 5, "B": 1})
+        store.sync_stock({"B": 1})
+        assert store.available(["A", "B"], NOW) == {"A": None, "B": 1}
+        store.reserve("k1", {"A": 1000}, LATER, NOW)  # always available
+        store.sync_stock({})
+        assert store.available(["B"], NOW) == {"B": None}
+
+    # -- stock: holds ---------------------------------------------------------
+
+    def test_reserve_holds_units(self, store: Store) -> None:
+        store.sync_stock({"A": 5, "B": 2})
+        store.reserve("k1", {"A": 3, "B": 2}, LATER, NOW)
+        assert store.available(["A", "B"], NOW) == {"A": 2, "B": 0}
+
+    def test_reserve_untracked_always_succeeds(self, store: Store) -> None:
+        store.reserve("k1", {"FREE": 50}, LATER, NOW)
+        store.reserve("k2", {"FREE": 50}, LATER, NOW)
+        assert store.available(["FREE"], NOW) == {"FREE": None}
+
+    def test_reserve_is_all_or_nothing(self, store: Store) -> None:
+        store.sync_stock({"A": 5, "B": 1})
+        with pytest.raises(InsufficientStock) as raised:
+            store.reserve("k1", {"A": 2, "FREE": 1, "B": 2}, LATER, NOW)
+        assert (raised.value.sku, raised.value.available) == ("B", 1)
+        assert store.available(["A", "B"], NOW) == {"A": 5, "B": 1}
+        assert not store.release_reservation("k1")  # nothing was held
+
+    def test_reserve_up_to_the_last_unit(self, store: Store) -> None:
+        store.sync_stock({"A": 3})
+        store.reserve("k1", {"A": 3}, LATER, NOW)
+        with pytest.raises(InsufficientStock) as raised:
+            store.reserve("k2", {"A": 1}, LATER, NOW)
+        assert (raised.value.sku, raised.value.available) == ("A", 0)
+
+    def test_reserving_again_replaces_the_hold(self, store: Store) -> None:
+        store.sync_stock({"A": 5, "B": 5})
+        store.reserve("k1", {"A": 3}, LATER, NOW)
+        store.reserve("k1", {"A": 5}, LATER, NOW)  # its own 3 units do not count against it
+        assert store.available(["A"], NOW) == {"A": 0}
+        store.reserve("k1", {"B": 1}, LATER, NOW)
+        assert store.available(["A", "B"], NOW) == {"A": 5, "B": 4}
+
+    def test_failed_re_reserve_keeps_the_previous_hold(self, store: Store) -> None:
+        store.sync_stock({"A": 5})
+        store.reserve("k1", {"A": 3}, LATER, NOW)
+        store.reserve("k2", {"A": 1}, LATER, NOW)
+        with pytest.raises(InsufficientStock) as raised:
+            store.reserve("k1", {"A": 5}, LATER, NOW)
+        assert raised.value.available == 4
+        assert store.available(["A"], NOW) == {"A": 1}
+
+    def test_expired_holds_stop_counting(self, store: Store) -> None:
+        store.sync_stock({"A": 5})
+        store.reserve("k1", {"A": 4}, LATER, NOW)
+        assert store.available(["A"], LATER - SECOND) == {"A": 1}
+        assert store.available(["A"], LATER) == {"A": 5}  # a hold ends at expires_at
+        store.reserve("k2", {"A": 5}, LATER + dt.timedelta(hours=1), LATER)
+
+    # -- stock: sales -----------------------------------------------------------
+
+    def test_commit_turns_the_hold_into_a_sale(self, store: Store) -> None:
+        store.sync_stock({"A": 5})
+        store.reserve("k1", {"A": 2}, LATER, NOW)
+        assert store.commit_reservation("k1", NOW)
+        far = NOW + dt.timedelta(days=30)  # sold stays sold once the hold would have expired
+        assert store.available(["A"], far) == {"A": 3}
+
+    def test_commit_is_idempotent(self, make_store: MakeStore) -> None:
+        store, other = make_store(), make_store()
+        store.sync_stock({"A": 5})
+        store.reserve("k1", {"A": 2}, LATER, NOW)
+        assert store.commit_reservation("k1", NOW) is True
+        assert store.commit_reservation("k1", NOW) is False
+        assert other.commit_reservation("k1", NOW + SECOND) is False
+        assert store.available(["A"], NOW) == {"A": 3}
+
+    def test_commit_after_expiry_still_sells(self, store: Store) -> None:
+        store.sync_stock({"A": 2})
+        store.reserve("k1", {"A": 1}, LATER, NOW)
+        late = LATER + dt.timedelta(hours=1)
+        assert store.available(["A"], late) == {"A": 2}
+        assert store.commit_reservation("k1", late)
+        assert store.available(["A"], late) == {"A": 1}
+
+    def test_a_late_commit_can_oversell_and_availability_reads_zero(self, store: Store) -> None:
+        store.sync_stock({"A": 1})
+        store.reserve("k1", {"A": 1}, LATER, NOW)
+        store.reserve("k2", {"A": 1}, LATER + dt.timedelta(hours=1), LATER)  # k1 expired
+        assert store.commit_reservation("k1", LATER + SECOND)
+        assert store.commit_reservation("k2", LATER + SECOND)
+        assert store.available(["A"], LATER + SECOND) == {"A": 0}
+        with pytest.raises(InsufficientStock) as raised:
+            store.reserve("k3", {"A": 1}, LATER + dt.timedelta(hours=2), LATER + SECOND)
+        assert raised.value.available == 0
+
+    def test_release_drops_the_hold_once(self, store: Store) -> None:
+        store.sync_stock({"A": 5})
+        store.reserve("k1", {"A": 2}, LATER, NOW)
+        assert store.release_reservation("k1") is True
+        assert store.available(["A"], NOW) == {"A": 5}
+        assert store.release_reservation("k1") is False
+        assert store.release_reservation("never-reserved") is False
+
+    def test_release_never_undoes_a_sale(self, store: Store) -> None:
+        store.sync_stock({"A": 5})
+        store.reserve("k1", {"A": 2}, LATER, NOW)
+        store.commit_reservation("k1", NOW)
+        assert store.release_reservation("k1") is False
+        assert store.available(["A"], NOW) == {"A": 3}
+
+    def test_cancel_sale_puts_units_back_once(self, store: Store) -> None:
+        store.sync_stock({"A": 5})
+        store.reserve("k1", {"A": 2, "FREE": 1}, LATER, NOW)
+        store.commit_reservation("k1", NOW)
+        assert store.cancel_sale("k1") is True
+        assert store.available(["A"], NOW) == {"A": 5}
+        assert store.cancel_sale("k1") is False
+        assert store.commit_reservation("k1", NOW) is False  # a cancelled sale stays cancelled
+        assert store.available(["A"], NOW) == {"A": 5}
+
+    def test_cancel_sale_needs_a_sale(self, store: Store) -> None:
+        store.sync_stock({"A": 5})
+        assert store.cancel_sale("unknown") is False
+        store.reserve("k1", {"A": 2}, LATER, NOW)
+        assert store.cancel_sale("k1") is False  # a hold is not a sale
+        assert store.available(["A"], NOW) == {"A": 3}
+
+    def test_cancel_sale_from_before_a_recount_puts_nothing_back(self, store: Store) -> None:
+        store.sync_stock({"A": 5})
+        store.reserve("k1", {"A": 2}, LATER, NOW)
+        store.commit_reservation("k1", NOW)
+        store.sync_stock({"A": 4})  # the merchant counted the shelf: that sale is forgotten
+        assert store.cancel_sale("k1") is True
+        assert store.available(["A"], NOW) == {"A": 4}
+
+    # -- orders -----------------------------------------------------------------
+
+    def test_order_round_trip(self, store: Store) -> None:
+        history = (
+            OrderEvent(NOW, OrderStatus.PENDING, "checkout.session.completed evt_1"),
+            OrderEvent(NOW + SECOND, OrderStatus.PAID, "async_payment_succeeded evt_2"),
+        )
+        order = make_order(history=history)
+        assert store.create_order(order) is True
+        assert store.get_order("cs_test_1") == order
+        assert store.get_order("cs_test_unknown") is None
+
+    def test_an_order_is_created_once_per_session(self, make_store: MakeStore) -> None:
+        store, other = make_store(), make_store()
+        first = make_order(total=2400)
+        assert store.create_order(first) is True
+        assert store.create_order(make_order(total=9900, status=OrderStatus.PENDING)) is False
+        assert other.create_order(make_order(total=1)) is False
+        assert store.get_order("cs_test_1") == first
+        assert store.list_orders() == [first]
+
+    def test_status_moves_along_transitions_with_history(self, store: Store) -> None:
+        store.create_order(make_order(status=OrderStatus.PENDING))
+        steps = [
+            (OrderStatus.PAID, "async_payment_succeeded evt_2"),
+            (OrderStatus.FULFILLED, "shipped"),
+            (OrderStatus.PARTIALLY_REFUNDED, "charge.refunded 500"),
+            (OrderStatus.REFUNDED, "charge.refunded 2400"),
+        ]
+        for minutes, (status, note) in enumerate(steps, start=1):
+            at = NOW + dt.timedelta(minutes=minutes)
+            moved = store.set_order_status("cs_test_1", status, note, at)
+            assert moved.status == status
+            assert moved.history[-1] == OrderEvent(at, status, note)
+            assert store.get_order("cs_test_1") == moved
+        final = store.get_order("cs_test_1")
+        assert final is not None
+        assert [event.status for event in final.history] == [status for status, _ in steps]
+
+    def test_every_transition_is_allowed_or_refused_per_table(self, store: Store) -> None:
+        for source in OrderStatus:
+            for target in OrderStatus:
+                if target == source:
+                    continue
+                session_id = f"cs_test_{source}_{target}"
+                store.create_order(make_order(session_id, status=source))
+                if target in TRANSITIONS[source]:
+                    moved = store.set_order_status(session_id, target, "move", NOW)
+                    assert moved.status == target, (source, target)
+                    assert len(moved.history) == 1
+                else:
+                    with pytest.raises(InvalidTransition):
+                        store.set_order_status(session_id, target, "move", NOW)
+                    kept = store.get_order(session_id)
+                    assert kept is not None
+                    assert (kept.status, kept.history) == (source, ()), (source, target)
+
+    def test_setting_the_same_status_is_a_no_op(self, store: Store) -> None:
+        order = make_order()
+        store.create_order(order)
+        assert store.set_order_status("cs_test_1", OrderStatus.PAID, "again", NOW) == order
+        # Even where TRANSITIONS lists the status as its own successor.
+        store.set_order_status("cs_test_1", OrderStatus.PARTIALLY_REFUNDED, "refund 1", NOW)
+        again = store.set_order_status(
+            "cs_test_1", OrderStatus.PARTIALLY_REFUNDED, "refund 2", NOW + SECOND
+        )
+        assert [event.note for event in again.history] == ["refund 1"]
+        store.set_order_status("cs_test_1", OrderStatus.REFUNDED, "refund 3", NOW + SECOND)
+        final = store.set_order_status("cs_test_1", OrderStatus.REFUNDED, "replay", NOW + SECOND)
+        assert [event.note for event in final.history] == ["refund 1", "refund 3"]
+        assert store.get_order("cs_test_1") == final
+
+    def test_unknown_order_status_raises_key_error(self, store: Store) -> None:
+        with pytest.raises(KeyError):
+            store.set_order_status("cs_test_nope", OrderStatus.PAID, "x", NOW)
+
+    def test_list_orders_newest_first(self, store: Store) -> None:
+        created = {"cs_b": 2, "cs_a": 3, "cs_c": 1, "cs_d": 0}  # hours after NOW
+        for session_id, hours in created.items():
+            store.create_order(make_order(session_id, created_at=NOW + dt.timedelta(hours=hours)))
+        store.set_order_status("cs_a", OrderStatus.FULFILLED, "shipped", NOW)
+        orders = store.list_orders()
+        assert [order.session_id for order in orders] == ["cs_a", "cs_b", "cs_c", "cs_d"]
+        assert [event.note for event in orders[0].history] == ["shipped"]
+        assert [order.session_id for order in store.list_orders(limit=2)] == ["cs_a", "cs_b"]
+        assert store.list_orders(limit=0) == []
+
+    # -- checkouts ----------------------------------------------------------------
+
+    def test_checkout_round_trip(self, store: Store) -> None:
+        quote = {"quote": {"total": {"amount": 2400}, "lines": [{"title": "Thé « vert »"}]}}
+        checkout = Checkout("cs_test_1", "hold_1", NOW, LATER, quote)
+        store.save_checkout(checkout)
+        assert store.get_checkout("cs_test_1") == checkout
+        assert store.get_checkout("cs_test_2") is None
+
+    def test_checkout_payment_link(self, store: Store) -> None:
+        store.save_checkout(Checkout("cs_test_1", "hold_1", NOW, LATER, {"quote": {}}))
+        store.save_checkout(Checkout("cs_test_2", "hold_2", NOW, LATER, {"quote": {}}))
+        assert store.find_checkout_by_payment("pi_1") is None
+        store.set_checkout_payment("cs_test_2", "pi_1")
+        store.set_checkout_payment("cs_test_2", "pi_1")  # webhooks repeat themselves
+        found = store.find_checkout_by_payment("pi_1")
+        assert found == Checkout("cs_test_2", "hold_2", NOW, LATER, {"quote": {}}, "pi_1")
+        assert store.get_checkout("cs_test_2") == found
+
+    # -- events and codes ---------------------------------------------------------
+
+    def test_an_event_is_claimed_once_for_good(self, make_store: MakeStore) -> None:
+        store = make_store()
+        assert store.claim_event("evt_1", NOW) is True
+        assert store.claim_event("evt_1", NOW) is False
+        assert store.claim_event("evt_2", NOW) is True
+        reopened = make_store()
+        assert reopened.claim_event("evt_1", NOW + dt.timedelta(days=3)) is False
+
+    def test_a_released_event_can_be_claimed_again(self, store: Store) -> None:
+        store.claim_event("evt_1", NOW)
+        store.release_event("evt_1")
+        assert store.claim_event("evt_1", NOW) is True
+        store.release_event("evt_never_seen")  # no error
+
+    def test_code_uses_count_once_per_session(self, store: Store) -> None:
+        assert store.code_uses("BIENVENUE") == 0
+        store.count_code_use("BIENVENUE", "cs_1")
+        store.count_code_use("BIENVENUE", "cs_1")
+        store.count_code_use("BIENVENUE", "cs_2")
+        store.count_code_use("NOEL", "cs_1")
+        assert store.code_uses("BIENVENUE") == 2
+        assert store.code_uses("NOEL") == 1
+
+    # -- customers ------------------------------------------------------------------
+
+    def customer(self, store: Store, email: str) -> CustomerView | None:
+        return cast(ReadsCustomers, store).get_customer(email)
+
+    def test_customer_is_created_then_updated(self, store: Store) -> None:
+        assert self.customer(store, "lea@example.fr") is None
+        store.record_customer("lea@example.fr", "Léa", False, NOW)
+        created = self.customer(store, "lea@example.fr")
+        assert created is not None
+        assert (created.name, created.marketing_consent, created.consent_at) == (
+            "Léa",
+            False,
+            None,
+        )
+        store.record_customer("lea@example.fr", "Léa Dupont", False, LATER)
+        updated = self.customer(store, "lea@example.fr")
+        assert updated is not None
+        assert updated.name == "Léa Dupont"
+
+    def test_consent_is_only_widened_by_an_explicit_yes(self, store: Store) -> None:
+        store.record_customer("lea@example.fr", "Léa", False, NOW)
+        store.record_customer("lea@example.fr", "Léa", True, LATER)
+        store.record_customer("lea@example.fr", "Léa", False, LATER + SECOND)
+        customer = self.customer(store, "lea@example.fr")
+        assert customer is not None
+        assert (customer.marketing_consent, customer.consent_at) == (True, LATER)
+        store.record_customer("lea@example.fr", "Léa", True, LATER + dt.timedelta(days=1))
+        again = self.customer(store, "lea@example.fr")
+        assert again is not None
+        assert again.consent_at == LATER  # when consent was first given
+
+    # -- mail outbox ------------------------------------------------------------------
+
+    def test_mail_is_queued_once_per_key(self, store: Store) -> None:
+        assert store.enqueue_mail(mail("confirmation:cs_1"), NOW) is True
+        assert store.enqueue_mail(mail("confirmation:cs_1", to="other@example.fr"), NOW) is False
+        [taken] = store.claim_due_mails(NOW, LATER)
+        assert taken == mail("confirmation:cs_1", next_attempt_at=LATER)
+
+    def test_due_mails_come_oldest_first_within_the_limit(self, store: Store) -> None:
+        for minute, key in enumerate(["m1", "m2", "m3"]):
+            store.enqueue_mail(mail(key), NOW + dt.timedelta(minutes=minute))
+        late = NOW + dt.timedelta(hours=1)
+        assert [m.key for m in store.claim_due_mails(late, late + SECOND, limit=2)] == [
+            "m1",
+            "m2",
+        ]
+        assert [m.key for m in store.claim_due_mails(late, late + SECOND)] == ["m3"]
+        assert store.claim_due_mails(late, late + SECOND, limit=0) == []
+
+    def test_a_mail_scheduled_later_is_not_due_before(self, store: Store) -> None:
+        store.enqueue_mail(mail("shipping:cs_1", next_attempt_at=LATER), NOW)
+        assert store.claim_due_mails(LATER - SECOND, LATER + SECOND) == []
+        assert [m.key for m in store.claim_due_mails(LATER, LATER + SECOND)] == ["shipping:cs_1"]
+
+    def test_claimed_mails_are_leased(self, make_store: MakeStore) -> None:
+        store, other = make_store(), make_store()
+        store.enqueue_mail(mail("m1"), NOW)
+        lease = NOW + dt.timedelta(minutes=5)
+        assert [m.next_attempt_at for m in store.claim_due_mails(NOW, lease)] == [lease]
+        assert other.claim_due_mails(lease - SECOND, lease + dt.timedelta(minutes=5)) == []
+        # The sender died: once the lease passes, the mail is due again.
+        [again] = other.claim_due_mails(lease, lease + dt.timedelta(minutes=5))
+        assert (again.key, again.attempts) == ("m1", 0)
+
+    def test_a_sent_mail_is_never_due_again(self, store: Store) -> None:
+        store.enqueue_mail(mail("m1"), NOW)
+        store.claim_due_mails(NOW, LATER)
+        store.mark_mail_sent("m1", NOW + SECOND)
+        assert (
+            store.claim_due_mails(NOW + dt.timedelta(days=365), NOW + dt.timedelta(days=366)) == []
+        )
+        store.mark_mail_failed("m1", "late report", NOW + dt.timedelta(days=1))
+        assert store.claim_due_mails(NOW + dt.timedelta(days=2), NOW + dt.timedelta(days=3)) == []
+
+    def test_a_failed_mail_is_due_again_at_retry_time(self, store: Store) -> None:
+        store.enqueue_mail(mail("m1"), NOW)
+        store.claim_due_mails(NOW, LATER)
+        retry = NOW + dt.timedelta(minutes=10)
+        store.mark_mail_failed("m1", "SMTP 451 try later", retry)
+        lease = retry + dt.timedelta(minutes=5)
+        assert store.claim_due_mails(retry - SECOND, lease) == []
+        [again] = store.claim_due_mails(retry, lease)
+        assert (again.attempts, again.last_error) == (1, "SMTP 451 try later")
+        store.mark_mail_failed("m1", "SMTP 421 busy", retry)
+        [third] = store.claim_due_mails(retry, lease)
+        assert (third.attempts, third.last_error) == (2, "SMTP 421 busy")
+
+    # -- concurrency ----------------------------------------------------------------------
+
+    def test_twenty_buyers_of_the_last_unit(self, store: Store) -> None:
+        store.sync_stock({"LAST": 1})
+
+        def buy(index: int) -> str:
+            store.reserve(f"k{index}", {"LAST": 1}, LATER, NOW)
+            level = store.available(["LAST"], NOW)["LAST"]
+            assert level is not None and level >= 0
+            return f"k{index}"
+
+        outcomes = run_together(20, buy)
+        winners = [o for o in outcomes if isinstance(o, str)]
+        refused = [o for o in outcomes if isinstance(o, InsufficientStock)]
+        assert len(winners) == 1, outcomes
+        assert len(refused) == 19, outcomes
+        assert all(error.available == 0 for error in refused)
+        assert store.available(["LAST"], NOW) == {"LAST": 0}
+        assert store.commit_reservation(winners[0], NOW)
+        assert store.available(["LAST"], LATER) == {"LAST": 0}
+
+    def test_duplicate_webhooks_make_one_order_and_one_sale(self, make_store: MakeStore) -> None:
+        setup = make_store()
+        setup.sync_stock({"A": 5})
+        setup.reserve("hold_1", {"A": 2}, LATER, NOW)
+        handles = [make_store() for _ in range(5)]
+
+        def deliver(index: int) -> tuple[bool, bool, bool]:
+            store = handles[index % len(handles)]
+            # Stripe retries one event and sends its sibling (same session).
+            event = "evt_completed" if index % 2 else "evt_async_succeeded"
+            created = store.create_order(make_order("cs_test_1"))
+            committed = store.commit_reservation("hold_1", NOW)
+            claimed = store.claim_event(event, NOW)
+            return created, committed, claimed
+
+        outcomes = run_together(10, deliver)
+        assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+        flags = cast(list[tuple[bool, bool, bool]], outcomes)
+        assert sum(created for created, _, _ in flags) == 1
+        assert sum(committed for _, committed, _ in flags) == 1
+        assert sum(claimed for _, _, claimed in flags) == 2
+        assert [o.session_id for o in setup.list_orders()] == ["cs_test_1"]
+        assert setup.available(["A"], LATER) == {"A": 3}
+
+    def test_concurrent_senders_each_get_a_mail_once(self, store: Store) -> None:
+        for index in range(30):
+            store.enqueue_mail(mail(f"m{index:02}"), NOW)
+
+        def send(index: int) -> list[str]:
+            taken: list[str] = []
+            for _ in range(30):  # bounded: a store that never leases must fail, not hang
+                batch = store.claim_due_mails(NOW, LATER, limit=3)
+                if not batch:
+                    break
+                taken += [m.key for m in batch]
+            return taken
+
+        outcomes = run_together(10, send)
+        assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+        keys = Counter(key for taken in cast(list[list[str]], outcomes) for key in taken)
+        assert keys == Counter(f"m{index:02}" for index in range(30))
+
+    def test_concurrent_order_creation_keeps_one(self, store: Store) -> None:
+        outcomes = run_together(10, lambda i: store.create_order(make_order(total=100 + i)))
+        assert sorted(outcomes, key=str) == [False] * 9 + [True]
+        [kept] = store.list_orders()
+        assert kept.total == 100 + outcomes.index(True)
