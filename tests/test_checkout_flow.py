@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import shutil
 import threading
 import time
@@ -187,7 +188,11 @@ def test_signature_tolerance_and_tampering(shop: Shop) -> None:
                           "created": int(time.time()), "livemode": False}).encode()
 
     def post(body: bytes, signed: bytes, age: int) -> int:
-        header = signature_header(signed, secret, int(time.time()) - age)
+        # Whole-second timestamps: round so the event is at most `age` seconds old when it
+        # is accepted (ceil) and at least that old when it must be refused (floor).
+        now = time.time()
+        stamp = (math.ceil(now) if age < 300 else math.floor(now)) - age
+        header = signature_header(signed, secret, stamp)
         return httpx.post(shop.base + "/api/stripe/webhook", content=body,
                           headers={"stripe-signature": header}).status_code
 
