@@ -1,0 +1,80 @@
+// comptoir order page (/order/?session_id=…, where Stripe sends a shopper who paid):
+// asks GET /api/orders/{id} until the payment is confirmed, shows the order, and empties
+// the cart kept in this browser once the order is paid (or awaiting a SEPA debit).
+// Every amount comes formatted from the server. Comments are whole "//" lines.
+(() => {
+  "use strict";
+
+  const $ = (css, root = document) => root.querySelector(css),
+    make = (tag, props) => Object.assign(document.createElement(tag), props),
+    box = $("[data-order]"),
+    message = $("[data-order-message]");
+  if (!box || !message) return;
+
+  const T = JSON.parse($("#order-i18n")?.textContent || "{}"),
+    t = (key, values = {}) => (T[key] || "").replace(/\{(\w+)\}/g, (all, name) => values[name] ?? all),
+    id = new URLSearchParams(location.search).get("session_id") || "",
+    CART = "comptoir.cart.v1",
+    // The last order whose cart was emptied: coming back to its page later keeps a new cart.
+    DONE = "comptoir.order.v1",
+    // Still processing: ask every 1.5 s, for about a minute.
+    DELAY = 1500,
+    TRIES = 40;
+
+  const tell = key => {
+    message.textContent = t(key);
+    message.dataset.state = key;
+  };
+
+  const emptyCart = () => {
+    try {
+      if (localStorage.getItem(DONE) == id) return;
+      localStorage.setItem(CART, JSON.stringify({lines: []}));
+      localStorage.setItem(DONE, id);
+    } catch {}
+    document.querySelectorAll("[data-cart-count]").forEach(el => {
+      el.textContent = 0;
+      el.hidden = true;
+    });
+  };
+
+  const show = order => {
+    const delivery = order.shipping ? (order.pickup ? t("pickup", {name: order.shipping}) : order.shipping) : "";
+    tell(["paid", "pending", "failed"].includes(order.status) ? order.status : "");
+    $("[data-order-number]").textContent = order.number;
+    $("[data-order-status]").textContent = t("status_" + order.status) || order.status;
+    $("[data-order-delivery]").textContent = delivery;
+    $("[data-order-delivery]").hidden = $("[data-order-delivery-label]").hidden = !delivery;
+    $("[data-order-lines]").replaceChildren(
+      ...order.lines.map(line => {
+        const tr = make("tr");
+        tr.append(make("th", {scope: "row", textContent: line.title}), make("td", {textContent: line.quantity}), make("td", {textContent: line.total.display}));
+        return tr;
+      })
+    );
+    $("[data-order-total]").textContent = order.total.display;
+    $("[data-order-email]").textContent = order.email ? t("email", {email: order.email}) : "";
+    $("[data-order-cart]").hidden = order.status != "failed";
+    box.hidden = false;
+    if (order.paid || order.status == "pending") emptyCart();
+  };
+
+  const poll = async (tries = 0) => {
+    let got = 0,
+      data = {};
+    try {
+      const response = await fetch("/api/orders/" + encodeURIComponent(id), {cache: "no-store"});
+      got = response.status;
+      data = await response.json();
+    } catch {}
+    if (got == 200) return show(data);
+    if (got == 404) return tell("not_found");
+    // 202: paid, but the payment's confirmation has not arrived yet; no answer: try again.
+    if (got && got != 202 && got < 500) return tell("error");
+    if (tries >= TRIES) return tell("slow");
+    if (message.dataset.state != "waiting") tell("waiting");
+    setTimeout(() => poll(tries + 1), DELAY);
+  };
+
+  /^cs_\w+$/.test(id) ? poll() : tell("not_found");
+})();
