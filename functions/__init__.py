@@ -1,1 +1,4 @@
-"""The functions: one ASGI app for /api (checkout, webhooks, stock, orders), its stores and mailers."""
+"""The functions: one ASGI app for /api (checkout, webhooks, stock, orders).
+
+Also its stores and mailers, and the TEST ONLY offline Stripe emulator.
+"""

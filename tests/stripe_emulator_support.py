@@ -95,7 +95,9 @@ class Emulator:
 
     def hooks(self, method: str, path: str, **data: object) -> httpx.Response:
         return self.http.request(
-            method, f"{self.base_url}/_emulator/{path}", data=data or None,
+            method,
+            f"{self.base_url}/_emulator/{path}",
+            data=data or None,
             headers={"Authorization": f"Bearer {API_KEY}"},
         )
 
@@ -153,7 +155,9 @@ def running_emulator(
         http_client = stripe.RequestsClient()
         stack.callback(http_client.close)
         client = stripe.StripeClient(
-            API_KEY, base_addresses={"api": base_url}, http_client=http_client,
+            API_KEY,
+            base_addresses={"api": base_url},
+            http_client=http_client,
             max_network_retries=0,
         )
         http = stack.enter_context(httpx.Client(trust_env=False, timeout=10))

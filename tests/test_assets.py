@@ -40,22 +40,31 @@ def published(output: Path, url: str) -> str:
 
 
 def test_every_file_is_published_under_a_content_hash(tmp_path: Path) -> None:
-    static = write(tmp_path / "static", {
-        "css/site.css": "body { color: red; }\n",
-        "js/cart.js": "const a = 1;\n",
-        "fonts/Inter Bold.woff2": b"\x00font",
-        "favicon.svg": "<svg/>",
-        "LICENSE": "MIT",
-        ".DS_Store": b"junk",
-        ".git/config": "x",
-    })
+    static = write(
+        tmp_path / "static",
+        {
+            "css/site.css": "body { color: red; }\n",
+            "js/cart.js": "const a = 1;\n",
+            "fonts/Inter Bold.woff2": b"\x00font",
+            "favicon.svg": "<svg/>",
+            "LICENSE": "MIT",
+            ".DS_Store": b"junk",
+            ".git/config": "x",
+        },
+    )
     manifest = build_assets(static, tmp_path / "out")
 
-    assert list(manifest.urls) == ["LICENSE", "css/site.css", "favicon.svg",
-                                   "fonts/Inter Bold.woff2", "js/cart.js"]
+    assert list(manifest.urls) == [
+        "LICENSE",
+        "css/site.css",
+        "favicon.svg",
+        "fonts/Inter Bold.woff2",
+        "js/cart.js",
+    ]
     assert HASHED.fullmatch(manifest.url("css/site.css"))
-    assert re.fullmatch(r"/static/fonts/Inter%20Bold\.[0-9a-f]{10}\.woff2",
-                        manifest.url("fonts/Inter Bold.woff2"))
+    assert re.fullmatch(
+        r"/static/fonts/Inter%20Bold\.[0-9a-f]{10}\.woff2", manifest.url("fonts/Inter Bold.woff2")
+    )
     assert re.fullmatch(r"/static/LICENSE\.[0-9a-f]{10}", manifest.url("LICENSE"))
     assert (tmp_path / "out" / "static" / "fonts").is_dir()
     font = manifest.url("fonts/Inter Bold.woff2").removeprefix("/static/").replace("%20", " ")
@@ -86,8 +95,7 @@ def test_an_existing_hashed_file_is_not_rewritten(tmp_path: Path) -> None:
     target = tmp_path / "out" / url.lstrip("/")
     before = target.stat()
     build_assets(static, tmp_path / "out")
-    assert (target.stat().st_ino, target.stat().st_mtime_ns) == (before.st_ino,
-                                                                   before.st_mtime_ns)
+    assert (target.stat().st_ino, target.stat().st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
 def test_a_custom_prefix(tmp_path: Path) -> None:
@@ -102,8 +110,9 @@ def test_a_missing_static_folder_gives_an_empty_manifest(tmp_path: Path) -> None
 
 
 def test_fingerprinted_name() -> None:
-    assert re.fullmatch(r"js/vendor/a\.min\.[0-9a-f]{10}\.js", fingerprinted_name(
-        "js/vendor/a.min.js", b"x"))
+    assert re.fullmatch(
+        r"js/vendor/a\.min\.[0-9a-f]{10}\.js", fingerprinted_name("js/vendor/a.min.js", b"x")
+    )
     assert fingerprinted_name("a.js", b"x") != fingerprinted_name("a.js", b"y")
 
 
@@ -115,8 +124,10 @@ def test_an_unknown_asset_names_the_likely_one() -> None:
     with pytest.raises(KeyError) as caught:
         manifest.url("css/stie.css")
     message = caught.value.args[0]
-    assert message == ("unknown static asset 'css/stie.css': there is no such file in the "
-                       "theme's static folder; did you mean 'css/site.css'?")
+    assert message == (
+        "unknown static asset 'css/stie.css': there is no such file in the "
+        "theme's static folder; did you mean 'css/site.css'?"
+    )
     with pytest.raises(KeyError, match=r"known assets: css/site\.css"):
         manifest.url("js/cart.js")
 
@@ -155,13 +166,35 @@ a/**/.b { color: red; }
 def test_css_url_contents_are_left_alone() -> None:
     css = "a { background: url(data:image/svg+xml;utf8,<svg/*x*/>)  ,  url( 'a b.png' ) }"
     assert minify_css(css) == (
-        "a{background: url(data:image/svg+xml;utf8,<svg/*x*/>),url('a b.png')}")
+        "a{background: url(data:image/svg+xml;utf8,<svg/*x*/>),url('a b.png')}"
+    )
 
 
-@given(st.lists(st.sampled_from([
-    "a", ".b", " ", "\n", "{", "}", ";", ":", ",", "calc(1px + 2px)", "/* c */",
-    '"s /* x */ t"', "'q;}'", "url(x.png)", "-", "10%",
-]), max_size=30))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "a",
+                ".b",
+                " ",
+                "\n",
+                "{",
+                "}",
+                ";",
+                ":",
+                ",",
+                "calc(1px + 2px)",
+                "/* c */",
+                '"s /* x */ t"',
+                "'q;}'",
+                "url(x.png)",
+                "-",
+                "10%",
+            ]
+        ),
+        max_size=30,
+    )
+)
 def test_css_minification_is_idempotent_and_keeps_strings(parts: list[str]) -> None:
     css = "".join(parts)
     once = minify_css(css)
@@ -171,20 +204,23 @@ def test_css_minification_is_idempotent_and_keeps_strings(parts: list[str]) -> N
 
 
 def test_url_references_are_fingerprinted(tmp_path: Path) -> None:
-    static = write(tmp_path / "static", {
-        "css/site.css": (
-            "@import 'parts/base.css';\n"
-            "@font-face { src: url(../fonts/inter.woff2) format('woff2'),\n"
-            "  url(\"../fonts/inter.eot?#iefix\"); }\n"
-            ".logo { background: url( /static/img/logo.svg#mark ); }\n"
-            ".keep { background: url(data:image/png;base64,AAAA), url(https://example.com/x.png),"
-            " url(/images/tea.jpg), url(#gradient); }\n"
-        ),
-        "css/parts/base.css": "body { background: url('../../img/logo.svg'); }",
-        "fonts/inter.woff2": b"woff2",
-        "fonts/inter.eot": b"eot",
-        "img/logo.svg": "<svg/>",
-    })
+    static = write(
+        tmp_path / "static",
+        {
+            "css/site.css": (
+                "@import 'parts/base.css';\n"
+                "@font-face { src: url(../fonts/inter.woff2) format('woff2'),\n"
+                '  url("../fonts/inter.eot?#iefix"); }\n'
+                ".logo { background: url( /static/img/logo.svg#mark ); }\n"
+                ".keep { background: url(data:image/png;base64,AAAA), url(https://example.com/x.png),"
+                " url(/images/tea.jpg), url(#gradient); }\n"
+            ),
+            "css/parts/base.css": "body { background: url('../../img/logo.svg'); }",
+            "fonts/inter.woff2": b"woff2",
+            "fonts/inter.eot": b"eot",
+            "img/logo.svg": "<svg/>",
+        },
+    )
     manifest = build_assets(static, tmp_path / "out")
     css = published(tmp_path / "out", manifest.url("css/site.css"))
 
@@ -192,32 +228,43 @@ def test_url_references_are_fingerprinted(tmp_path: Path) -> None:
     assert f"url({manifest.url('fonts/inter.woff2')}) format('woff2')" in css
     assert f'url("{manifest.url("fonts/inter.eot")}?#iefix")' in css
     assert f"url({manifest.url('img/logo.svg')}#mark)" in css
-    for untouched in ("url(data:image/png;base64,AAAA)", "url(https://example.com/x.png)",
-                      "url(/images/tea.jpg)", "url(#gradient)"):
+    for untouched in (
+        "url(data:image/png;base64,AAAA)",
+        "url(https://example.com/x.png)",
+        "url(/images/tea.jpg)",
+        "url(#gradient)",
+    ):
         assert untouched in css
     base = published(tmp_path / "out", manifest.url("css/parts/base.css"))
     assert base == f"body{{background: url('{manifest.url('img/logo.svg')}')}}"
 
 
 def test_a_changed_font_renames_the_stylesheet_that_loads_it(tmp_path: Path) -> None:
-    static = write(tmp_path / "static", {
-        "css/site.css": "@font-face { src: url(../fonts/a.woff2); }",
-        "fonts/a.woff2": b"one",
-    })
+    static = write(
+        tmp_path / "static",
+        {
+            "css/site.css": "@font-face { src: url(../fonts/a.woff2); }",
+            "fonts/a.woff2": b"one",
+        },
+    )
     first = build_assets(static, tmp_path / "out").url("css/site.css")
     write(static, {"fonts/a.woff2": b"two"})
     assert build_assets(static, tmp_path / "out").url("css/site.css") != first
 
 
 def test_a_url_to_a_missing_file_is_reported_with_its_line(tmp_path: Path) -> None:
-    static = write(tmp_path / "static", {
-        "css/site.css": "body {}\n\n.hero { background: url(../img/hero.jpg); }\n",
-    })
+    static = write(
+        tmp_path / "static",
+        {
+            "css/site.css": "body {}\n\n.hero { background: url(../img/hero.jpg); }\n",
+        },
+    )
     with pytest.raises(AssetError) as caught:
         build_assets(static, tmp_path / "out")
     assert str(caught.value) == (
         f"{static / 'css/site.css'}:3: '../img/hero.jpg' refers to img/hero.jpg, which is not "
-        "in the static folder: add the file or correct the path")
+        "in the static folder: add the file or correct the path"
+    )
 
 
 def test_a_commented_out_url_is_not_checked(tmp_path: Path) -> None:
@@ -227,8 +274,11 @@ def test_a_commented_out_url_is_not_checked(tmp_path: Path) -> None:
 
 def test_stylesheets_importing_each_other_are_reported(tmp_path: Path) -> None:
     static = write(tmp_path / "static", {"a.css": '@import "b.css";', "b.css": '@import "a.css";'})
-    with pytest.raises(AssetError, match=r"stylesheets import each other: a\.css -> b\.css -> "
-                                         r"a\.css"):
+    with pytest.raises(
+        AssetError,
+        match=r"stylesheets import each other: a\.css -> b\.css -> "
+        r"a\.css",
+    ):
         build_assets(static, tmp_path / "out")
 
 
@@ -250,11 +300,14 @@ export function total(lines) {
     return lines.reduce((sum, line) => sum + line.price / 100 / 2, 0);
 }
 """
-    assert minify_js(js) == """export function total(lines) {
+    assert (
+        minify_js(js)
+        == """export function total(lines) {
 const url = "https://example.com//path";  // a trailing comment stays
 return lines.reduce((sum, line) => sum + line.price / 100 / 2, 0);
 }
 """
+    )
 
 
 def test_js_template_literals_and_block_comments_are_kept_exactly() -> None:
@@ -272,7 +325,9 @@ def test_js_template_literals_and_block_comments_are_kept_exactly() -> None:
     return html.replace(re, "");
 }
 """
-    assert minify_js(js) == """function card(item) {
+    assert (
+        minify_js(js)
+        == """function card(item) {
 const html = `
         <li>
             ${item.name + `
@@ -286,6 +341,7 @@ const joined = 'a\\
 return html.replace(re, "");
 }
 """
+    )
 
 
 def test_js_that_cannot_be_followed_is_left_unchanged() -> None:

@@ -48,16 +48,19 @@ class Shop:
     def mails(self) -> list[Any]:
         if not self.outbox.exists():
             return []
-        return [message_from_bytes(p.read_bytes(), policy=policy.default)
-                for p in sorted(self.outbox.glob("*.eml"))]
+        return [
+            message_from_bytes(p.read_bytes(), policy=policy.default)
+            for p in sorted(self.outbox.glob("*.eml"))
+        ]
 
     def available(self, sku: str) -> int | None:
         return self.stack.store.available([sku], dt.datetime.now(dt.UTC))[sku]
 
     def checkout(self, items: list[tuple[str, int]], **extra: Any) -> httpx.Response:
         body = {"items": [{"sku": s, "quantity": q} for s, q in items], "country": "FR", **extra}
-        return httpx.post(self.base + "/api/checkout", json=body,
-                          headers={"origin": self.base}, timeout=30)
+        return httpx.post(
+            self.base + "/api/checkout", json=body, headers={"origin": self.base}, timeout=30
+        )
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +79,14 @@ def shop_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def shop(shop_root: Path, tmp_path: Path) -> Iterator[Shop]:
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
-    stack = local_stack(shop_root, origin, {
-        "COMPTOIR_STORE": str(tmp_path / "store.sqlite3"),
-        "COMPTOIR_OUTBOX": str(tmp_path / "outbox"),
-    })
+    stack = local_stack(
+        shop_root,
+        origin,
+        {
+            "COMPTOIR_STORE": str(tmp_path / "store.sqlite3"),
+            "COMPTOIR_OUTBOX": str(tmp_path / "outbox"),
+        },
+    )
     stack.start()
     try:
         with serve_app(create_app(shop_root / "output", stack.api, stack.mounts), port=port):
@@ -90,10 +97,19 @@ def shop(shop_root: Path, tmp_path: Path) -> Iterator[Shop]:
 
 def pay(url: str, card: str = CARD_OK, method: str = "card", iban: str = "") -> httpx.Response:
     form = {
-        "email": "camille@example.fr", "name": "Camille Martin", "country": "FR",
-        "line1": "3 rue des Tisserands", "postal_code": "69001", "city": "Lyon",
-        "payment_method": method, "card_number": card, "card_expiry": "12/34",
-        "card_cvc": "123", "iban": iban, "terms": "accepted", "promotions": "opt_in",
+        "email": "camille@example.fr",
+        "name": "Camille Martin",
+        "country": "FR",
+        "line1": "3 rue des Tisserands",
+        "postal_code": "69001",
+        "city": "Lyon",
+        "payment_method": method,
+        "card_number": card,
+        "card_expiry": "12/34",
+        "card_cvc": "123",
+        "iban": iban,
+        "terms": "accepted",
+        "promotions": "opt_in",
     }
     return httpx.post(url, data=form, follow_redirects=False, timeout=30)
 
@@ -125,8 +141,11 @@ def paid_order(shop: Shop) -> tuple[str, dict[str, Any]]:
     pay(url)
     wait_for(lambda: order_status(shop, session_id) == "paid")
     assert shop.stack.emulator is not None
-    event = next(e for e in shop.stack.emulator.events("checkout.session.completed")
-                 if e["data"]["object"]["id"] == session_id)
+    event = next(
+        e
+        for e in shop.stack.emulator.events("checkout.session.completed")
+        if e["data"]["object"]["id"] == session_id
+    )
     return session_id, event
 
 
@@ -147,6 +166,7 @@ def test_paid_checkout_becomes_one_order_with_mails(shop: Shop) -> None:
     assert order["email"] == "c•••@example.fr" and "Camille" not in json.dumps(order)
     assert shop.available("BOL-BLEU") == 1 and shop.available("THE-SENCHA-50") == 9
     mails = wait_for(lambda: len(shop.mails()) == 2 and shop.mails())
+
     def to(mail: Any) -> str:
         return str(mail["To"].addresses[0].addr_spec)
 
@@ -167,9 +187,12 @@ def test_webhook_storm_sequential_and_concurrent(shop: Shop) -> None:
 
     def deliver(_: int) -> int:
         header = signature_header(payload, secret, int(time.time()))
-        return httpx.post(shop.base + "/api/stripe/webhook", content=payload,
-                          headers={"stripe-signature": header,
-                                   "content-type": "application/json"}, timeout=30).status_code
+        return httpx.post(
+            shop.base + "/api/stripe/webhook",
+            content=payload,
+            headers={"stripe-signature": header, "content-type": "application/json"},
+            timeout=30,
+        ).status_code
 
     with ThreadPoolExecutor(10) as pool:
         assert list(pool.map(deliver, range(10))) == [200] * 10
@@ -183,9 +206,17 @@ def test_webhook_storm_sequential_and_concurrent(shop: Shop) -> None:
 
 def test_signature_tolerance_and_tampering(shop: Shop) -> None:
     secret = shop.stack.settings.webhook_secret.reveal()
-    payload = json.dumps({"id": "evt_test_tolerance", "object": "event", "type": "ping.test",
-                          "data": {"object": {}}, "api_version": "2025-01-01",
-                          "created": int(time.time()), "livemode": False}).encode()
+    payload = json.dumps(
+        {
+            "id": "evt_test_tolerance",
+            "object": "event",
+            "type": "ping.test",
+            "data": {"object": {}},
+            "api_version": "2025-01-01",
+            "created": int(time.time()),
+            "livemode": False,
+        }
+    ).encode()
 
     def post(body: bytes, signed: bytes, age: int) -> int:
         # Whole-second timestamps: round so the event is at most `age` seconds old when it
@@ -193,8 +224,9 @@ def test_signature_tolerance_and_tampering(shop: Shop) -> None:
         now = time.time()
         stamp = (math.ceil(now) if age < 300 else math.floor(now)) - age
         header = signature_header(signed, secret, stamp)
-        return httpx.post(shop.base + "/api/stripe/webhook", content=body,
-                          headers={"stripe-signature": header}).status_code
+        return httpx.post(
+            shop.base + "/api/stripe/webhook", content=body, headers={"stripe-signature": header}
+        ).status_code
 
     assert post(payload, payload, 299) == 200
     assert post(payload, payload, 301) == 400
@@ -206,13 +238,17 @@ def test_events_out_of_order_and_unknown_session(shop: Shop) -> None:
     secret = shop.stack.settings.webhook_secret.reveal()
     # An expiry arriving after the payment must not give the stock back.
     expired = {**completed, "id": "evt_test_late_expiry", "type": "checkout.session.expired"}
-    unknown = {**completed, "id": "evt_test_unknown",
-               "data": {"object": {**completed["data"]["object"], "id": "cs_test_unknownsession1"}}}
+    unknown = {
+        **completed,
+        "id": "evt_test_unknown",
+        "data": {"object": {**completed["data"]["object"], "id": "cs_test_unknownsession1"}},
+    }
     for event in (expired, unknown):
         payload = json.dumps(event).encode()
         header = signature_header(payload, secret, int(time.time()))
-        response = httpx.post(shop.base + "/api/stripe/webhook", content=payload,
-                              headers={"stripe-signature": header})
+        response = httpx.post(
+            shop.base + "/api/stripe/webhook", content=payload, headers={"stripe-signature": header}
+        )
         assert response.status_code == 200
     assert shop.available("BOL-BLEU") == 2
     assert order_status(shop, session_id) == "paid"
@@ -227,8 +263,10 @@ def test_expiry_releases_the_hold(shop: Shop) -> None:
     emulator.advance_clock(31 * 60)
     emulator.tick()
     assert emulator.webhooks.wait_until_idle(20)
-    assert any(e["data"]["object"]["id"] == session_of(url)
-               for e in emulator.events("checkout.session.expired"))
+    assert any(
+        e["data"]["object"]["id"] == session_of(url)
+        for e in emulator.events("checkout.session.expired")
+    )
     assert wait_for(lambda: shop.available("BOL-BLEU") == 3)
 
 
@@ -272,9 +310,12 @@ def test_last_item_twenty_concurrent_checkouts(shop: Shop) -> None:
     assert sorted(statuses) == [201] + [409] * 19
     assert shop.available("VASE") == 0
     refused = shop.checkout([("VASE", 1)])
-    assert refused.json()["error"] == {"code": "out_of_stock", "message":
-                                       "Not enough stock for this product.", "sku": "VASE",
-                                       "available": 0}
+    assert refused.json()["error"] == {
+        "code": "out_of_stock",
+        "message": "Not enough stock for this product.",
+        "sku": "VASE",
+        "available": 0,
+    }
 
 
 def failed_attempts(database: Path) -> list[int]:
@@ -288,8 +329,9 @@ def failed_attempts(database: Path) -> list[int]:
         connection.close()
 
 
-def test_mail_outage_delays_mail_without_losing_or_doubling_it(shop_root: Path,
-                                                               tmp_path: Path) -> None:
+def test_mail_outage_delays_mail_without_losing_or_doubling_it(
+    shop_root: Path, tmp_path: Path
+) -> None:
     from functions.app import utc_now
     from functions.outbox import deliver_due
     from tests.mailer_contract import SMTPServer
@@ -297,10 +339,14 @@ def test_mail_outage_delays_mail_without_losing_or_doubling_it(shop_root: Path,
     smtp = SMTPServer()  # not started: the mail server is down when the webhook lands
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
-    stack = local_stack(shop_root, origin, {
-        "COMPTOIR_STORE": str(tmp_path / "store.sqlite3"),
-        "COMPTOIR_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
-    })
+    stack = local_stack(
+        shop_root,
+        origin,
+        {
+            "COMPTOIR_STORE": str(tmp_path / "store.sqlite3"),
+            "COMPTOIR_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
+        },
+    )
     stack.start()
     try:
         with serve_app(create_app(shop_root / "output", stack.api, stack.mounts), port=port):
@@ -321,7 +367,9 @@ def test_mail_outage_delays_mail_without_losing_or_doubling_it(shop_root: Path,
                 assert report.sent == 2
                 assert deliver_due(stack.store, stack.mailer, later).sent == 0
                 received = smtp.received
-            assert sorted(r.recipients for r in received) == [("camille@example.fr",),
-                                                              ("commandes@mini.example",)]
+            assert sorted(r.recipients for r in received) == [
+                ("camille@example.fr",),
+                ("commandes@mini.example",),
+            ]
     finally:
         stack.close()

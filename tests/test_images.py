@@ -32,10 +32,12 @@ def make_photo(path: Path, size: tuple[int, int], *, fmt: str = "JPEG", **option
     return path
 
 
-def run(sources: list[Path], tmp_path: Path, output: str = "out", **options: object) -> (
-        dict[Path, ProcessedImage]):
-    return process_images(sources, cache_dir=tmp_path / "cache", output_dir=tmp_path / output,
-                          **options)  # type: ignore[arg-type]
+def run(
+    sources: list[Path], tmp_path: Path, output: str = "out", **options: object
+) -> dict[Path, ProcessedImage]:
+    return process_images(
+        sources, cache_dir=tmp_path / "cache", output_dir=tmp_path / output, **options
+    )  # type: ignore[arg-type]
 
 
 def file_of(rendition: Rendition, output: Path) -> Path:
@@ -55,8 +57,7 @@ def test_renditions_have_the_planned_sizes_formats_and_names(tmp_path: Path) -> 
     processed = run([source], tmp_path)[source]
 
     assert [r.width for r in processed.webp] == [320, 640, 960]
-    assert [(r.width, r.height) for r in processed.fallback] == [(320, 160), (640, 320),
-                                                                 (960, 480)]
+    assert [(r.width, r.height) for r in processed.fallback] == [(320, 160), (640, 320), (960, 480)]
     assert (processed.width, processed.height) == (960, 480)
     assert processed.fallback_type == "image/jpeg"
     for kind, renditions in (("WEBP", processed.webp), ("JPEG", processed.fallback)):
@@ -73,8 +74,9 @@ def test_srcset_and_src(tmp_path: Path) -> None:
     processed = run([source], tmp_path)[source]
 
     urls = [r.url for r in processed.webp]
-    assert processed.srcset("webp") == (f"{urls[0]} 320w, {urls[1]} 640w, "
-                                        f"{urls[2]} 960w, {urls[3]} 1280w")
+    assert processed.srcset("webp") == (
+        f"{urls[0]} 320w, {urls[1]} 640w, {urls[2]} 960w, {urls[3]} 1280w"
+    )
     assert processed.srcset("fallback").count(".jpg ") == 4
     assert processed.src == processed.fallback[1].url
     assert processed.src.endswith("-640.jpg")
@@ -110,10 +112,12 @@ def test_a_source_between_widths_adds_its_own_width_when_notably_larger(tmp_path
     assert (processed.width, processed.height) == (1200, 1200)
 
 
-@given(source_width=st.integers(1, 5000),
-       widths=st.lists(st.integers(1, 3000), min_size=1, max_size=6))
-def test_planned_widths_never_upscale_and_never_vanish(source_width: int,
-                                                       widths: list[int]) -> None:
+@given(
+    source_width=st.integers(1, 5000), widths=st.lists(st.integers(1, 3000), min_size=1, max_size=6)
+)
+def test_planned_widths_never_upscale_and_never_vanish(
+    source_width: int, widths: list[int]
+) -> None:
     planned = plan_widths(source_width, widths)
     assert planned
     assert list(planned) == sorted(set(planned))
@@ -231,7 +235,8 @@ def test_new_widths_encode_only_what_is_missing(tmp_path: Path) -> None:
     after = cache_stats(tmp_path / "cache")
     assert [r.width for r in processed.webp] == [320, 640]
     assert {name: after[name] for name in before if not name.endswith(".json")} == {
-        name: stat for name, stat in before.items() if not name.endswith(".json")}
+        name: stat for name, stat in before.items() if not name.endswith(".json")
+    }
     assert len(after) == len(before) + 2
 
 
@@ -258,13 +263,16 @@ def test_a_damaged_output_file_is_replaced(tmp_path: Path) -> None:
 
 def test_parallel_and_serial_builds_make_the_same_files(tmp_path: Path) -> None:
     sources = [make_photo(tmp_path / f"p{i}.jpg", (640 + 10 * i, 480)) for i in range(3)]
-    serial = process_images(sources, cache_dir=tmp_path / "c1", output_dir=tmp_path / "o1",
-                            workers=1)
-    parallel = process_images(sources, cache_dir=tmp_path / "c2", output_dir=tmp_path / "o2",
-                              workers=2)
+    serial = process_images(
+        sources, cache_dir=tmp_path / "c1", output_dir=tmp_path / "o1", workers=1
+    )
+    parallel = process_images(
+        sources, cache_dir=tmp_path / "c2", output_dir=tmp_path / "o2", workers=2
+    )
     assert serial == parallel
     assert sorted(p.name for p in (tmp_path / "o1").iterdir()) == sorted(
-        p.name for p in (tmp_path / "o2").iterdir())
+        p.name for p in (tmp_path / "o2").iterdir()
+    )
     for file in (tmp_path / "o1").iterdir():
         assert file.read_bytes() == (tmp_path / "o2" / file.name).read_bytes()
 
@@ -273,8 +281,12 @@ def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:
     sources = [make_photo(tmp_path / f"p{i}.jpg", (500, 400)) for i in range(2)]
     run(sources, tmp_path, workers=2)
     run(sources, tmp_path, output="out2")
-    leftovers = [p for d in ("cache", "out", "out2") for p in (tmp_path / d).iterdir()
-                 if p.name.startswith(".") or p.suffix == ".tmp"]
+    leftovers = [
+        p
+        for d in ("cache", "out", "out2")
+        for p in (tmp_path / d).iterdir()
+        if p.name.startswith(".") or p.suffix == ".tmp"
+    ]
     assert leftovers == []
     for folder in ("cache", "out", "out2"):
         for path in (tmp_path / folder).iterdir():
@@ -285,8 +297,9 @@ def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("content", [b"", b"not an image at all", b"GIF89a" + b"\0" * 40])
-def test_an_unreadable_file_raises_image_error_with_its_path(tmp_path: Path,
-                                                              content: bytes) -> None:
+def test_an_unreadable_file_raises_image_error_with_its_path(
+    tmp_path: Path, content: bytes
+) -> None:
     source = tmp_path / "broken.jpg"
     source.write_bytes(content)
     with pytest.raises(ImageError) as caught:

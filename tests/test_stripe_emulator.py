@@ -68,7 +68,9 @@ def create_session(emulator: Emulator, **overrides: Any) -> stripe.checkout.Sess
     return emulator.client.v1.checkout.sessions.create(session_params(**overrides))
 
 
-def pay(emulator: Emulator, session: stripe.checkout.Session, form: dict[str, str]) -> httpx.Response:
+def pay(
+    emulator: Emulator, session: stripe.checkout.Session, form: dict[str, str]
+) -> httpx.Response:
     assert session.url is not None
     return emulator.http.post(session.url, data=form)
 
@@ -179,15 +181,18 @@ def _item(**price_data: Any) -> dict[str, Any]:
 INVALID = {
     "quantity 0": (
         {"line_items": [{**_item(), "quantity": 0}]},
-        "line_items[0][quantity]", "parameter_invalid_integer",
+        "line_items[0][quantity]",
+        "parameter_invalid_integer",
     ),
     "unit_amount -1": (
         {"line_items": [_item(unit_amount=-1)]},
-        "line_items[0][price_data][unit_amount]", "parameter_invalid_integer",
+        "line_items[0][price_data][unit_amount]",
+        "parameter_invalid_integer",
     ),
     "unit_amount 1.5": (
         {"line_items": [_item(unit_amount=1.5)]},
-        "line_items[0][price_data][unit_amount]", "parameter_invalid_integer",
+        "line_items[0][price_data][unit_amount]",
+        "parameter_invalid_integer",
     ),
     "101 line items": ({"line_items": [_item()] * 101}, "line_items", None),
     "no line items": ({"line_items": []}, "line_items", "parameter_missing"),
@@ -196,62 +201,100 @@ INVALID = {
     "unknown parameter": ({"foo": "bar"}, "foo", "parameter_unknown"),
     "unknown nested parameter": (
         {"line_items": [_item(product_data={"name": "x", "colour": "red"})]},
-        "line_items[0][price_data][product_data][colour]", "parameter_unknown",
+        "line_items[0][price_data][product_data][colour]",
+        "parameter_unknown",
     ),
     "missing success_url": ({"success_url": None}, "success_url", "parameter_missing"),
     "missing mode": ({"mode": None}, "mode", "parameter_missing"),
     "missing product name": (
         {"line_items": [_item(product_data={"description": "sans nom"})]},
-        "line_items[0][price_data][product_data][name]", "parameter_missing",
+        "line_items[0][price_data][product_data][name]",
+        "parameter_missing",
     ),
     "missing quantity": (
         {"line_items": [{"price_data": _item()["price_data"]}]},
-        "line_items[0][quantity]", "parameter_missing",
+        "line_items[0][quantity]",
+        "parameter_missing",
     ),
     "price and price_data": (
         {"line_items": [{**_item(), "price": "price_123"}]},
-        "line_items[0][price]", "parameters_exclusive",
+        "line_items[0][price]",
+        "parameters_exclusive",
     ),
-    "unknown price": ({"line_items": [{"price": "price_123", "quantity": 1}]},
-                      "line_items[0][price]", "resource_missing"),
+    "unknown price": (
+        {"line_items": [{"price": "price_123", "quantity": 1}]},
+        "line_items[0][price]",
+        "resource_missing",
+    ),
     "mixed currencies": (
         {"line_items": [_item(), _item(currency="usd")]},
-        "line_items[1][price_data][currency]", None,
+        "line_items[1][price_data][currency]",
+        None,
     ),
     "shipping in another currency": (
-        {"shipping_options": [{"shipping_rate_data": {
-            "display_name": "DHL", "type": "fixed_amount",
-            "fixed_amount": {"amount": 500, "currency": "usd"}}}]},
-        "shipping_options[0][shipping_rate_data][fixed_amount][currency]", None,
+        {
+            "shipping_options": [
+                {
+                    "shipping_rate_data": {
+                        "display_name": "DHL",
+                        "type": "fixed_amount",
+                        "fixed_amount": {"amount": 500, "currency": "usd"},
+                    }
+                }
+            ]
+        },
+        "shipping_options[0][shipping_rate_data][fixed_amount][currency]",
+        None,
     ),
     "shipping rate without amount": (
         {"shipping_options": [{"shipping_rate_data": {"display_name": "DHL"}}]},
-        "shipping_options[0][shipping_rate_data][fixed_amount]", "parameter_missing",
+        "shipping_options[0][shipping_rate_data][fixed_amount]",
+        "parameter_missing",
     ),
-    "invalid currency": ({"line_items": [_item(currency="eurr")]},
-                         "line_items[0][price_data][currency]", None),
-    "invalid country": ({"shipping_address_collection": {"allowed_countries": ["FX"]}},
-                        "shipping_address_collection[allowed_countries][0]", None),
+    "invalid currency": (
+        {"line_items": [_item(currency="eurr")]},
+        "line_items[0][price_data][currency]",
+        None,
+    ),
+    "invalid country": (
+        {"shipping_address_collection": {"allowed_countries": ["FX"]}},
+        "shipping_address_collection[allowed_countries][0]",
+        None,
+    ),
     "invalid locale": ({"locale": "fr-BE"}, "locale", None),
-    "invalid consent": ({"consent_collection": {"terms_of_service": "yes"}},
-                        "consent_collection[terms_of_service]", None),
+    "invalid consent": (
+        {"consent_collection": {"terms_of_service": "yes"}},
+        "consent_collection[terms_of_service]",
+        None,
+    ),
     "51 metadata keys": ({"metadata": {f"k{i}": "v" for i in range(51)}}, "metadata", None),
     "long metadata value": ({"metadata": {"note": "x" * 501}}, "metadata[note]", None),
     "invalid email": ({"customer_email": "ana"}, "customer_email", "email_invalid"),
     "invalid success_url": ({"success_url": "/merci"}, "success_url", "url_invalid"),
-    "empty client_reference_id": ({"client_reference_id": ""}, "client_reference_id",
-                                  "parameter_invalid_empty"),
-    "total under the minimum charge": ({"line_items": [_item(unit_amount=10)],
-                                        "shipping_options": None}, "line_items",
-                                       "amount_too_small"),
-    "recurring price": ({"line_items": [_item(recurring={"interval": "month"})]},
-                        "line_items[0][price_data][recurring]", None),
+    "empty client_reference_id": (
+        {"client_reference_id": ""},
+        "client_reference_id",
+        "parameter_invalid_empty",
+    ),
+    "total under the minimum charge": (
+        {"line_items": [_item(unit_amount=10)], "shipping_options": None},
+        "line_items",
+        "amount_too_small",
+    ),
+    "recurring price": (
+        {"line_items": [_item(recurring={"interval": "month"})]},
+        "line_items[0][price_data][recurring]",
+        None,
+    ),
     "Stripe parameter the emulator lacks": (
-        {"discounts": [{"coupon": "WELCOME"}]}, "discounts", "emulator_unsupported",
+        {"discounts": [{"coupon": "WELCOME"}]},
+        "discounts",
+        "emulator_unsupported",
     ),
     "nested Stripe parameter the emulator lacks": (
         {"line_items": [{**_item(), "adjustable_quantity": {"enabled": True}}]},
-        "line_items[0][adjustable_quantity]", "emulator_unsupported",
+        "line_items[0][adjustable_quantity]",
+        "emulator_unsupported",
     ),
     "subscription mode": ({"mode": "subscription"}, "mode", "emulator_unsupported"),
     "unexpandable property": ({"expand": ["metadata"]}, "expand[0]", None),
@@ -305,8 +348,10 @@ def test_forms_decode_stripe_nesting() -> None:
 _names = st.text("abcdefghijklmnopqrstuvwxyz_0123456789", min_size=1, max_size=8)
 _params = st.recursive(
     st.text(max_size=12),
-    lambda inner: st.lists(inner, min_size=1, max_size=3)
-    | st.dictionaries(_names, inner, min_size=1, max_size=3),
+    lambda inner: (
+        st.lists(inner, min_size=1, max_size=3)
+        | st.dictionaries(_names, inner, min_size=1, max_size=3)
+    ),
     max_leaves=12,
 )
 
@@ -332,8 +377,10 @@ def test_forms_decode_whatever_the_library_encodes(params: dict[str, Any]) -> No
 
 def test_wrong_or_missing_key_is_an_authentication_error(emulator: Emulator) -> None:
     wrong = stripe.StripeClient(
-        "sk_test_wrong_key_1234", base_addresses={"api": emulator.base_url},
-        http_client=stripe.RequestsClient(), max_network_retries=0,
+        "sk_test_wrong_key_1234",
+        base_addresses={"api": emulator.base_url},
+        http_client=stripe.RequestsClient(),
+        max_network_retries=0,
     )
     with pytest.raises(stripe.AuthenticationError) as raised:
         wrong.v1.checkout.sessions.list()
@@ -353,8 +400,9 @@ def test_live_keys_are_refused_everywhere(emulator: Emulator) -> None:
         with pytest.raises(LiveKeyError):
             EmulatorState(api_keys=[key])
     refuse_live_keys("sk_test_abc")
-    live = emulator.http.get(f"{emulator.base_url}/v1/events",
-                             headers={"Authorization": "Bearer sk_live_abc"})
+    live = emulator.http.get(
+        f"{emulator.base_url}/v1/events", headers={"Authorization": "Bearer sk_live_abc"}
+    )
     assert live.status_code == 401 and "never accepts live keys" in live.text
 
 
@@ -367,7 +415,9 @@ def test_cli_serves_on_localhost_and_says_test_only() -> None:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "functions.stripe_emulator", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         assert process.stdout is not None
@@ -376,8 +426,10 @@ def test_cli_serves_on_localhost_and_says_test_only() -> None:
             deadline = time.monotonic() + 10
             while True:
                 try:
-                    response = http.get(f"http://127.0.0.1:{port}/v1/events",
-                                        headers={"Authorization": "Bearer sk_test_emulator"})
+                    response = http.get(
+                        f"http://127.0.0.1:{port}/v1/events",
+                        headers={"Authorization": "Bearer sk_test_emulator"},
+                    )
                     break
                 except httpx.ConnectError:
                     if time.monotonic() > deadline:
@@ -399,8 +451,9 @@ def test_idempotency_key_replays_and_conflicts(emulator: Emulator) -> None:
     assert again.id == first.id
     assert len(sessions.list().data) == 1
     with pytest.raises(stripe.IdempotencyError, match="same parameters"):
-        sessions.create(session_params(client_reference_id="order-43"),
-                        {"idempotency_key": "order-42"})
+        sessions.create(
+            session_params(client_reference_id="order-43"), {"idempotency_key": "order-42"}
+        )
 
     replay = emulator.http.post(
         f"{emulator.base_url}/v1/checkout/sessions/{first.id}/expire",
@@ -438,16 +491,29 @@ def test_validation_errors_are_not_saved_under_the_key(emulator: Emulator) -> No
 
 
 def test_page_is_accessible_and_labelled_test_only(emulator: Emulator) -> None:
-    session = create_session(emulator, consent_collection={"terms_of_service": "required",
-                                                           "promotions": "auto"})
+    session = create_session(
+        emulator, consent_collection={"terms_of_service": "required", "promotions": "auto"}
+    )
     assert session.url is not None
     page = emulator.http.get(session.url)
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
     html = page.text
     assert "TEST ONLY — offline Stripe emulator" in html
     assert '<html lang="fr">' in html
-    for field_id in ("email", "name", "line1", "postal_code", "city", "country", "card_number",
-                     "card_expiry", "card_cvc", "iban", "terms", "promotions"):
+    for field_id in (
+        "email",
+        "name",
+        "line1",
+        "postal_code",
+        "city",
+        "country",
+        "card_number",
+        "card_expiry",
+        "card_cvc",
+        "iban",
+        "terms",
+        "promotions",
+    ):
         assert f'<label for="{field_id}"' in html and f'id="{field_id}"' in html, field_id
     assert '<option value="FR"' in html and '<option value="DE"' not in html
     assert "38.40 EUR" in html
@@ -476,8 +542,9 @@ def test_card_payment_redirects_and_sends_a_signed_completed_event(emulator: Emu
     assert paid.consent.terms_of_service == "accepted"
     assert paid.amount_total == 3840 and paid.metadata.to_dict() == {"cart": "c-1"}
 
-    again = emulator.client.v1.checkout.sessions.retrieve(session.id,
-                                                           {"expand": ["payment_intent"]})
+    again = emulator.client.v1.checkout.sessions.retrieve(
+        session.id, {"expand": ["payment_intent"]}
+    )
     intent = again.payment_intent
     assert isinstance(intent, stripe.PaymentIntent)
     assert intent.id.startswith("pi_") and intent.status == "succeeded"
@@ -524,8 +591,13 @@ def test_page_reports_missing_fields(emulator: Emulator) -> None:
 
 def test_shipping_choice_changes_the_total(emulator: Emulator) -> None:
     options = [
-        {"shipping_rate_data": {"display_name": name, "type": "fixed_amount",
-                                "fixed_amount": {"amount": amount, "currency": "eur"}}}
+        {
+            "shipping_rate_data": {
+                "display_name": name,
+                "type": "fixed_amount",
+                "fixed_amount": {"amount": amount, "currency": "eur"},
+            }
+        }
         for name, amount in (("Colissimo", 590), ("Retrait en boutique", 0))
     ]
     session = create_session(emulator, shipping_options=options)
@@ -549,8 +621,11 @@ def test_free_order_needs_no_payment(emulator: Emulator) -> None:
     ("iban", "later", "final_intent_status"),
     [
         ("DE89 3704 0044 0532 0130 00", "checkout.session.async_payment_succeeded", "succeeded"),
-        ("DE62370400440532013001", "checkout.session.async_payment_failed",
-         "requires_payment_method"),
+        (
+            "DE62370400440532013001",
+            "checkout.session.async_payment_failed",
+            "requires_payment_method",
+        ),
     ],
 )
 def test_sepa_debit_completes_unpaid_then_settles_later(
@@ -560,7 +635,9 @@ def test_sepa_debit_completes_unpaid_then_settles_later(
     assert pay(emulator, session, sepa_form(iban)).status_code == 303
     completed = wait_for_event(emulator, "checkout.session.completed")
     assert (completed.data.object.status, completed.data.object.payment_status) == (
-        "complete", "unpaid")
+        "complete",
+        "unpaid",
+    )
     intent = emulator.client.v1.payment_intents.retrieve(completed.data.object.payment_intent)
     assert intent.status == "processing"
     assert emulator.state.webhooks.wait_until_idle()
@@ -622,8 +699,11 @@ def test_refunds_send_charge_refunded(emulator: Emulator) -> None:
 
     partial = emulator.client.v1.refunds.create({"payment_intent": intent_id, "amount": 1000})
     assert partial.object == "refund" and partial.id.startswith("re_")
-    assert (partial.amount, partial.status, partial.payment_intent) == (1000, "succeeded",
-                                                                        intent_id)
+    assert (partial.amount, partial.status, partial.payment_intent) == (
+        1000,
+        "succeeded",
+        intent_id,
+    )
     event = wait_for_event(emulator, "charge.refunded")
     charge = event.data.object
     assert charge.object == "charge" and charge.payment_intent == intent_id
@@ -663,8 +743,10 @@ def test_events_are_listed_newest_first_and_filtered(emulator: Emulator) -> None
     emulator.client.v1.checkout.sessions.expire(first.id)
     pay(emulator, second, CARD_FORM)
     events = emulator.client.v1.events.list()
-    assert [e.type for e in events.data] == ["checkout.session.completed",
-                                             "checkout.session.expired"]
+    assert [e.type for e in events.data] == [
+        "checkout.session.completed",
+        "checkout.session.expired",
+    ]
     assert events.url == "/v1/events" and events.has_more is False
     only = emulator.client.v1.events.list({"type": "checkout.session.expired"})
     assert [e.data.object.id for e in only.data] == [first.id]
@@ -683,7 +765,10 @@ def test_delivery_is_retried_after_a_server_error(emulator: Emulator) -> None:
     assert emulator.state.webhooks.wait_until_idle()
     log = emulator.state.deliveries()
     assert [(a.attempt, a.status_code, a.succeeded) for a in log] == [
-        (1, 500, False), (2, 503, False), (3, 200, True)]
+        (1, 500, False),
+        (2, 503, False),
+        (3, 200, True),
+    ]
 
 
 def test_delivery_gives_up_after_max_attempts_and_logs_connection_errors(
@@ -691,7 +776,8 @@ def test_delivery_gives_up_after_max_attempts_and_logs_connection_errors(
 ) -> None:
     with running_emulator(servers) as emulator:
         emulator.state.add_webhook_endpoint(
-            WebhookEndpoint(f"http://127.0.0.1:{free_port()}/gone", WEBHOOK_SECRET))
+            WebhookEndpoint(f"http://127.0.0.1:{free_port()}/gone", WEBHOOK_SECRET)
+        )
         emulator.client.v1.checkout.sessions.expire(create_session(emulator).id)
         assert emulator.state.webhooks.wait_until_idle()
         failed = [a for a in emulator.state.deliveries() if a.url.endswith("/gone")]
@@ -771,8 +857,9 @@ def test_list_filters_and_payment_method_types(emulator: Emulator) -> None:
 
 
 def test_unrecognized_url_is_stripe_shaped(emulator: Emulator) -> None:
-    response = emulator.http.get(f"{emulator.base_url}/v1/customers",
-                                 headers={"Authorization": f"Bearer {API_KEY}"})
+    response = emulator.http.get(
+        f"{emulator.base_url}/v1/customers", headers={"Authorization": f"Bearer {API_KEY}"}
+    )
     assert response.status_code == 404
     assert response.json()["error"]["message"].startswith("Unrecognized request URL (GET: ")
 
@@ -783,16 +870,25 @@ def test_unrecognized_url_is_stripe_shaped(emulator: Emulator) -> None:
 def test_mounted_under_a_prefix_next_to_the_shop() -> None:
     receiver = WebhookReceiver()
     state = EmulatorState(api_keys=[API_KEY], sweep_interval=0.05)
-    shop = Starlette(routes=[Mount("/_stripe", app=create_emulator_app(state)),
-                             Mount("/api/stripe", app=receiver.app())])
+    shop = Starlette(
+        routes=[
+            Mount("/_stripe", app=create_emulator_app(state)),
+            Mount("/api/stripe", app=receiver.app()),
+        ]
+    )
     http_client = stripe.RequestsClient()
     try:
         with serve_app(shop) as base, httpx.Client(trust_env=False) as http:
             state.public_base_url = f"{base}/_stripe"
-            state.add_webhook_endpoint(WebhookEndpoint(f"{base}/api/stripe/webhook",
-                                                       WEBHOOK_SECRET))
-            client = stripe.StripeClient(API_KEY, base_addresses={"api": f"{base}/_stripe"},
-                                         http_client=http_client, max_network_retries=0)
+            state.add_webhook_endpoint(
+                WebhookEndpoint(f"{base}/api/stripe/webhook", WEBHOOK_SECRET)
+            )
+            client = stripe.StripeClient(
+                API_KEY,
+                base_addresses={"api": f"{base}/_stripe"},
+                http_client=http_client,
+                max_network_retries=0,
+            )
             session = client.v1.checkout.sessions.create(session_params())
             assert session.url == f"{base}/_stripe/pay/{session.id}"
             assert "TEST ONLY" in http.get(session.url).text

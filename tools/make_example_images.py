@@ -67,8 +67,10 @@ class Canvas:
 
     def p(self, x: float, y: float) -> tuple[float, float]:
         z = self.zoom
-        return ((500 + (x - 500) * z) * self.unit,
-                (840 + 200 * (z - 1) + (y - 840) * z) * self.unit)
+        return (
+            (500 + (x - 500) * z) * self.unit,
+            (840 + 200 * (z - 1) + (y - 840) * z) * self.unit,
+        )
 
     def box(self, x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
         return (*self.p(x0, y0), *self.p(x1, y1))
@@ -83,13 +85,16 @@ class Canvas:
         self.draw.polygon([self.p(x, y) for x, y in points], fill=fill)
 
     def line(self, points: Sequence[Point], fill: RGB, width: float) -> None:
-        self.draw.line([self.p(x, y) for x, y in points], fill=fill, width=self.w(width),
-                       joint="curve")
+        self.draw.line(
+            [self.p(x, y) for x, y in points], fill=fill, width=self.w(width), joint="curve"
+        )
 
-    def rect(self, x0: float, y0: float, x1: float, y1: float, fill: RGB,
-             radius: float = 0) -> None:
-        self.draw.rounded_rectangle(self.box(x0, y0, x1, y1),
-                                    radius=radius * self.zoom * self.unit, fill=fill)
+    def rect(
+        self, x0: float, y0: float, x1: float, y1: float, fill: RGB, radius: float = 0
+    ) -> None:
+        self.draw.rounded_rectangle(
+            self.box(x0, y0, x1, y1), radius=radius * self.zoom * self.unit, fill=fill
+        )
 
 
 # -- shapes ---------------------------------------------------------------------------------
@@ -97,8 +102,10 @@ class Canvas:
 
 def half_ellipse(cx: float, cy: float, rx: float, ry: float, steps: int = 64) -> list[Point]:
     """The lower half of an ellipse, left to right (a bowl's outline)."""
-    return [(cx - rx * math.cos(math.pi * i / steps), cy + ry * math.sin(math.pi * i / steps))
-            for i in range(steps + 1)]
+    return [
+        (cx - rx * math.cos(math.pi * i / steps), cy + ry * math.sin(math.pi * i / steps))
+        for i in range(steps + 1)
+    ]
 
 
 def background(c: Canvas, picture: Picture) -> None:
@@ -106,8 +113,9 @@ def background(c: Canvas, picture: Picture) -> None:
     top, bottom, ground = hex_rgb(picture.top), hex_rgb(picture.bottom), hex_rgb(picture.ground)
     size = c.image.size
     ramp = Image.linear_gradient("L").resize(size)
-    c.image.paste(Image.composite(Image.new("RGB", size, bottom), Image.new("RGB", size, top),
-                                  ramp))
+    c.image.paste(
+        Image.composite(Image.new("RGB", size, bottom), Image.new("RGB", size, top), ramp)
+    )
     c.ellipse(c.rng.uniform(250, 750), c.rng.uniform(200, 300), 190, 190, mix(top, WHITE, 0.35))
     table = 700 - 200 * (picture.zoom - 1)
     if picture.hills:
@@ -130,10 +138,14 @@ def leaf(c: Canvas, x: float, y: float, length: float, angle: float, colour: RGB
         return (x + u * cos - v * sin, y + u * sin + v * cos)
 
     steps = 24
-    upper = [at(length * i / steps, width * math.sin(math.pi * i / steps) ** 0.8)
-             for i in range(steps + 1)]
-    lower = [at(length * i / steps, -width * math.sin(math.pi * i / steps) ** 0.8)
-             for i in range(steps, -1, -1)]
+    upper = [
+        at(length * i / steps, width * math.sin(math.pi * i / steps) ** 0.8)
+        for i in range(steps + 1)
+    ]
+    lower = [
+        at(length * i / steps, -width * math.sin(math.pi * i / steps) ** 0.8)
+        for i in range(steps, -1, -1)
+    ]
     c.polygon(upper + lower, colour)
     c.line([at(0, 0), at(length * 0.92, 0)], mix(colour, INK, 0.35), length * 0.035)
 
@@ -143,8 +155,14 @@ def sprig(c: Canvas, x: float, y: float, scale: float, colour: RGB, lean: float 
     top = (x + 40 * scale * math.sin(math.radians(lean)), y - 170 * scale)
     c.line([(x, y), top], mix(colour, INK, 0.3), 9 * scale)
     leaf(c, x + (top[0] - x) * 0.45, y - 80 * scale, 120 * scale, -150 + lean, colour)
-    leaf(c, x + (top[0] - x) * 0.7, y - 120 * scale, 110 * scale, -30 + lean,
-         mix(colour, WHITE, 0.12))
+    leaf(
+        c,
+        x + (top[0] - x) * 0.7,
+        y - 120 * scale,
+        110 * scale,
+        -30 + lean,
+        mix(colour, WHITE, 0.12),
+    )
     leaf(c, top[0], top[1] + 10 * scale, 70 * scale, -90 + lean, mix(colour, WHITE, 0.25))
 
 
@@ -169,8 +187,7 @@ def cup(c: Canvas, cx: float, base: float, body: RGB, inside: RGB) -> None:
     """A teacup on its saucer."""
     c.ellipse(cx, base - 8, 190, 30, mix(body, WHITE, 0.3))
     handle = mix(body, INK, 0.12)
-    c.draw.ellipse(c.box(cx + 95, base - 175, cx + 195, base - 80), outline=handle,
-                   width=c.w(22))
+    c.draw.ellipse(c.box(cx + 95, base - 175, cx + 195, base - 80), outline=handle, width=c.w(22))
     c.polygon(half_ellipse(cx, base - 190, 150, 170), body)
     c.ellipse(cx, base - 190, 150, 30, mix(body, WHITE, 0.4))
     c.ellipse(cx, base - 186, 134, 22, inside)
@@ -179,10 +196,24 @@ def cup(c: Canvas, cx: float, base: float, body: RGB, inside: RGB) -> None:
 def teapot(c: Canvas, cx: float, base: float, body: RGB) -> None:
     """A kyusu: round body, spout, and the straight side handle."""
     dark = mix(body, INK, 0.25)
-    c.polygon([(cx + 150, base - 150), (cx + 300, base - 260), (cx + 318, base - 245),
-               (cx + 190, base - 90)], body)
-    c.polygon([(cx - 150, base - 170), (cx - 330, base - 250), (cx - 345, base - 215),
-               (cx - 160, base - 120)], dark)
+    c.polygon(
+        [
+            (cx + 150, base - 150),
+            (cx + 300, base - 260),
+            (cx + 318, base - 245),
+            (cx + 190, base - 90),
+        ],
+        body,
+    )
+    c.polygon(
+        [
+            (cx - 150, base - 170),
+            (cx - 330, base - 250),
+            (cx - 345, base - 215),
+            (cx - 160, base - 120),
+        ],
+        dark,
+    )
     c.ellipse(cx, base - 160, 200, 160, body)
     c.ellipse(cx - 60, base - 220, 60, 40, mix(body, WHITE, 0.18))
     c.ellipse(cx, base - 305, 130, 26, dark)
@@ -194,8 +225,10 @@ def bowl(c: Canvas, cx: float, base: float, body: RGB, glaze: RGB) -> None:
     """A chawan: wide bowl, foot ring, glaze running down from the rim."""
     c.rect(cx - 70, base - 40, cx + 70, base, mix(body, INK, 0.2), radius=6)
     c.polygon(half_ellipse(cx, base - 230, 240, 200), body)
-    wave = [(cx - 240 + 480 * i / 40,
-             base - 170 + 26 * math.sin(i * 0.9) + 10 * math.sin(i * 2.3)) for i in range(41)]
+    wave = [
+        (cx - 240 + 480 * i / 40, base - 170 + 26 * math.sin(i * 0.9) + 10 * math.sin(i * 2.3))
+        for i in range(41)
+    ]
     c.polygon([(cx - 240, base - 230), *wave, (cx + 240, base - 230)], glaze)
     c.ellipse(cx, base - 230, 240, 42, mix(glaze, WHITE, 0.25))
     c.ellipse(cx, base - 224, 220, 32, mix(glaze, INK, 0.25))
@@ -216,8 +249,10 @@ def gaiwan(c: Canvas, cx: float, base: float, body: RGB, accent: RGB) -> None:
     c.ellipse(cx, base - 10, 230, 34, mix(body, INK, 0.06))
     c.polygon(half_ellipse(cx, base - 150, 170, 140), body)
     c.ellipse(cx, base - 150, 172, 24, mix(body, INK, 0.08))
-    lid = [(cx - 150 * math.cos(math.pi * i / 48), base - 150 - 90 * math.sin(math.pi * i / 48))
-           for i in range(49)]
+    lid = [
+        (cx - 150 * math.cos(math.pi * i / 48), base - 150 - 90 * math.sin(math.pi * i / 48))
+        for i in range(49)
+    ]
     c.polygon(lid, mix(body, WHITE, 0.3))
     c.ellipse(cx, base - 245, 34, 16, accent)
     for i in range(5):
@@ -233,8 +268,15 @@ def whisk(c: Canvas, cx: float, base: float, bamboo: RGB) -> None:
     for i in range(23):
         t = i / 22
         spread = math.sin(math.pi * t - math.pi / 2)
-        c.line([(cx + 30 * spread, base - 250), (cx + 150 * spread, base - 110),
-                (cx + 80 * spread, base)], dark if i % 2 else bamboo, 7)
+        c.line(
+            [
+                (cx + 30 * spread, base - 250),
+                (cx + 150 * spread, base - 110),
+                (cx + 80 * spread, base),
+            ],
+            dark if i % 2 else bamboo,
+            7,
+        )
     c.ellipse(cx, base - 75, 20, 20, dark)
 
 
@@ -248,8 +290,9 @@ def hills(c: Canvas, green: RGB, horizon: float) -> None:
             c.line(rows, mix(green, WHITE, 0.15 - shade * 0.2), 5)
 
 
-def grains(c: Canvas, x0: float, x1: float, y0: float, y1: float, colour: RGB,
-           count: int = 40) -> None:
+def grains(
+    c: Canvas, x0: float, x1: float, y0: float, y1: float, colour: RGB, count: int = 40
+) -> None:
     """Toasted rice grains, small seeds or petals scattered on the table."""
     for _ in range(count):
         x, y = c.rng.uniform(x0, x1), c.rng.uniform(y0, y1)
@@ -263,8 +306,11 @@ def citrus(c: Canvas, x: float, y: float, r: float, peel: RGB) -> None:
     c.ellipse(x, y, r * 0.78, r * 0.78, mix(peel, WHITE, 0.25))
     for i in range(8):
         a = math.tau * i / 8
-        c.line([(x, y), (x + r * 0.78 * math.cos(a), y + r * 0.78 * math.sin(a))],
-               mix(peel, WHITE, 0.6), 5)
+        c.line(
+            [(x, y), (x + r * 0.78 * math.cos(a), y + r * 0.78 * math.sin(a))],
+            mix(peel, WHITE, 0.6),
+            5,
+        )
 
 
 def flowers(c: Canvas, x: float, y: float, petal: RGB, heart: RGB, count: int) -> None:
@@ -303,27 +349,42 @@ class Picture:
 
 def tea_tin(body: str, label: str, leaf_colour: str, extra: Scene | None = None) -> Scene:
     """A caddy in the shop's colours for this tea, with loose leaves beside it."""
+
     def scene(c: Canvas) -> None:
         shadow(c, 400, 842, 180, c.background)
         tin(c, 400, 840, hex_rgb(body), hex_rgb(label))
         for i in range(7):
-            leaf(c, 590 + 40 * (i % 3) + c.rng.uniform(-15, 15), 770 + 20 * (i // 3),
-                 c.rng.uniform(65, 85), c.rng.uniform(0, 360), hex_rgb(leaf_colour))
+            leaf(
+                c,
+                590 + 40 * (i % 3) + c.rng.uniform(-15, 15),
+                770 + 20 * (i // 3),
+                c.rng.uniform(65, 85),
+                c.rng.uniform(0, 360),
+                hex_rgb(leaf_colour),
+            )
         if extra:
             extra(c)
+
     return scene
 
 
 def cup_and_leaves(colour: str, cup_colour: str, liquor: str) -> Scene:
     """A steaming cup with a heap of loose leaves."""
+
     def scene(c: Canvas) -> None:
         shadow(c, 620, 842, 200, c.background)
         cup(c, 620, 840, hex_rgb(cup_colour), hex_rgb(liquor))
         steam(c, 620, 600, 180)
         for i in range(14):
-            leaf(c, 220 + 35 * (i % 5) + c.rng.uniform(-20, 20), 760 + 35 * (i // 5),
-                 c.rng.uniform(60, 90), c.rng.uniform(0, 360),
-                 mix(hex_rgb(colour), WHITE, c.rng.uniform(0, 0.2)))
+            leaf(
+                c,
+                220 + 35 * (i % 5) + c.rng.uniform(-20, 20),
+                760 + 35 * (i // 5),
+                c.rng.uniform(60, 90),
+                c.rng.uniform(0, 360),
+                mix(hex_rgb(colour), WHITE, c.rng.uniform(0, 0.2)),
+            )
+
     return scene
 
 
@@ -332,15 +393,19 @@ def cup_alone(cup_colour: str, liquor: str) -> Scene:
         shadow(c, 500, 842, 200, c.background)
         cup(c, 500, 840, hex_rgb(cup_colour), hex_rgb(liquor))
         steam(c, 500, 600, 160)
+
     return scene
 
 
-def single(draw_object: Callable[[Canvas, float, float], None], cx: float = 500,
-           rx: float = 240) -> Scene:
+def single(
+    draw_object: Callable[[Canvas, float, float], None], cx: float = 500, rx: float = 240
+) -> Scene:
     """One piece on the table, centred on ``cx``."""
+
     def scene(c: Canvas) -> None:
         shadow(c, cx, 842, rx, c.background)
         draw_object(c, cx, 840)
+
     return scene
 
 
@@ -427,40 +492,96 @@ def kyusu(colour: str) -> Callable[[Canvas, float, float], None]:
 
 PICTURES: tuple[Picture, ...] = (
     Picture("sencha", "#e7efd8", "#cfe0b4", "#b9a27f", tea_tin("#5f7d3a", "#f3efe0", "#6f9a3c")),
-    Picture("sencha-feuilles", "#f1f4e6", "#dbe7c5", "#c2ab86",
-            cup_and_leaves("#5e8f34", "#f5f1e6", "#c9d77a")),
-    Picture("genmaicha", "#f3ead6", "#e5d3ad", "#a98c66",
-            tea_tin("#8a6a3c", "#f7f0de", "#7a9a45", genmaicha_extra)),
-    Picture("long-jing", "#e3efe6", "#c4dcc9", "#b69c7a", cup_alone("#f4f1ea", "#d6dc8c"),
-            hills="#6d9b5a"),
-    Picture("matcha", "#e9f1df", "#cddfb8", "#9c8466",
-            single(lambda c, x, y: bowl(c, x, y, hex_rgb("#7a5a44"), hex_rgb("#8fb04a")))),
-    Picture("darjeeling", "#f6e6d4", "#ebc9a5", "#9a7556",
-            tea_tin("#b0563a", "#f6ead8", "#86733c")),
-    Picture("darjeeling-jardin", "#fbe9d5", "#f2d0ad", "#8f6b4d", tea_garden, zoom=1.0,
-            hills="#5f8a4a"),
-    Picture("assam", "#f4dfcf", "#e3bfa3", "#7f5a43",
-            cup_and_leaves("#5a3b26", "#fbf6ee", "#a4522a")),
-    Picture("lapsang-souchong", "#e4e0dc", "#c9c2bb", "#6e5a4c",
-            tea_tin("#3d3733", "#e9dfd2", "#4a3a2e", lapsang_extra)),
-    Picture("earl-grey", "#e6e3ef", "#cfc9e0", "#8d7a68",
-            tea_tin("#3f4a6b", "#f1ecdf", "#4e3b2c", earl_grey_extra)),
+    Picture(
+        "sencha-feuilles",
+        "#f1f4e6",
+        "#dbe7c5",
+        "#c2ab86",
+        cup_and_leaves("#5e8f34", "#f5f1e6", "#c9d77a"),
+    ),
+    Picture(
+        "genmaicha",
+        "#f3ead6",
+        "#e5d3ad",
+        "#a98c66",
+        tea_tin("#8a6a3c", "#f7f0de", "#7a9a45", genmaicha_extra),
+    ),
+    Picture(
+        "long-jing",
+        "#e3efe6",
+        "#c4dcc9",
+        "#b69c7a",
+        cup_alone("#f4f1ea", "#d6dc8c"),
+        hills="#6d9b5a",
+    ),
+    Picture(
+        "matcha",
+        "#e9f1df",
+        "#cddfb8",
+        "#9c8466",
+        single(lambda c, x, y: bowl(c, x, y, hex_rgb("#7a5a44"), hex_rgb("#8fb04a"))),
+    ),
+    Picture(
+        "darjeeling", "#f6e6d4", "#ebc9a5", "#9a7556", tea_tin("#b0563a", "#f6ead8", "#86733c")
+    ),
+    Picture(
+        "darjeeling-jardin", "#fbe9d5", "#f2d0ad", "#8f6b4d", tea_garden, zoom=1.0, hills="#5f8a4a"
+    ),
+    Picture(
+        "assam", "#f4dfcf", "#e3bfa3", "#7f5a43", cup_and_leaves("#5a3b26", "#fbf6ee", "#a4522a")
+    ),
+    Picture(
+        "lapsang-souchong",
+        "#e4e0dc",
+        "#c9c2bb",
+        "#6e5a4c",
+        tea_tin("#3d3733", "#e9dfd2", "#4a3a2e", lapsang_extra),
+    ),
+    Picture(
+        "earl-grey",
+        "#e6e3ef",
+        "#cfc9e0",
+        "#8d7a68",
+        tea_tin("#3f4a6b", "#f1ecdf", "#4e3b2c", earl_grey_extra),
+    ),
     Picture("verveine", "#eef3dc", "#d9e6b9", "#b59f7c", verveine_scene),
-    Picture("rooibos", "#f8e1d6", "#eec1ad", "#8c5f48",
-            tea_tin("#b2452f", "#fbeee2", "#b0542f", rooibos_extra)),
+    Picture(
+        "rooibos",
+        "#f8e1d6",
+        "#eec1ad",
+        "#8c5f48",
+        tea_tin("#b2452f", "#fbeee2", "#b0542f", rooibos_extra),
+    ),
     Picture("nuit-calme", "#dfe2f0", "#b9bfdc", "#7d7192", night_scene),
-    Picture("the-d-hiver", "#f3dcd6", "#e0b3a8", "#7a4a3c",
-            tea_tin("#8f2d2d", "#f5e9d6", "#3f5a34", winter_extra)),
-    Picture("kyusu", "#e2ecef", "#c3d6dc", "#a88d70", single(kyusu("#7fa3a8"), 500, 250),
-            zoom=1.15),
-    Picture("kyusu-brun", "#f1e4d8", "#dfc4ad", "#8d7057", single(kyusu("#5b3a2a"), 500, 250),
-            zoom=1.15),
-    Picture("chawan", "#efe7dc", "#dccdb8", "#7d6a58",
-            single(lambda c, x, y: bowl(c, x, y, hex_rgb("#4a3a31"), hex_rgb("#c9b79b")))),
+    Picture(
+        "the-d-hiver",
+        "#f3dcd6",
+        "#e0b3a8",
+        "#7a4a3c",
+        tea_tin("#8f2d2d", "#f5e9d6", "#3f5a34", winter_extra),
+    ),
+    Picture(
+        "kyusu", "#e2ecef", "#c3d6dc", "#a88d70", single(kyusu("#7fa3a8"), 500, 250), zoom=1.15
+    ),
+    Picture(
+        "kyusu-brun", "#f1e4d8", "#dfc4ad", "#8d7057", single(kyusu("#5b3a2a"), 500, 250), zoom=1.15
+    ),
+    Picture(
+        "chawan",
+        "#efe7dc",
+        "#dccdb8",
+        "#7d6a58",
+        single(lambda c, x, y: bowl(c, x, y, hex_rgb("#4a3a31"), hex_rgb("#c9b79b"))),
+    ),
     Picture("chawan-dessus", "#f2ece2", "#e2d6c4", "#e2d6c4", chawan_from_above, zoom=1.0),
     Picture("yunomi", "#e8eef4", "#cbd8e6", "#a08a74", two_yunomi),
-    Picture("gaiwan", "#eef1f4", "#d5dde6", "#9a8a7c",
-            single(lambda c, x, y: gaiwan(c, x, y, hex_rgb("#fbfbf8"), hex_rgb("#3d5f9c")))),
+    Picture(
+        "gaiwan",
+        "#eef1f4",
+        "#d5dde6",
+        "#9a8a7c",
+        single(lambda c, x, y: gaiwan(c, x, y, hex_rgb("#fbfbf8"), hex_rgb("#3d5f9c"))),
+    ),
     Picture("chasen", "#eef0e0", "#d8ddbb", "#8e7a5e", whisk_and_bowl, zoom=1.1),
     Picture("blog-infusion", "#e5eedb", "#c9dcb3", "#a88f6e", teapot_and_cup, zoom=1.05),
     Picture("blog-atelier", "#f0e3d5", "#dcc2a6", "#6f5646", workshop, zoom=1.0),
@@ -470,8 +591,12 @@ PICTURES: tuple[Picture, ...] = (
 def render(picture: Picture) -> Image.Image:
     size = SIZE * SCALE
     image = Image.new("RGB", (size, size))
-    canvas = Canvas(image, ImageDraw.Draw(image), hex_rgb(picture.ground),
-                    random.Random(zlib.crc32(picture.name.encode())))  # noqa: S311 (layout only)
+    canvas = Canvas(
+        image,
+        ImageDraw.Draw(image),
+        hex_rgb(picture.ground),
+        random.Random(zlib.crc32(picture.name.encode())),  # noqa: S311 (layout only)
+    )
     background(canvas, picture)
     canvas.zoom = picture.zoom
     picture.scene(canvas)

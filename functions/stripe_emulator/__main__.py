@@ -35,10 +35,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description="Serve the TEST ONLY offline Stripe emulator on 127.0.0.1.",
     )
     parser.add_argument("--port", type=int, default=12111)
-    parser.add_argument("--api-key", default=DEFAULT_KEY,
-                        help=f"the test key to accept ({DEFAULT_KEY})")
-    parser.add_argument("--webhook", type=_endpoint, action="append", default=[],
-                        metavar="URL=whsec_...", help="a webhook endpoint and its signing secret")
+    parser.add_argument(
+        "--api-key", default=DEFAULT_KEY, help=f"the test key to accept ({DEFAULT_KEY})"
+    )
+    parser.add_argument(
+        "--webhook",
+        type=_endpoint,
+        action="append",
+        default=[],
+        metavar="URL=whsec_...",
+        help="a webhook endpoint and its signing secret",
+    )
     parser.add_argument("--public-url", help="base URL of the payment pages, if not 127.0.0.1:PORT")
     return parser.parse_args(argv)
 

@@ -140,10 +140,14 @@ def _idempotent(
             api_key, key, method=request.method, path=path, values=call.values, now=now
         )
         if saved is not None:
-            replay_headers = {**headers, "Idempotent-Replayed": "true",
-                              "Original-Request": saved.request_id}
-            return Response(saved.body, saved.status, headers=replay_headers,
-                            media_type="application/json")
+            replay_headers = {
+                **headers,
+                "Idempotent-Replayed": "true",
+                "Original-Request": saved.request_id,
+            }
+            return Response(
+                saved.body, saved.status, headers=replay_headers, media_type="application/json"
+            )
         try:
             body, status = json.dumps(handler(state, call), indent=2).encode(), 200
         except errors.StripeApiError as exc:
@@ -151,8 +155,15 @@ def _idempotent(
                 raise
             body, status = json.dumps(exc.body(), indent=2).encode(), exc.status
         state.idempotency.save(
-            api_key, key, method=request.method, path=path, values=call.values,
-            status=status, body=body, request_id=call.request.id or "", now=now,
+            api_key,
+            key,
+            method=request.method,
+            path=path,
+            values=call.values,
+            status=status,
+            body=body,
+            request_id=call.request.id or "",
+            now=now,
         )
     return Response(body, status, headers=headers, media_type="application/json")
 
@@ -198,8 +209,7 @@ def _retriever(kind: str) -> Handler:
 def api_routes(state: EmulatorState) -> list[BaseRoute]:
     """Every ``/v1`` route of the emulator, and Stripe's 404 for the rest."""
     routes: list[BaseRoute] = [
-        api_route(state, "/v1/checkout/sessions",
-                  {"POST": _create_session, "GET": _list_sessions}),
+        api_route(state, "/v1/checkout/sessions", {"POST": _create_session, "GET": _list_sessions}),
         api_route(state, "/v1/checkout/sessions/{id}", {"GET": _retrieve_session}),
         api_route(state, "/v1/checkout/sessions/{id}/line_items", {"GET": _list_line_items}),
         api_route(state, "/v1/checkout/sessions/{id}/expire", {"POST": _expire_session}),

@@ -80,9 +80,9 @@ def page_routes(state: EmulatorState) -> list[Route]:
 def _index(state: EmulatorState) -> Route:
     async def index(request: Request) -> Response:
         body = (
-            f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
             f"<title>Stripe emulator · TEST ONLY</title></head><body>"
-            f"<p role=\"note\"><strong>{escape(BANNER)}</strong></p>"
+            f'<p role="note"><strong>{escape(BANNER)}</strong></p>'
             "<p>This server answers the part of Stripe's API the shop uses under "
             "<code>/v1</code>, shows test payment pages under <code>/pay/</code> and offers "
             "test hooks under <code>/_emulator/</code>. It holds everything in memory.</p>"

@@ -71,9 +71,7 @@ def parameter_missing(param: str) -> StripeApiError:
 
 
 def invalid_integer(param: str, raw: str) -> StripeApiError:
-    return StripeApiError(
-        f"Invalid integer: {raw}", code="parameter_invalid_integer", param=param
-    )
+    return StripeApiError(f"Invalid integer: {raw}", code="parameter_invalid_integer", param=param)
 
 
 def integer_out_of_range(param: str, *, minimum: int | None, maximum: int | None) -> StripeApiError:

@@ -27,8 +27,7 @@ def expand(obj: JSONObject, paths: Sequence[str], find: FindObject, include: Inc
         if len(segments) > MAX_DEPTH + (segments.count("data")):
             raise errors.invalid_value(
                 f"expand[{index}]",
-                f"You cannot expand more than {MAX_DEPTH} levels of a property. "
-                f"Property: {path}",
+                f"You cannot expand more than {MAX_DEPTH} levels of a property. Property: {path}",
             )
         _expand(obj, segments, path, index, find, include)
     return obj

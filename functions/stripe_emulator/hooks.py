@@ -34,8 +34,9 @@ from .state import EmulatorState
 HookHandler = Callable[[EmulatorState, Request, Params], Awaitable[object]]
 
 
-def _hook(state: EmulatorState, path: str, method: str, allowed: tuple[str, ...],
-          handler: HookHandler) -> Route:
+def _hook(
+    state: EmulatorState, path: str, method: str, allowed: tuple[str, ...], handler: HookHandler
+) -> Route:
     async def endpoint(request: Request) -> Response:
         try:
             authenticate(state, request)

@@ -16,8 +16,16 @@ from .forms import split_key
 _CLASS_NAME = re.compile(r"\b([A-Z][A-Za-z0-9]*Params[A-Za-z0-9]*)\b")
 # RequestOptions keys (api_key, headers, ...) are arguments of the library, not the API.
 _REQUEST_OPTIONS = frozenset(
-    {"api_key", "stripe_version", "stripe_account", "stripe_context",
-     "max_network_retries", "idempotency_key", "content_type", "headers"}
+    {
+        "api_key",
+        "stripe_version",
+        "stripe_account",
+        "stripe_context",
+        "max_network_retries",
+        "idempotency_key",
+        "content_type",
+        "headers",
+    }
 )
 
 

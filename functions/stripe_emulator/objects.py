@@ -309,8 +309,10 @@ def session_json(session: CheckoutSession, shipping_amounts: dict[str, int]) -> 
         }
     consent = None
     if session.status == "complete" and (session.terms_of_service or session.promotions):
-        consent = {"promotions": session.consent_promotions,
-                   "terms_of_service": session.consent_terms}
+        consent = {
+            "promotions": session.consent_promotions,
+            "terms_of_service": session.consent_terms,
+        }
     consent_collection = None
     if session.terms_of_service or session.promotions:
         consent_collection = {
@@ -334,7 +336,8 @@ def session_json(session: CheckoutSession, shipping_amounts: dict[str, int]) -> 
         "allow_promotion_codes": None,
         "allowed_payment_method_types": (
             list(session.allowed_payment_method_types)
-            if session.allowed_payment_method_types is not None else None
+            if session.allowed_payment_method_types is not None
+            else None
         ),
         "amount_subtotal": session.amount_subtotal,
         "amount_total": session.amount_total,
@@ -406,7 +409,8 @@ def session_json(session: CheckoutSession, shipping_amounts: dict[str, int]) -> 
         "setup_intent": None,
         "shipping_address_collection": (
             {"allowed_countries": list(session.allowed_countries)}
-            if session.allowed_countries is not None else None
+            if session.allowed_countries is not None
+            else None
         ),
         "shipping_cost": shipping_cost,
         "shipping_options": [
@@ -503,11 +507,13 @@ def charge_json(charge: Charge) -> JSONObject:
         "metadata": {},
         "on_behalf_of": None,
         "outcome": {
-            "network_status": "approved_by_network" if charge.status != "failed"
+            "network_status": "approved_by_network"
+            if charge.status != "failed"
             else "declined_by_network",
             "reason": None,
             "risk_level": "normal",
-            "seller_message": "Payment complete." if charge.status != "failed"
+            "seller_message": "Payment complete."
+            if charge.status != "failed"
             else "The bank returned the decline code.",
             "type": "authorized" if charge.status != "failed" else "issuer_declined",
         },

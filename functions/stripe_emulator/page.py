@@ -109,8 +109,8 @@ def parse_checkout_form(
 
     email = view.customer_email or text("email")
     if "@" not in email or "." not in email.rpartition("@")[2]:
-        problems["email"] = "Your email address is incomplete." if not email else (
-            "Your email address is invalid."
+        problems["email"] = (
+            "Your email address is incomplete." if not email else ("Your email address is invalid.")
         )
     name = text("name")
     if not name:
@@ -193,17 +193,16 @@ def _summary(view: PageView) -> str:
         shown = escape(format_amount(amount, view.currency))
         return f'<tr>{cell}<td class="amount">{shown}</td></tr>'
 
-    rows = "".join(row(f"{line.description} × {line.quantity}", line.amount)
-                   for line in view.lines)
+    rows = "".join(row(f"{line.description} × {line.quantity}", line.amount) for line in view.lines)
     extra = ""
     selected = [o for o in view.shipping_options if o.id == view.selected_shipping_id]
     if selected:
         extra = row("Subtotal", view.amount_subtotal, header=True)
         extra += row(f"Shipping: {selected[0].display_name}", selected[0].amount, header=True)
     return (
-        "<table><caption>Order summary</caption><thead><tr><th scope=\"col\">Item</th>"
+        '<table><caption>Order summary</caption><thead><tr><th scope="col">Item</th>'
         '<th scope="col" class="amount">Amount</th></tr></thead>'
-        f"<tbody>{rows}</tbody><tfoot>{extra}<tr><th scope=\"row\">Total</th>"
+        f'<tbody>{rows}</tbody><tfoot>{extra}<tr><th scope="row">Total</th>'
         f'<td class="amount" id="total"><strong>'
         f"{escape(format_amount(view.amount_total, view.currency))}</strong></td></tr>"
         "</tfoot></table>"
@@ -274,18 +273,30 @@ def _address_fieldset(view: PageView, fields: _Fields) -> str:
     parts = [f"<fieldset><legend>{legend}</legend>"]
     if note:
         parts.append(f'<p class="hint">{escape(note)}</p>')
-    parts.append(fields.input("line1", "Address line 1", autocomplete=f"{section} address-line1",
-                              required=full))
-    parts.append(fields.input("line2", "Address line 2 (optional)",
-                              autocomplete=f"{section} address-line2"))
-    parts.append(fields.input("postal_code", "Postal code", autocomplete=f"{section} postal-code",
-                              required=full))
-    parts.append(fields.input("city", "City", autocomplete=f"{section} address-level2",
-                              required=full))
-    parts.append(fields.input("state", "State or region (optional)",
-                              autocomplete=f"{section} address-level1"))
-    parts.append(fields.select("country", "Country", view.countries,
-                               autocomplete=f"{section} country"))
+    parts.append(
+        fields.input(
+            "line1", "Address line 1", autocomplete=f"{section} address-line1", required=full
+        )
+    )
+    parts.append(
+        fields.input("line2", "Address line 2 (optional)", autocomplete=f"{section} address-line2")
+    )
+    parts.append(
+        fields.input(
+            "postal_code", "Postal code", autocomplete=f"{section} postal-code", required=full
+        )
+    )
+    parts.append(
+        fields.input("city", "City", autocomplete=f"{section} address-level2", required=full)
+    )
+    parts.append(
+        fields.input(
+            "state", "State or region (optional)", autocomplete=f"{section} address-level1"
+        )
+    )
+    parts.append(
+        fields.select("country", "Country", view.countries, autocomplete=f"{section} country")
+    )
     parts.append("</fieldset>")
     return "".join(parts)
 
@@ -294,8 +305,10 @@ def _shipping_fieldset(view: PageView, fields: _Fields) -> str:
     if len(view.shipping_options) < 2:
         if view.shipping_options:
             option = view.shipping_options[0]
-            return (f"<p>Shipping: {escape(option.display_name)} — "
-                    f"{escape(format_amount(option.amount, view.currency))}</p>")
+            return (
+                f"<p>Shipping: {escape(option.display_name)} — "
+                f"{escape(format_amount(option.amount, view.currency))}</p>"
+            )
         return ""
     chosen = fields.values.get("shipping_rate", view.selected_shipping_id or "")
     items = "".join(
@@ -305,8 +318,10 @@ def _shipping_fieldset(view: PageView, fields: _Fields) -> str:
         f"{escape(format_amount(o.amount, view.currency))}</label></div>"
         for o in view.shipping_options
     )
-    return (f"<fieldset><legend>Shipping method</legend>{items}"
-            f"{fields.error('shipping_rate')}</fieldset>")
+    return (
+        f"<fieldset><legend>Shipping method</legend>{items}"
+        f"{fields.error('shipping_rate')}</fieldset>"
+    )
 
 
 def _payment_fieldset(view: PageView, fields: _Fields) -> str:
@@ -323,20 +338,26 @@ def _payment_fieldset(view: PageView, fields: _Fields) -> str:
     parts = [f"<fieldset><legend>Payment method</legend>{radios}{fields.error('payment_method')}"]
     if "card" in view.payment_methods:
         parts.append(
-            '<fieldset><legend>Card</legend>'
-            + fields.input("card_number", "Card number", autocomplete="cc-number",
-                           hint="Test cards: 4242 4242 4242 4242 succeeds, "
-                                "4000 0000 0000 0002 is declined.")
+            "<fieldset><legend>Card</legend>"
+            + fields.input(
+                "card_number",
+                "Card number",
+                autocomplete="cc-number",
+                hint="Test cards: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined.",
+            )
             + fields.input("card_expiry", "Expiry date (MM / YY)", autocomplete="cc-exp")
             + fields.input("card_cvc", "Security code (CVC)", autocomplete="cc-csc")
             + "</fieldset>"
         )
     if "sepa_debit" in view.payment_methods:
         parts.append(
-            '<fieldset><legend>SEPA Direct Debit</legend>'
-            + fields.input("iban", "IBAN",
-                           hint="Test IBANs: DE89 3704 0044 0532 0130 00 succeeds later, "
-                                "DE62 3704 0044 0532 0130 01 fails later.")
+            "<fieldset><legend>SEPA Direct Debit</legend>"
+            + fields.input(
+                "iban",
+                "IBAN",
+                hint="Test IBANs: DE89 3704 0044 0532 0130 00 succeeds later, "
+                "DE62 3704 0044 0532 0130 01 fails later.",
+            )
             + '<p class="hint">By providing your IBAN you authorise this test merchant to '
             "debit your account (nothing is debited: this is a test).</p></fieldset>"
         )
@@ -355,8 +376,10 @@ def _consent(view: PageView, fields: _Fields) -> str:
         )
     if view.terms_required:
         checked = " checked" if fields.values.get("terms") == "accepted" else ""
-        text = (view.custom_text.get("terms_of_service_acceptance")
-                or "I agree to the terms of service.")
+        text = (
+            view.custom_text.get("terms_of_service_acceptance")
+            or "I agree to the terms of service."
+        )
         link = ""
         if view.terms_of_service_url:
             link = f' (<a href="{escape(view.terms_of_service_url)}">read them</a>)'
@@ -397,11 +420,21 @@ def render_page(
         f"{alert}{_summary(view)}"
         '<form method="post" novalidate>'
         "<fieldset><legend>Contact</legend>"
-        + fields.input("email", "Email", kind="email", autocomplete="email", required=True,
-                       value=view.customer_email, readonly=view.customer_email is not None)
+        + fields.input(
+            "email",
+            "Email",
+            kind="email",
+            autocomplete="email",
+            required=True,
+            value=view.customer_email,
+            readonly=view.customer_email is not None,
+        )
         + fields.input("name", "Full name", autocomplete="name", required=True)
-        + (fields.input("phone", "Phone (optional)", kind="tel", autocomplete="tel")
-           if view.phone else "")
+        + (
+            fields.input("phone", "Phone (optional)", kind="tel", autocomplete="tel")
+            if view.phone
+            else ""
+        )
         + "</fieldset>"
         + _address_fieldset(view, fields)
         + _shipping_fieldset(view, fields)
@@ -416,13 +449,18 @@ def render_page(
 def render_closed(view: PageView) -> str:
     """A session that is no longer open: expired, or already paid."""
     if view.status == "expired":
-        body = ("<h1>This checkout session has expired</h1>"
-                "<p>No payment was taken. Return to the shop to start again.</p>")
+        body = (
+            "<h1>This checkout session has expired</h1>"
+            "<p>No payment was taken. Return to the shop to start again.</p>"
+        )
         link = view.cancel_url
     else:
         pending = view.payment_status == "unpaid"
-        status = ("Your SEPA Direct Debit is being processed." if pending
-                  else "Your payment was received.")
+        status = (
+            "Your SEPA Direct Debit is being processed."
+            if pending
+            else "Your payment was received."
+        )
         body = f"<h1>This order is complete</h1><p>{status}</p>"
         after = view.custom_text.get("after_submit")
         if after:

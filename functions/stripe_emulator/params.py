@@ -131,9 +131,7 @@ class Params:
 
     # --- containers ----------------------------------------------------------
 
-    def hash(
-        self, name: str, allowed: Collection[str], *, required: bool = False
-    ) -> Params | None:
+    def hash(self, name: str, allowed: Collection[str], *, required: bool = False) -> Params | None:
         """A nested hash; ``name=""`` unsets it (``None``)."""
         value = self._values.get(name)
         param = self.path(name)

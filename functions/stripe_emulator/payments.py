@@ -117,14 +117,23 @@ def check_card(number: str, expiry: str, cvc: str, *, year: int, month: int) -> 
     known = TEST_CARDS.get(digits)
     if known is None:
         return CardResult(
-            brand="unknown", last4=digits[-4:], exp_month=exp_month, exp_year=exp_year,
+            brand="unknown",
+            last4=digits[-4:],
+            exp_month=exp_month,
+            exp_year=exp_year,
             decline_code="live_mode_test_card",
             message="Your card was declined. Your request was in test mode, but used a "
             f"non test card. For a list of valid test cards, visit: {DOCS}.",
         )
     brand, decline_code, message = known
-    return CardResult(brand=brand, last4=digits[-4:], exp_month=exp_month, exp_year=exp_year,
-                      decline_code=decline_code, message=message)
+    return CardResult(
+        brand=brand,
+        last4=digits[-4:],
+        exp_month=exp_month,
+        exp_year=exp_year,
+        decline_code=decline_code,
+        message=message,
+    )
 
 
 def iban_valid(iban: str) -> bool:

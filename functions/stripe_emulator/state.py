@@ -187,8 +187,11 @@ class EmulatorState:
     def events(self, event_type: str | None = None) -> list[JSONObject]:
         """Every event so far, oldest first (optionally of one type)."""
         with self.lock:
-            return [event_json(e) for e in self._events.values()
-                    if event_type is None or e.type == event_type]
+            return [
+                event_json(e)
+                for e in self._events.values()
+                if event_type is None or e.type == event_type
+            ]
 
     # --- checkout sessions ----------------------------------------------------
 
@@ -204,8 +207,13 @@ class EmulatorState:
     @contextmanager
     def _all_or_nothing(self) -> Iterator[None]:
         """Forget the objects created in the block if it fails (e.g. on a bad ``expand``)."""
-        tables: list[dict[str, Any]] = [self._sessions, self._products, self._prices,
-                                        self._line_items, self._shipping_rates]
+        tables: list[dict[str, Any]] = [
+            self._sessions,
+            self._products,
+            self._prices,
+            self._line_items,
+            self._shipping_rates,
+        ]
         before = [set(table) for table in tables]
         try:
             yield
@@ -228,8 +236,12 @@ class EmulatorState:
                 assert item.currency is not None and item.unit_amount is not None
                 currency, unit_amount = item.currency, item.unit_amount
                 if item.product_id is not None:
-                    product = self._get(self._products, item.product_id, "product",
-                                        f"{item.param}[price_data][product]")
+                    product = self._get(
+                        self._products,
+                        item.product_id,
+                        "product",
+                        f"{item.param}[price_data][product]",
+                    )
             lines.append((item.quantity, price, product))
             priced.append(PricedLine(item.param, currency, unit_amount * item.quantity))
         rates: list[ShippingRate | None] = []
@@ -237,8 +249,12 @@ class EmulatorState:
         for option in spec.shipping_options:
             rate = None
             if option.rate_id is not None:
-                rate = self._get(self._shipping_rates, option.rate_id, "shipping_rate",
-                                 f"{option.param}[shipping_rate]")
+                rate = self._get(
+                    self._shipping_rates,
+                    option.rate_id,
+                    "shipping_rate",
+                    f"{option.param}[shipping_rate]",
+                )
                 shipping.append(PricedLine(option.param, rate.currency, rate.amount))
             else:
                 shipping.append(PricedLine(option.param, option.currency, option.amount))
@@ -253,8 +269,10 @@ class EmulatorState:
             (rate or self._create_shipping_rate(option, now)).id
             for option, rate in zip(spec.shipping_options, rates, strict=True)
         ]
-        method_types = spec.payment_method_types or spec.allowed_payment_method_types or (
-            ("card", "sepa_debit") if currency == "eur" else ("card",)
+        method_types = (
+            spec.payment_method_types
+            or spec.allowed_payment_method_types
+            or (("card", "sepa_debit") if currency == "eur" else ("card",))
         )
         session_id = ids.new_checkout_session_id()
         session = CheckoutSession(
@@ -291,31 +309,64 @@ class EmulatorState:
         return session
 
     def _create_line_item(
-        self, item: LineItemInput, quantity: int, price: Price | None, product: Product | None,
+        self,
+        item: LineItemInput,
+        quantity: int,
+        price: Price | None,
+        product: Product | None,
         now: int,
     ) -> LineItem:
         if price is None:
             if product is None:
                 assert item.product is not None
                 data = item.product
-                product = Product(ids.new_id("prod"), data.name, now, data.description,
-                                  data.images, dict(data.metadata), data.tax_code, data.unit_label)
+                product = Product(
+                    ids.new_id("prod"),
+                    data.name,
+                    now,
+                    data.description,
+                    data.images,
+                    dict(data.metadata),
+                    data.tax_code,
+                    data.unit_label,
+                )
                 self._products[product.id] = product
             assert item.currency is not None and item.unit_amount is not None
-            price = Price(ids.new_id("price"), product.id, item.currency, item.unit_amount, now,
-                          item.tax_behavior)
+            price = Price(
+                ids.new_id("price"),
+                product.id,
+                item.currency,
+                item.unit_amount,
+                now,
+                item.tax_behavior,
+            )
             self._prices[price.id] = price
         else:
             product = self._products[price.product_id]
-        line = LineItem(ids.new_id("li"), price.id, product.name, quantity, price.currency,
-                        price.unit_amount * quantity, dict(item.metadata))
+        line = LineItem(
+            ids.new_id("li"),
+            price.id,
+            product.name,
+            quantity,
+            price.currency,
+            price.unit_amount * quantity,
+            dict(item.metadata),
+        )
         self._line_items[line.id] = line
         return line
 
     def _create_shipping_rate(self, option: ShippingRateInput, now: int) -> ShippingRate:
-        rate = ShippingRate(ids.new_id("shr"), option.display_name, option.amount, option.currency,
-                            now, option.delivery_estimate, dict(option.metadata),
-                            option.tax_behavior, option.tax_code)
+        rate = ShippingRate(
+            ids.new_id("shr"),
+            option.display_name,
+            option.amount,
+            option.currency,
+            now,
+            option.delivery_estimate,
+            dict(option.metadata),
+            option.tax_behavior,
+            option.tax_code,
+        )
         self._shipping_rates[rate.id] = rate
         return rate
 
@@ -327,17 +378,22 @@ class EmulatorState:
 
     def list_checkout_sessions(self, values: FormDict) -> JSONObject:
         with self.lock:
-            query = parse_list(values, filters=("status", "payment_intent", "created"),
-                               root=SessionListParams)
+            query = parse_list(
+                values, filters=("status", "payment_intent", "created"), root=SessionListParams
+            )
             sessions = [
-                s for s in reversed(self._sessions.values())
+                s
+                for s in reversed(self._sessions.values())
                 if query.filters.get("status") in (None, s.status)
                 and query.filters.get("payment_intent") in (None, s.payment_intent_id)
                 and _created_matches(s.created, query.created)
             ]
             page, has_more = _paginate(sessions, query, lambda s: s.id, "checkout.session")
-            result = list_json([self._session_json(s) for s in page],
-                               url="/v1/checkout/sessions", has_more=has_more)
+            result = list_json(
+                [self._session_json(s) for s in page],
+                url="/v1/checkout/sessions",
+                has_more=has_more,
+            )
             return self._expanded(result, query.expand)
 
     def list_line_items(self, session_id: str, values: FormDict) -> JSONObject:
@@ -349,8 +405,9 @@ class EmulatorState:
             result = self._line_items_json(session, page, has_more)
             return self._expanded(result, query.expand)
 
-    def _line_items_json(self, session: CheckoutSession, items: Iterable[LineItem],
-                         has_more: bool) -> JSONObject:
+    def _line_items_json(
+        self, session: CheckoutSession, items: Iterable[LineItem], has_more: bool
+    ) -> JSONObject:
         return list_json(
             [line_item_json(item, self._prices[item.price_id]) for item in items],
             url=f"/v1/checkout/sessions/{session.id}/line_items",
@@ -404,8 +461,7 @@ class EmulatorState:
                 amount_total=session.amount_total,
                 success_url=session.success_url,
                 cancel_url=session.cancel_url,
-                payment_methods=payment_methods_for(session.payment_method_types,
-                                                    session.currency),
+                payment_methods=payment_methods_for(session.payment_method_types, session.currency),
                 customer_email=session.customer_email,
                 allowed_countries=session.allowed_countries,
                 billing_required=session.billing_address_collection == "required",
@@ -440,20 +496,41 @@ class EmulatorState:
                 if session.amount_total == 0:
                     self._complete(session, form, None)
                 elif form.method == "card":
-                    card = check_card(form.card_number, form.card_expiry, form.card_cvc,
-                                      year=today.year, month=today.month)
+                    card = check_card(
+                        form.card_number,
+                        form.card_expiry,
+                        form.card_cvc,
+                        year=today.year,
+                        month=today.month,
+                    )
                     if not card.approved:
                         return PaymentOutcome(error=card.message, field="card_number")
-                    details: JSONObject = {"type": "card", "card": {
-                        "brand": card.brand, "last4": card.last4, "exp_month": card.exp_month,
-                        "exp_year": card.exp_year, "country": "US", "funding": "credit",
-                        "network": card.brand, "checks": {"cvc_check": "pass"}}}
+                    details: JSONObject = {
+                        "type": "card",
+                        "card": {
+                            "brand": card.brand,
+                            "last4": card.last4,
+                            "exp_month": card.exp_month,
+                            "exp_year": card.exp_year,
+                            "country": "US",
+                            "funding": "credit",
+                            "network": card.brand,
+                            "checks": {"cvc_check": "pass"},
+                        },
+                    }
                     self._complete(session, form, details)
                 else:
                     sepa = check_iban(form.iban)
-                    details = {"type": "sepa_debit", "sepa_debit": {
-                        "bank_code": sepa.bank_code, "branch_code": "", "country": sepa.country,
-                        "last4": sepa.last4, "mandate": ids.new_id("mandate")}}
+                    details = {
+                        "type": "sepa_debit",
+                        "sepa_debit": {
+                            "bank_code": sepa.bank_code,
+                            "branch_code": "",
+                            "country": sepa.country,
+                            "last4": sepa.last4,
+                            "mandate": ids.new_id("mandate"),
+                        },
+                    }
                     self._complete(session, form, details, sepa_succeeds=sepa.succeeds)
             except PaymentDetailsError as exc:
                 return PaymentOutcome(error=exc.message, field=exc.field)
@@ -482,8 +559,9 @@ class EmulatorState:
             session.payment_status = "no_payment_required"
         else:
             asynchronous = sepa_succeeds is not None
-            intent = self._create_payment(session, form, method_details, now,
-                                          processing=asynchronous)
+            intent = self._create_payment(
+                session, form, method_details, now, processing=asynchronous
+            )
             if asynchronous:
                 intent.settles_at = now + self.sepa_settle_delay
                 intent.settles_successfully = bool(sepa_succeeds)
@@ -503,8 +581,13 @@ class EmulatorState:
         method_id = ids.new_id("pm")
         shipping: JSONObject | None = None
         if session.shipping_address is not None:
-            shipping = {"address": session.shipping_address.json(), "name": session.shipping_name,
-                        "carrier": None, "phone": None, "tracking_number": None}
+            shipping = {
+                "address": session.shipping_address.json(),
+                "name": session.shipping_name,
+                "carrier": None,
+                "phone": None,
+                "tracking_number": None,
+            }
         charge = Charge(
             id=ids.new_id("ch"),
             amount=session.amount_total,
@@ -513,8 +596,13 @@ class EmulatorState:
             payment_intent_id="",
             payment_method_id=method_id,
             status="pending" if processing else "succeeded",
-            billing_details={"address": form.address.json(), "email": form.email,
-                             "name": form.name, "phone": form.phone, "tax_id": None},
+            billing_details={
+                "address": form.address.json(),
+                "email": form.email,
+                "name": form.name,
+                "phone": form.phone,
+                "tax_id": None,
+            },
             payment_method_details=method_details,
             receipt_email=session.receipt_email,
         )
@@ -549,8 +637,11 @@ class EmulatorState:
                 if session.status == "open" and session.expires_at <= now:
                     self._expire(session, NO_REQUEST)
             for intent in list(self._payment_intents.values()):
-                if intent.status == "processing" and intent.settles_at is not None \
-                        and intent.settles_at <= now:
+                if (
+                    intent.status == "processing"
+                    and intent.settles_at is not None
+                    and intent.settles_at <= now
+                ):
                     self._settle(intent)
 
     def _settle(self, intent: PaymentIntent) -> None:
@@ -571,8 +662,10 @@ class EmulatorState:
                 "type": "invalid_request_error",
                 "code": charge.failure_code,
                 "message": charge.failure_message,
-                "payment_method": {"id": intent.payment_method_id,
-                                   "type": intent.payment_method_type},
+                "payment_method": {
+                    "id": intent.payment_method_id,
+                    "type": intent.payment_method_type,
+                },
             }
             event_type = "checkout.session.async_payment_failed"
         if session is not None:
@@ -584,8 +677,9 @@ class EmulatorState:
         with self.lock:
             spec = parse_refund_create(values)
             if spec.payment_intent is not None:
-                intent = self._get(self._payment_intents, spec.payment_intent, "payment_intent",
-                                   "payment_intent")
+                intent = self._get(
+                    self._payment_intents, spec.payment_intent, "payment_intent", "payment_intent"
+                )
                 charge = self._charges[intent.latest_charge_id]
             else:
                 assert spec.charge is not None
@@ -595,7 +689,8 @@ class EmulatorState:
                 raise errors.StripeApiError(
                     f"This PaymentIntent ({intent.id}) does not have a successful charge to "
                     "refund.",
-                    code="charge_not_refundable" if charge.status == "failed"
+                    code="charge_not_refundable"
+                    if charge.status == "failed"
                     else "payment_intent_unexpected_state",
                     replayable=True,
                 )
@@ -616,8 +711,16 @@ class EmulatorState:
                     replayable=True,
                 )
             previous: JSONObject = {"amount_refunded": charge.amount_refunded, "refunded": False}
-            refund = Refund(ids.new_id("re"), amount, charge.currency, self.clock.timestamp(),
-                            charge.id, intent.id, spec.reason, dict(spec.metadata))
+            refund = Refund(
+                ids.new_id("re"),
+                amount,
+                charge.currency,
+                self.clock.timestamp(),
+                charge.id,
+                intent.id,
+                spec.reason,
+                dict(spec.metadata),
+            )
             self._refunds[refund.id] = refund
             charge.amount_refunded += amount
             self._emit("charge.refunded", charge_json(charge), request, previous)
@@ -636,11 +739,11 @@ class EmulatorState:
 
     def list_events(self, values: FormDict) -> JSONObject:
         with self.lock:
-            query = parse_list(values, filters=("type", "types", "created"),
-                               root=EventListParams)
+            query = parse_list(values, filters=("type", "types", "created"), root=EventListParams)
             wanted = query.types or ((query.filters["type"],) if "type" in query.filters else ())
             events = [
-                e for e in reversed(self._events.values())
+                e
+                for e in reversed(self._events.values())
                 if (not wanted or any(_type_matches(pattern, e.type) for pattern in wanted))
                 and _created_matches(e.created, query.created)
             ]
@@ -658,8 +761,16 @@ class EmulatorState:
         if previous_attributes is not None:
             data["previous_attributes"] = previous_attributes
         endpoints = [e for e in self.webhooks.endpoints if e.wants(event_type)]
-        event = Event(ids.new_id("evt"), event_type, self.clock.timestamp(), data,
-                      self.api_version, request.id, request.idempotency_key, len(endpoints))
+        event = Event(
+            ids.new_id("evt"),
+            event_type,
+            self.clock.timestamp(),
+            data,
+            self.api_version,
+            request.id,
+            request.idempotency_key,
+            len(endpoints),
+        )
         self._events[event.id] = event
         self._delivered_to[event.id] = set()
         self._wanted_by[event.id] = {e.url for e in endpoints}
@@ -731,7 +842,7 @@ def _paginate(
         if query.starting_after not in ids_in_order:
             raise errors.resource_missing(kind, query.starting_after, "starting_after")
         start = ids_in_order.index(query.starting_after) + 1
-        page = items[start:start + query.limit]
+        page = items[start : start + query.limit]
         return page, start + query.limit < len(items)
     if query.ending_before is not None:
         if query.ending_before not in ids_in_order:
@@ -739,7 +850,7 @@ def _paginate(
         end = ids_in_order.index(query.ending_before)
         start = max(0, end - query.limit)
         return items[start:end], start > 0
-    return items[:query.limit], len(items) > query.limit
+    return items[: query.limit], len(items) > query.limit
 
 
 def _created_matches(created: int, bounds: dict[str, int]) -> bool:

@@ -38,12 +38,31 @@ EXPIRY_GRACE = 60
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 SESSION_PARAMS = (
-    "mode", "line_items", "success_url", "cancel_url", "currency", "expires_at",
-    "shipping_options", "shipping_address_collection", "locale", "consent_collection",
-    "custom_text", "client_reference_id", "metadata", "customer_email",
-    "payment_method_types", "allowed_payment_method_types", "expand", "submit_type",
-    "billing_address_collection", "phone_number_collection", "payment_intent_data",
-    "ui_mode", "customer_creation", "automatic_tax", "invoice_creation",
+    "mode",
+    "line_items",
+    "success_url",
+    "cancel_url",
+    "currency",
+    "expires_at",
+    "shipping_options",
+    "shipping_address_collection",
+    "locale",
+    "consent_collection",
+    "custom_text",
+    "client_reference_id",
+    "metadata",
+    "customer_email",
+    "payment_method_types",
+    "allowed_payment_method_types",
+    "expand",
+    "submit_type",
+    "billing_address_collection",
+    "phone_number_collection",
+    "payment_intent_data",
+    "ui_mode",
+    "customer_creation",
+    "automatic_tax",
+    "invoice_creation",
 )
 CUSTOM_TEXT_FIELDS = ("after_submit", "shipping_address", "submit", "terms_of_service_acceptance")
 
@@ -150,8 +169,7 @@ def parse_session_create(values: FormDict, *, now: int) -> SessionInput:
     elif expires_at > now + MAX_EXPIRY + EXPIRY_GRACE:
         raise errors.invalid_value(
             "expires_at",
-            "The `expires_at` timestamp must be less than 24 hours from Checkout Session "
-            "creation.",
+            "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation.",
         )
     consent = p.hash(
         "consent_collection", ("terms_of_service", "promotions", "payment_method_reuse_agreement")
@@ -231,8 +249,18 @@ def _line_items(p: Params) -> tuple[LineItemInput, ...]:
             code="parameter_missing",
             param="line_items",
         )
-    items = p.hashes("line_items", ("price", "price_data", "quantity", "metadata",
-                                    "adjustable_quantity", "tax_rates", "dynamic_tax_rates"))
+    items = p.hashes(
+        "line_items",
+        (
+            "price",
+            "price_data",
+            "quantity",
+            "metadata",
+            "adjustable_quantity",
+            "tax_rates",
+            "dynamic_tax_rates",
+        ),
+    )
     if not items:
         raise errors.parameter_missing("line_items")
     if len(items) > MAX_LINE_ITEMS:
@@ -255,12 +283,20 @@ def _line_item(item: Params) -> LineItemInput:
     metadata = item.metadata()
     price_id = item.string("price")
     if price_id is not None:
-        return LineItemInput(param=item.prefix, quantity=quantity, price_id=price_id,
-                             metadata=metadata)
+        return LineItemInput(
+            param=item.prefix, quantity=quantity, price_id=price_id, metadata=metadata
+        )
     data = item.hash(
         "price_data",
-        ("currency", "product", "product_data", "unit_amount", "unit_amount_decimal",
-         "tax_behavior", "recurring"),
+        (
+            "currency",
+            "product",
+            "product_data",
+            "unit_amount",
+            "unit_amount_decimal",
+            "tax_behavior",
+            "recurring",
+        ),
         required=True,
     )
     assert data is not None
@@ -336,8 +372,15 @@ def _shipping_option(option: Params) -> ShippingRateInput:
         return ShippingRateInput(param=option.prefix, rate_id=rate_id)
     data = option.hash(
         "shipping_rate_data",
-        ("display_name", "type", "fixed_amount", "delivery_estimate", "metadata",
-         "tax_behavior", "tax_code"),
+        (
+            "display_name",
+            "type",
+            "fixed_amount",
+            "delivery_estimate",
+            "metadata",
+            "tax_behavior",
+            "tax_code",
+        ),
         required=True,
     )
     assert data is not None

@@ -186,8 +186,9 @@ class WebhookDispatcher:
         for endpoint in self._endpoints:
             if endpoint.wants(event_type):
                 for _ in range(times):
-                    self._enqueue(_Delivery(self._next_sequence(), event_id, event_type,
-                                            endpoint, due))
+                    self._enqueue(
+                        _Delivery(self._next_sequence(), event_id, event_type, endpoint, due)
+                    )
                     count += 1
         return count
 
@@ -218,9 +219,7 @@ class WebhookDispatcher:
             unknown = [event_id for event_id in order if event_id not in self._payloads]
             if unknown:
                 raise KeyError(f"no such event: {unknown[0]}")
-            held = sorted(
-                self._held, key=lambda d: (rank.get(d.event_id, len(rank)), d.sequence)
-            )
+            held = sorted(self._held, key=lambda d: (rank.get(d.event_id, len(rank)), d.sequence))
             self._held = []
             self._holding = False
             now = time.monotonic()
@@ -333,8 +332,9 @@ class WebhookDispatcher:
             "Stripe-Signature": signature_header(payload, job.endpoint.secret, timestamp),
         }
         status, error = post(job.endpoint.url, payload, headers, self._retry.timeout)
-        record = DeliveryAttempt(job.event_id, event_type, job.endpoint.url, job.attempt,
-                                 status, error, time.time())
+        record = DeliveryAttempt(
+            job.event_id, event_type, job.endpoint.url, job.attempt, status, error, time.time()
+        )
         with self._cond:
             self._log.append(record)
             if not record.succeeded and job.attempt < self._retry.max_attempts:
