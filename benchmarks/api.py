@@ -34,8 +34,11 @@ from generator.build import build  # noqa: E402
 from generator.serve import create_app  # noqa: E402
 from tests.servers import free_port, serve_app  # noqa: E402
 
-CART = {"items": [{"sku": "BOL-BLEU", "quantity": 1}, {"sku": "THE-SENCHA-50", "quantity": 2}],
-        "country": "FR", "promo_code": "BIENVENUE10"}
+CART = {
+    "items": [{"sku": "BOL-BLEU", "quantity": 1}, {"sku": "THE-SENCHA-50", "quantity": 2}],
+    "country": "FR",
+    "promo_code": "BIENVENUE10",
+}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -43,8 +46,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def measure(name: str, count: int, concurrency: int, call: Callable[[httpx.Client], int]
-            ) -> dict[str, float]:
+def measure(
+    name: str, count: int, concurrency: int, call: Callable[[httpx.Client], int]
+) -> dict[str, float]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     with httpx.Client(timeout=60, limits=httpx.Limits(max_connections=concurrency)) as client:
@@ -66,8 +70,11 @@ def measure(name: str, count: int, concurrency: int, call: Callable[[httpx.Clien
         "mean_ms": statistics.fmean(latencies) * 1000,
         "per_s": count / wall,
     }
-    print(f"{name:<22} {count:>5} req  p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms"
-          f"  {row['per_s']:7.1f} req/s  statuses {statuses}", flush=True)
+    print(
+        f"{name:<22} {count:>5} req  p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms"
+        f"  {row['per_s']:7.1f} req/s  statuses {statuses}",
+        flush=True,
+    )
     return row
 
 
@@ -82,48 +89,84 @@ def main() -> int:
         shop = work / "shop"
         shutil.copytree(ROOT / "tests" / "fixtures" / "mini", shop)
         config = shop / "content" / "shop.yaml"
-        config.write_text(config.read_text() + "\ndiscounts:\n"
-                          "  - {code: BIENVENUE10, kind: percent, value: \"10\"}\n")
+        config.write_text(
+            config.read_text() + "\ndiscounts:\n"
+            '  - {code: BIENVENUE10, kind: percent, value: "10"}\n'
+        )
         for product in (shop / "content" / "products").glob("*.md"):  # plenty of stock
-            product.write_text(product.read_text().replace("stock: 3\n", "stock: 100000\n")
-                               .replace("stock: 10\n", "stock: 100000\n"))
+            product.write_text(
+                product.read_text()
+                .replace("stock: 3\n", "stock: 100000\n")
+                .replace("stock: 10\n", "stock: 100000\n")
+            )
         build(shop)
         port = free_port()
         origin = f"http://127.0.0.1:{port}"
-        stack = local_stack(shop, origin, {"COMPTOIR_STORE": str(work / "store.sqlite3"),
-                                           "COMPTOIR_OUTBOX": str(work / "outbox")})
+        stack = local_stack(
+            shop,
+            origin,
+            {
+                "COMPTOIR_STORE": str(work / "store.sqlite3"),
+                "COMPTOIR_OUTBOX": str(work / "outbox"),
+            },
+        )
         stack.start()
-        print(f"comptoir API benchmark — {os.cpu_count()} cores, {args.requests} requests per "
-              f"endpoint, {args.concurrency} concurrent clients, one uvicorn worker")
+        print(
+            f"comptoir API benchmark — {os.cpu_count()} cores, {args.requests} requests per "
+            f"endpoint, {args.concurrency} concurrent clients, one uvicorn worker"
+        )
         try:
             with serve_app(create_app(shop / "output", stack.api, stack.mounts), port=port):
                 headers = {"origin": origin}
-                static = measure("static page (ref.)", args.requests, args.concurrency,
-                                 lambda c: c.get(origin + "/products/bol/").status_code)
-                quote = measure("POST /api/quote", args.requests, args.concurrency,
-                                lambda c: c.post(origin + "/api/quote", json=CART,
-                                                 headers=headers).status_code)
-                checkout = measure("POST /api/checkout", args.requests // 4, args.concurrency,
-                                   lambda c: c.post(origin + "/api/checkout", json=CART,
-                                                    headers=headers).status_code)
+                static = measure(
+                    "static page (ref.)",
+                    args.requests,
+                    args.concurrency,
+                    lambda c: c.get(origin + "/products/bol/").status_code,
+                )
+                quote = measure(
+                    "POST /api/quote",
+                    args.requests,
+                    args.concurrency,
+                    lambda c: c.post(origin + "/api/quote", json=CART, headers=headers).status_code,
+                )
+                checkout = measure(
+                    "POST /api/checkout",
+                    args.requests // 4,
+                    args.concurrency,
+                    lambda c: (
+                        c.post(origin + "/api/checkout", json=CART, headers=headers).status_code
+                    ),
+                )
                 secret = stack.settings.webhook_secret.reveal()
-                payload = json.dumps({"id": "evt_bench", "object": "event",
-                                      "type": "checkout.session.expired", "api_version": "x",
-                                      "created": int(time.time()), "livemode": False,
-                                      "data": {"object": {"id": "cs_test_benchunknown0001"}}}
-                                     ).encode()
+                payload = json.dumps(
+                    {
+                        "id": "evt_bench",
+                        "object": "event",
+                        "type": "checkout.session.expired",
+                        "api_version": "x",
+                        "created": int(time.time()),
+                        "livemode": False,
+                        "data": {"object": {"id": "cs_test_benchunknown0001"}},
+                    }
+                ).encode()
 
                 def webhook(client: httpx.Client) -> int:
                     header = signature_header(payload, secret, int(time.time()))
-                    return client.post(origin + "/api/stripe/webhook", content=payload,
-                                       headers={"stripe-signature": header}).status_code
+                    return client.post(
+                        origin + "/api/stripe/webhook",
+                        content=payload,
+                        headers={"stripe-signature": header},
+                    ).status_code
 
                 ack = measure("webhook ack (signed)", args.requests, args.concurrency, webhook)
         finally:
             stack.close()
-        print(f"\nratios to the static page p50: quote {quote['p50_ms'] / static['p50_ms']:.1f}x,"
-              f" checkout {checkout['p50_ms'] / static['p50_ms']:.1f}x,"
-              f" webhook {ack['p50_ms'] / static['p50_ms']:.1f}x")
+        print(
+            f"\nratios to the static page p50: quote {quote['p50_ms'] / static['p50_ms']:.1f}x,"
+            f" checkout {checkout['p50_ms'] / static['p50_ms']:.1f}x,"
+            f" webhook {ack['p50_ms'] / static['p50_ms']:.1f}x"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

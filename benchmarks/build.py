@@ -55,49 +55,175 @@ TARGET_PEAK_MB = 1024.0
 # -- the synthetic catalogue ----------------------------------------------------
 
 TEA_CATEGORIES = (
-    "Thés verts", "Thés noirs", "Thés blancs", "Oolongs", "Thés fumés", "Infusions",
-    "Rooibos", "Matcha", "Thés parfumés", "Chaï",
+    "Thés verts",
+    "Thés noirs",
+    "Thés blancs",
+    "Oolongs",
+    "Thés fumés",
+    "Infusions",
+    "Rooibos",
+    "Matcha",
+    "Thés parfumés",
+    "Chaï",
 )
 OBJECT_CATEGORIES = (
-    "Théières", "Tasses", "Bols", "Gaiwans", "Accessoires", "Boîtes à thé", "Coffrets",
-    "Épicerie fine", "Livres", "Linge de table",
+    "Théières",
+    "Tasses",
+    "Bols",
+    "Gaiwans",
+    "Accessoires",
+    "Boîtes à thé",
+    "Coffrets",
+    "Épicerie fine",
+    "Livres",
+    "Linge de table",
 )
 CATEGORIES = TEA_CATEGORIES + OBJECT_CATEGORIES
 TAGS = (
-    "bio", "fait main", "grès", "porcelaine", "Japon", "Chine", "Inde", "Taïwan", "Corée",
-    "Népal", "Kenya", "Sri Lanka", "printemps", "été", "automne", "hiver", "Noël",
-    "nouveauté", "édition limitée", "petit producteur", "commerce équitable", "sans théine",
-    "matin", "après-midi", "soirée", "fumé", "floral", "fruité", "boisé", "iodé", "épicé",
-    "vanillé", "agrumes", "menthe", "jasmin", "bergamote", "caramel", "chocolat", "rose",
-    "émaillé", "céladon", "tenmoku", "raku", "idée cadeau", "coffret", "vrac", "sachets",
-    "grand cru", "première récolte", "seconde récolte", "lyonnais", "artisan", "zéro déchet",
-    "voyage", "à partager", "glacé", "latte", "cérémonie", "débutant", "collection",
+    "bio",
+    "fait main",
+    "grès",
+    "porcelaine",
+    "Japon",
+    "Chine",
+    "Inde",
+    "Taïwan",
+    "Corée",
+    "Népal",
+    "Kenya",
+    "Sri Lanka",
+    "printemps",
+    "été",
+    "automne",
+    "hiver",
+    "Noël",
+    "nouveauté",
+    "édition limitée",
+    "petit producteur",
+    "commerce équitable",
+    "sans théine",
+    "matin",
+    "après-midi",
+    "soirée",
+    "fumé",
+    "floral",
+    "fruité",
+    "boisé",
+    "iodé",
+    "épicé",
+    "vanillé",
+    "agrumes",
+    "menthe",
+    "jasmin",
+    "bergamote",
+    "caramel",
+    "chocolat",
+    "rose",
+    "émaillé",
+    "céladon",
+    "tenmoku",
+    "raku",
+    "idée cadeau",
+    "coffret",
+    "vrac",
+    "sachets",
+    "grand cru",
+    "première récolte",
+    "seconde récolte",
+    "lyonnais",
+    "artisan",
+    "zéro déchet",
+    "voyage",
+    "à partager",
+    "glacé",
+    "latte",
+    "cérémonie",
+    "débutant",
+    "collection",
 )
 TEA_NAMES = (
-    "Sencha", "Gyokuro", "Bancha", "Genmaicha", "Hojicha", "Long Jing", "Bi Luo Chun",
-    "Darjeeling", "Assam", "Ceylan", "Yunnan", "Lapsang Souchong", "Pai Mu Tan",
-    "Tie Guan Yin", "Da Hong Pao", "Earl Grey", "Rooibos", "Verveine", "Tilleul", "Chaï",
+    "Sencha",
+    "Gyokuro",
+    "Bancha",
+    "Genmaicha",
+    "Hojicha",
+    "Long Jing",
+    "Bi Luo Chun",
+    "Darjeeling",
+    "Assam",
+    "Ceylan",
+    "Yunnan",
+    "Lapsang Souchong",
+    "Pai Mu Tan",
+    "Tie Guan Yin",
+    "Da Hong Pao",
+    "Earl Grey",
+    "Rooibos",
+    "Verveine",
+    "Tilleul",
+    "Chaï",
 )
 OBJECT_NAMES = {
-    "Théières": ("Théière", "Kyusu", "Houhin"), "Tasses": ("Tasse", "Yunomi", "Mug"),
-    "Bols": ("Bol", "Coupelle", "Chawan"), "Gaiwans": ("Gaiwan", "Zhong"),
+    "Théières": ("Théière", "Kyusu", "Houhin"),
+    "Tasses": ("Tasse", "Yunomi", "Mug"),
+    "Bols": ("Bol", "Coupelle", "Chawan"),
+    "Gaiwans": ("Gaiwan", "Zhong"),
     "Accessoires": ("Filtre", "Chasen", "Cuillère", "Plateau", "Carafe"),
-    "Boîtes à thé": ("Boîte", "Pot"), "Coffrets": ("Coffret", "Assortiment"),
-    "Épicerie fine": ("Miel", "Biscuits", "Confiture"), "Livres": ("Carnet", "Livre"),
+    "Boîtes à thé": ("Boîte", "Pot"),
+    "Coffrets": ("Coffret", "Assortiment"),
+    "Épicerie fine": ("Miel", "Biscuits", "Confiture"),
+    "Livres": ("Carnet", "Livre"),
     "Linge de table": ("Nappe", "Serviette", "Torchon"),
 }
 TEA_QUALIFIERS = (
-    "impérial", "du matin", "des collines", "de printemps", "d'automne", "fumé", "doux",
-    "grand jardin", "réserve", "de Noël", "des moines", "du soir", "fleuri", "première récolte",
+    "impérial",
+    "du matin",
+    "des collines",
+    "de printemps",
+    "d'automne",
+    "fumé",
+    "doux",
+    "grand jardin",
+    "réserve",
+    "de Noël",
+    "des moines",
+    "du soir",
+    "fleuri",
+    "première récolte",
 )
 OBJECT_QUALIFIERS = (
-    "bleu nuit", "céladon", "brun", "sable", "émaillé", "raku", "vert d'eau", "ivoire",
-    "noir mat", "tenmoku", "à pois", "rayé", "en grès", "en porcelaine",
+    "bleu nuit",
+    "céladon",
+    "brun",
+    "sable",
+    "émaillé",
+    "raku",
+    "vert d'eau",
+    "ivoire",
+    "noir mat",
+    "tenmoku",
+    "à pois",
+    "rayé",
+    "en grès",
+    "en porcelaine",
 )
 PLACES = (
-    "de Shizuoka", "d'Uji", "du Fujian", "du Zhejiang", "de Darjeeling", "du Népal",
-    "de Taïwan", "du Kenya", "de Lyon", "de Bourgogne", "de la Drôme", "d'Ardèche",
-    "de Kyoto", "de Corée", "du Yunnan", "de Ceylan",
+    "de Shizuoka",
+    "d'Uji",
+    "du Fujian",
+    "du Zhejiang",
+    "de Darjeeling",
+    "du Népal",
+    "de Taïwan",
+    "du Kenya",
+    "de Lyon",
+    "de Bourgogne",
+    "de la Drôme",
+    "d'Ardèche",
+    "de Kyoto",
+    "de Corée",
+    "du Yunnan",
+    "de Ceylan",
 )
 SENTENCES = (
     "Cueilli à la main au début de la saison, il offre une tasse ronde et généreuse.",
@@ -131,14 +257,31 @@ SENTENCES = (
     "Nous l'avons sélectionné pour sa régularité et son excellent rapport qualité-prix.",
     "La pièce est signée au revers par le potier qui l'a tournée.",
 )
-HEADINGS = ("Dégustation", "Conseils d'infusion", "Entretien", "Origine", "Caractéristiques",
-            "Le mot du potier", "Pour l'offrir")
+HEADINGS = (
+    "Dégustation",
+    "Conseils d'infusion",
+    "Entretien",
+    "Origine",
+    "Caractéristiques",
+    "Le mot du potier",
+    "Pour l'offrir",
+)
 LIST_ITEMS = (
-    "eau à 80 °C, jamais bouillante", "3 g pour 20 cl", "infusion de 2 à 3 minutes",
-    "contenance de 35 cl", "hauteur 9 cm, diamètre 11 cm", "grès émaillé, cuisson à 1 280 °C",
-    "lavage à la main conseillé", "sachet refermable de 100 g", "récolte de printemps",
-    "jusqu'à trois infusions", "convient au micro-ondes", "pièce unique, signée",
-    "emballage sans plastique", "origine : jardin familial", "livré avec son filtre inox",
+    "eau à 80 °C, jamais bouillante",
+    "3 g pour 20 cl",
+    "infusion de 2 à 3 minutes",
+    "contenance de 35 cl",
+    "hauteur 9 cm, diamètre 11 cm",
+    "grès émaillé, cuisson à 1 280 °C",
+    "lavage à la main conseillé",
+    "sachet refermable de 100 g",
+    "récolte de printemps",
+    "jusqu'à trois infusions",
+    "convient au micro-ondes",
+    "pièce unique, signée",
+    "emballage sans plastique",
+    "origine : jardin familial",
+    "livré avec son filtre inox",
 )
 VARIANT_SETS = (  # two for teas, then two for objects
     ("poids", ("50 g", "100 g", "250 g", "500 g")),
@@ -247,8 +390,10 @@ def description(rng: random.Random, title: str) -> str:
     if rng.random() < 0.3:
         blocks.append(f"> « {rng.choice(SENTENCES)} »\n> — l'équipe de {SHOP_NAME}")
     else:
-        blocks.append(f"{title} fait partie de notre sélection : lisez aussi "
-                      f"[qui nous sommes](/a-propos/) avant de commander.")
+        blocks.append(
+            f"{title} fait partie de notre sélection : lisez aussi "
+            f"[qui nous sommes](/a-propos/) avant de commander."
+        )
     return "\n\n".join(blocks)
 
 
@@ -308,14 +453,17 @@ def make_product(index: int, seed: int) -> Product:
 
 def make_shop(size: int, seed: int) -> Shop:
     rng = random.Random(f"{seed}:pages")
-    legal = (("mentions-legales", "Mentions légales", "legal-notice"),
-             ("cgv", "Conditions générales de vente", "terms-of-sale"),
-             ("retractation", "Droit de rétractation", "withdrawal"),
-             ("confidentialite", "Politique de confidentialité", "privacy"),
-             ("a-propos", "À propos", "about"))
+    legal = (
+        ("mentions-legales", "Mentions légales", "legal-notice"),
+        ("cgv", "Conditions générales de vente", "terms-of-sale"),
+        ("retractation", "Droit de rétractation", "withdrawal"),
+        ("confidentialite", "Politique de confidentialité", "privacy"),
+        ("a-propos", "À propos", "about"),
+    )
     pages = tuple(
-        TextPage(slug, title, role, "\n\n".join(
-            [f"## {title}"] + [_paragraph(rng, 5) for _ in range(6)]))
+        TextPage(
+            slug, title, role, "\n\n".join([f"## {title}"] + [_paragraph(rng, 5) for _ in range(6)])
+        )
         for slug, title, role in legal
     )
     articles = tuple(
@@ -439,8 +587,12 @@ email:
 
 
 def comptoir_product(product: Product) -> str:
-    lines = ["---", f"title: {q(product.title)}", f"sku: {product.sku}",
-             f"price: {money(product.price)}"]
+    lines = [
+        "---",
+        f"title: {q(product.title)}",
+        f"sku: {product.sku}",
+        f"price: {money(product.price)}",
+    ]
     if product.compare_at is not None:
         lines.append(f"compare_at_price: {money(product.compare_at)}")
     lines += [f"category: {q(product.category)}", f"tags: {yaml_list(product.tags)}"]
@@ -477,13 +629,15 @@ def write_comptoir(shop: Shop, root: Path, pool: Path) -> None:
     for page in shop.pages:
         role = f"role: {page.role}\n" if page.role else ""
         (content / "pages" / f"{page.slug}.md").write_text(
-            f"---\ntitle: {q(page.title)}\n{role}---\n{page.body}\n", encoding="utf-8")
+            f"---\ntitle: {q(page.title)}\n{role}---\n{page.body}\n", encoding="utf-8"
+        )
     for article in shop.articles:
         image = f"image: {article.image}\n" if article.image else ""
         (content / "blog" / f"{article.slug}.md").write_text(
             f"---\ntitle: {q(article.title)}\ndate: {article.date.isoformat()}\n"
             f"tags: {yaml_list(article.tags)}\n{image}author: Alex\n---\n{article.body}\n",
-            encoding="utf-8")
+            encoding="utf-8",
+        )
     for product in shop.products:
         write_comptoir_product(root, product)
     copy_images(shop.images, pool, content)
@@ -524,16 +678,20 @@ def write_pelican(shop: Shop, site: Path, pool: Path) -> None:
     (site / "pelicanconf.py").write_text(
         f'AUTHOR = "Alex"\nSITENAME = {SHOP_NAME!r}\nSITEURL = {BASE_URL!r}\n'
         'PATH = "content"\nTIMEZONE = "Europe/Paris"\nDEFAULT_LANG = "fr"\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     for page in shop.pages:
         (content / "pages" / f"{page.slug}.md").write_text(
-            f"Title: {page.title}\nSlug: {page.slug}\n\n{page.body}\n", encoding="utf-8")
+            f"Title: {page.title}\nSlug: {page.slug}\n\n{page.body}\n", encoding="utf-8"
+        )
     for article in shop.articles:
         image = f"![{article.title}]({{static}}/{article.image})\n\n" if article.image else ""
         (content / f"{article.slug}.md").write_text(
             f"Title: {article.title}\nDate: {article.date.isoformat()}\nCategory: Journal\n"
             f"Tags: {', '.join(article.tags)}\nSlug: {article.slug}\nAuthor: Alex\n\n"
-            f"{image}{article.body}\n", encoding="utf-8")
+            f"{image}{article.body}\n",
+            encoding="utf-8",
+        )
     for product in shop.products:
         write_pelican_product(site, product)
     copy_images(shop.images, pool, content)
@@ -546,7 +704,9 @@ def write_pelican_product(site: Path, product: Product) -> None:
         f"Title: {product.title}\nDate: {product.date.isoformat()}\n"
         f"Category: {product.category}\nTags: {', '.join(product.tags)}\n"
         f"Slug: {product.slug}\n{summary}\n{images}\n{product_facts_markdown(product)}\n\n"
-        f"{product.description}\n", encoding="utf-8")
+        f"{product.description}\n",
+        encoding="utf-8",
+    )
 
 
 def write_hugo(shop: Shop, site: Path, pool: Path) -> None:
@@ -558,27 +718,37 @@ def write_hugo(shop: Shop, site: Path, pool: Path) -> None:
         f"baseURL: {BASE_URL}/\nlanguageCode: fr\ndefaultContentLanguage: fr\n"
         f"title: {q(SHOP_NAME)}\npaginate: 24\ndisableKinds: [RSS]\n"
         "taxonomies: {category: categories, tag: tags}\n"
-        'params: {description: "Une boutique synthétique."}\n', encoding="utf-8")
+        'params: {description: "Une boutique synthétique."}\n',
+        encoding="utf-8",
+    )
     shutil.copytree(HUGO_LAYOUTS, site / "layouts", dirs_exist_ok=True)
     for page in shop.pages:
         (content / "pages" / f"{page.slug}.md").write_text(
-            f"---\ntitle: {q(page.title)}\nurl: /{page.slug}/\n---\n{page.body}\n",
-            encoding="utf-8")
+            f"---\ntitle: {q(page.title)}\nurl: /{page.slug}/\n---\n{page.body}\n", encoding="utf-8"
+        )
     for article in shop.articles:
         image = f"images: [/{article.image}]\n" if article.image else ""
         (content / "blog" / f"{article.slug}.md").write_text(
             f"---\ntitle: {q(article.title)}\ndate: {article.date.isoformat()}\n"
-            f"tags: {yaml_list(article.tags)}\n{image}---\n{article.body}\n", encoding="utf-8")
+            f"tags: {yaml_list(article.tags)}\n{image}---\n{article.body}\n",
+            encoding="utf-8",
+        )
     for product in shop.products:
         write_hugo_product(site, product)
     copy_images(shop.images, pool, site / "static")
 
 
 def write_hugo_product(site: Path, product: Product) -> None:
-    lines = ["---", f"title: {q(product.title)}", f"date: {product.date.isoformat()}",
-             f"categories: [{q(product.category)}]", f"tags: {yaml_list(product.tags)}",
-             f"sku: {product.sku}", f'price: "{money(product.price)}"',
-             f"weight_grams: {product.weight}"]
+    lines = [
+        "---",
+        f"title: {q(product.title)}",
+        f"date: {product.date.isoformat()}",
+        f"categories: [{q(product.category)}]",
+        f"tags: {yaml_list(product.tags)}",
+        f"sku: {product.sku}",
+        f'price: "{money(product.price)}"',
+        f"weight_grams: {product.weight}",
+    ]
     if product.compare_at is not None:
         lines.append(f'compare_at_price: "{money(product.compare_at)}"')
     if product.stock is not None:
@@ -600,7 +770,8 @@ def write_hugo_product(site: Path, product: Product) -> None:
                 lines.append(f"    stock: {v.stock}")
     lines += ["---", product.description, ""]
     (site / "content" / "products" / f"{product.slug}.md").write_text(
-        "\n".join(lines), encoding="utf-8")
+        "\n".join(lines), encoding="utf-8"
+    )
 
 
 # -- measuring ----------------------------------------------------------------------
@@ -700,8 +871,15 @@ def count_pages(folder: Path) -> int:
     return sum(1 for _ in folder.rglob("*.html")) if folder.is_dir() else 0
 
 
-def run_measured(label: str, command: Sequence[str], cwd: Path, output: Path, logs: Path,
-                 repeat: int = 1, before_each: BeforeRun | None = None) -> Measure:
+def run_measured(
+    label: str,
+    command: Sequence[str],
+    cwd: Path,
+    output: Path,
+    logs: Path,
+    repeat: int = 1,
+    before_each: BeforeRun | None = None,
+) -> Measure:
     """Run ``command`` ``repeat`` times; keep the fastest wall time and the largest peak RSS."""
     best: float | None = None
     peak_kb = 0
@@ -756,20 +934,25 @@ def find_hugo(try_install: bool) -> str | None:
 
 def version_of(command: Sequence[str]) -> str:
     try:
-        done = subprocess.run(list(command), capture_output=True, text=True, check=False,
-                              cwd=REPO, timeout=60)
+        done = subprocess.run(
+            list(command), capture_output=True, text=True, check=False, cwd=REPO, timeout=60
+        )
     except (OSError, subprocess.TimeoutExpired):
         return "?"
-    return (done.stdout or done.stderr).strip().splitlines()[0] if (done.stdout or done.stderr
-                                                                   ) else "?"
+    return (
+        (done.stdout or done.stderr).strip().splitlines()[0]
+        if (done.stdout or done.stderr)
+        else "?"
+    )
 
 
 def export_commit(repo: Path, commit: str, target: Path) -> Path:
     """A clean copy of ``commit`` (git archive), so edits in the work tree cannot leak in."""
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", commit],
-                             capture_output=True, check=True)
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", commit], capture_output=True, check=True
+    )
     with tarfile.open(fileobj=io.BytesIO(archive.stdout), mode="r:") as tar:
         tar.extractall(target, filter="data")
     return target
@@ -777,8 +960,16 @@ def export_commit(repo: Path, commit: str, target: Path) -> Path:
 
 def comptoir_command(shop: Path, output: Path) -> list[str]:
     """Run from the checkout being measured (``--source``), so ``generator`` is imported from it."""
-    return [sys.executable, "-m", "generator.cli", "build", "--shop", str(shop),
-            "--output", str(output)]
+    return [
+        sys.executable,
+        "-m",
+        "generator.cli",
+        "build",
+        "--shop",
+        str(shop),
+        "--output",
+        str(output),
+    ]
 
 
 # -- one size -------------------------------------------------------------------------
@@ -803,15 +994,23 @@ def describe(shop: Shop) -> str:
     skus = sum(len(p.variants) or 1 for p in products)
     with_images = sum(1 for p in products if p.images)
     words = sum(len(p.description.split()) for p in products) / max(1, len(products))
-    return (f"{len(products):,} products ({len(variants):,} with variants, {skus:,} SKUs; "
-            f"{with_images:,} with images from {len(shop.images)} distinct files), "
-            f"{len({p.category for p in products})} categories, "
-            f"{len({t for p in products for t in p.tags})} tags, descriptions of "
-            f"{words:.0f} words on average; {len(shop.pages)} pages, {len(shop.articles)} articles")
+    return (
+        f"{len(products):,} products ({len(variants):,} with variants, {skus:,} SKUs; "
+        f"{with_images:,} with images from {len(shop.images)} distinct files), "
+        f"{len({p.category for p in products})} categories, "
+        f"{len({t for p in products for t in p.tags})} tags, descriptions of "
+        f"{words:.0f} words on average; {len(shop.pages)} pages, {len(shop.articles)} articles"
+    )
 
 
-def bench_size(size: int, args: argparse.Namespace, workdir: Path, pool: Path,
-               hugo: str | None, failures: list[ToolFailed]) -> SizeResult:
+def bench_size(
+    size: int,
+    args: argparse.Namespace,
+    workdir: Path,
+    pool: Path,
+    hugo: str | None,
+    failures: list[ToolFailed],
+) -> SizeResult:
     base = workdir / f"n{size}"
     if base.exists():
         shutil.rmtree(base)
@@ -843,10 +1042,28 @@ def bench_size(size: int, args: argparse.Namespace, workdir: Path, pool: Path,
         def pelican_before(_: int) -> None:
             shutil.rmtree(out, ignore_errors=True)
 
-        attempt("pelican (default settings)", lambda: run_measured(
+        attempt(
             "pelican (default settings)",
-            [sys.executable, "-m", "pelican", "content", "-s", "pelicanconf.py", "-o", "out", "-q"],
-            site, out, logs, args.repeat, pelican_before))
+            lambda: run_measured(
+                "pelican (default settings)",
+                [
+                    sys.executable,
+                    "-m",
+                    "pelican",
+                    "content",
+                    "-s",
+                    "pelicanconf.py",
+                    "-o",
+                    "out",
+                    "-q",
+                ],
+                site,
+                out,
+                logs,
+                args.repeat,
+                pelican_before,
+            ),
+        )
 
     if "hugo" in only:
         site = base / "hugo"
@@ -856,13 +1073,23 @@ def bench_size(size: int, args: argparse.Namespace, workdir: Path, pool: Path,
             result.rows.append(Measure("hugo (minimal layout)", note="hugo not installed"))
             print(f"[{size:,}] hugo not installed", flush=True)
         else:
+
             def hugo_before(_: int) -> None:
                 shutil.rmtree(out, ignore_errors=True)
                 shutil.rmtree(site / "resources", ignore_errors=True)
 
-            attempt("hugo (minimal layout)", lambda: run_measured(
-                "hugo (minimal layout)", [hugo, "--quiet", "-d", "out"], site, out, logs,
-                args.repeat, hugo_before))
+            attempt(
+                "hugo (minimal layout)",
+                lambda: run_measured(
+                    "hugo (minimal layout)",
+                    [hugo, "--quiet", "-d", "out"],
+                    site,
+                    out,
+                    logs,
+                    args.repeat,
+                    hugo_before,
+                ),
+            )
 
     if "comptoir" in only:
         root = base / "comptoir"
@@ -874,36 +1101,70 @@ def bench_size(size: int, args: argparse.Namespace, workdir: Path, pool: Path,
             shutil.rmtree(out, ignore_errors=True)
             shutil.rmtree(root / ".cache", ignore_errors=True)
 
-        built = attempt("comptoir build (cold)", lambda: run_measured(
-            "comptoir build (cold)", command, args.source, out, logs, args.repeat, cold))
+        built = attempt(
+            "comptoir build (cold)",
+            lambda: run_measured(
+                "comptoir build (cold)", command, args.source, out, logs, args.repeat, cold
+            ),
+        )
         if built is not None:
             bench_rebuilds(size, shop, root, out, command, logs, args, attempt)
     return result
 
 
-def bench_rebuilds(size: int, shop: Shop, root: Path, out: Path, command: list[str],
-                   logs: Path, args: argparse.Namespace, attempt: Attempt) -> None:
-    attempt("comptoir rebuild, nothing changed", lambda: run_measured(
-        "comptoir rebuild, nothing changed", command, args.source, out, logs, args.repeat))
+def bench_rebuilds(
+    size: int,
+    shop: Shop,
+    root: Path,
+    out: Path,
+    command: list[str],
+    logs: Path,
+    args: argparse.Namespace,
+    attempt: Attempt,
+) -> None:
+    attempt(
+        "comptoir rebuild, nothing changed",
+        lambda: run_measured(
+            "comptoir rebuild, nothing changed", command, args.source, out, logs, args.repeat
+        ),
+    )
 
     # A product in the middle of the catalogue whose new price stays below its former price.
-    middle = shop.products[len(shop.products) // 2:] + shop.products
+    middle = shop.products[len(shop.products) // 2 :] + shop.products
     target = next(p for p in middle if p.compare_at is None)
 
     def edit_price(n: int) -> None:
         edited = replace(target, price=target.price + Decimal("0.10") * (n + 1))
         write_comptoir_product(root, edited)
 
-    attempt("comptoir rebuild, one price edited", lambda: run_measured(
-        "comptoir rebuild, one price edited", command, args.source, out, logs, args.repeat,
-        edit_price))
+    attempt(
+        "comptoir rebuild, one price edited",
+        lambda: run_measured(
+            "comptoir rebuild, one price edited",
+            command,
+            args.source,
+            out,
+            logs,
+            args.repeat,
+            edit_price,
+        ),
+    )
 
     def add_product(n: int) -> None:
         write_comptoir_product(root, make_product(size + 1 + n, args.seed))
 
-    attempt("comptoir rebuild, one product added", lambda: run_measured(
-        "comptoir rebuild, one product added", command, args.source, out, logs, args.repeat,
-        add_product))
+    attempt(
+        "comptoir rebuild, one product added",
+        lambda: run_measured(
+            "comptoir rebuild, one product added",
+            command,
+            args.source,
+            out,
+            logs,
+            args.repeat,
+            add_product,
+        ),
+    )
 
 
 # -- reporting -------------------------------------------------------------------------
@@ -918,33 +1179,44 @@ def ratio(a: float | None, b: float | None) -> str:
 
 
 def size_table(result: SizeResult) -> str:
-    lines = [f"### N = {result.size:,}", "", result.facts, "",
-             "| run | wall (s) | peak RSS (MB) | tree PSS (MB) | pages (.html) | files changed "
-             "| pages/s |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"### N = {result.size:,}",
+        "",
+        result.facts,
+        "",
+        "| run | wall (s) | peak RSS (MB) | tree PSS (MB) | pages (.html) | files changed "
+        "| pages/s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for m in result.rows:
         speed = m.pages / m.seconds if m.pages is not None and m.seconds else None
         if m.note and not m.ok:
             lines.append(f"| {m.label} | {m.note} | | | | | |")
             continue
-        lines.append(f"| {m.label} | {fmt(m.seconds, '.2f')} | {fmt(m.peak_mb, ',.0f')} | "
-                     f"{fmt(m.tree_mb, ',.0f')} | {fmt(m.pages, ',')} | {fmt(m.changed, ',')} | "
-                     f"{fmt(speed, ',.0f')} |")
+        lines.append(
+            f"| {m.label} | {fmt(m.seconds, '.2f')} | {fmt(m.peak_mb, ',.0f')} | "
+            f"{fmt(m.tree_mb, ',.0f')} | {fmt(m.pages, ',')} | {fmt(m.changed, ',')} | "
+            f"{fmt(speed, ',.0f')} |"
+        )
     comptoir = result.get("comptoir build (cold)")
     lines.append("")
     for name in ("pelican", "hugo"):
         other = result.get(name)
         if comptoir and other and comptoir.ok and other.ok:
-            lines.append(f"- comptoir / {name.capitalize()}: "
-                         f"{ratio(comptoir.seconds, other.seconds)} wall time, "
-                         f"{ratio(comptoir.peak_mb, other.peak_mb)} peak memory")
+            lines.append(
+                f"- comptoir / {name.capitalize()}: "
+                f"{ratio(comptoir.seconds, other.seconds)} wall time, "
+                f"{ratio(comptoir.peak_mb, other.peak_mb)} peak memory"
+            )
     return "\n".join(lines)
 
 
 def summary_table(results: Sequence[SizeResult]) -> str:
-    lines = ["| N | comptoir (s) | Pelican (s) | Hugo (s) | comptoir/Pelican | comptoir/Hugo | "
-             "comptoir MB | Pelican MB | Hugo MB | rebuild, price (s) | rebuild, +1 (s) |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| N | comptoir (s) | Pelican (s) | Hugo (s) | comptoir/Pelican | comptoir/Hugo | "
+        "comptoir MB | Pelican MB | Hugo MB | rebuild, price (s) | rebuild, +1 (s) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
         c, p, h = r.get("comptoir build"), r.get("pelican"), r.get("hugo")
         edit, add = r.get("comptoir rebuild, one price"), r.get("comptoir rebuild, one product")
@@ -959,37 +1231,48 @@ def summary_table(results: Sequence[SizeResult]) -> str:
             f"| {r.size:,} | {s(c)} | {s(p)} | {s(h)} | "
             f"{ratio(c.seconds if c else None, p.seconds if p else None)} | "
             f"{ratio(c.seconds if c else None, h.seconds if h else None)} | "
-            f"{mb(c)} | {mb(p)} | {mb(h)} | {s(edit)} | {s(add)} |")
+            f"{mb(c)} | {mb(p)} | {mb(h)} | {s(edit)} | {s(add)} |"
+        )
     return "\n".join(lines)
 
 
 def targets(results: Sequence[SizeResult]) -> list[str]:
     lines: list[str] = []
-    both = [r for r in results if (c := r.get("comptoir build")) and c.ok
-            and (h := r.get("hugo")) and h.ok]
+    both = [
+        r
+        for r in results
+        if (c := r.get("comptoir build")) and c.ok and (h := r.get("hugo")) and h.ok
+    ]
     if both:
         r = max(both, key=lambda r: r.size)
         c, h = r.get("comptoir build"), r.get("hugo")
         assert c and h and c.seconds and h.seconds
         share = c.seconds / h.seconds
-        scope = ("" if r.size >= 10_000
-                 else f" (measured at N = {r.size:,}; the target is at 10,000)")
-        lines.append(f"- cold build within {TARGET_HUGO_RATIO}× Hugo: {share:.2f}× — "
-                     f"{'met' if share <= TARGET_HUGO_RATIO else 'missed'}{scope}")
+        scope = (
+            "" if r.size >= 10_000 else f" (measured at N = {r.size:,}; the target is at 10,000)"
+        )
+        lines.append(
+            f"- cold build within {TARGET_HUGO_RATIO}× Hugo: {share:.2f}× — "
+            f"{'met' if share <= TARGET_HUGO_RATIO else 'missed'}{scope}"
+        )
     for r in results:
         edit = r.get("comptoir rebuild, one price")
         if edit and edit.ok and edit.seconds is not None:
             met = "met" if edit.seconds <= TARGET_REBUILD_SECONDS else "missed"
-            lines.append(f"- rebuild after one edit ≤ {TARGET_REBUILD_SECONDS:.0f} s at "
-                         f"N = {r.size:,}: {edit.seconds:.2f} s — {met}")
+            lines.append(
+                f"- rebuild after one edit ≤ {TARGET_REBUILD_SECONDS:.0f} s at "
+                f"N = {r.size:,}: {edit.seconds:.2f} s — {met}"
+            )
     runs = [m for r in results for m in r.rows if m.label.startswith("comptoir") and m.ok]
     if runs:
         peak = max(m.peak_mb or 0.0 for m in runs)
         tree = max(m.tree_mb or 0.0 for m in runs)
         worst = max(peak, tree)
-        lines.append(f"- comptoir peak memory ≤ {TARGET_PEAK_MB:.0f} MB: largest process "
-                     f"{peak:,.0f} MB, whole process tree {tree:,.0f} MB (sampled) — "
-                     f"{'met' if worst <= TARGET_PEAK_MB else 'missed'}")
+        lines.append(
+            f"- comptoir peak memory ≤ {TARGET_PEAK_MB:.0f} MB: largest process "
+            f"{peak:,.0f} MB, whole process tree {tree:,.0f} MB (sampled) — "
+            f"{'met' if worst <= TARGET_PEAK_MB else 'missed'}"
+        )
     return lines
 
 
@@ -1016,22 +1299,47 @@ def parse_only(text: str) -> set[str]:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    p.add_argument("--sizes", type=parse_sizes, default=list(DEFAULT_SIZES),
-                   help="comma-separated product counts (default 100,1000,10000)")
-    p.add_argument("--only", type=parse_only, default=set(TOOLS),
-                   help="comma-separated tools among comptoir,pelican,hugo (default all)")
-    p.add_argument("--workdir", type=Path, default=None,
-                   help="where to write the shops and outputs (default: a temporary folder)")
-    p.add_argument("--keep", action="store_true",
-                   help="keep the temporary folder (a --workdir is always kept)")
-    p.add_argument("--repeat", type=int, default=1,
-                   help="runs per measurement; the fastest wall time is kept (default 1)")
+    p.add_argument(
+        "--sizes",
+        type=parse_sizes,
+        default=list(DEFAULT_SIZES),
+        help="comma-separated product counts (default 100,1000,10000)",
+    )
+    p.add_argument(
+        "--only",
+        type=parse_only,
+        default=set(TOOLS),
+        help="comma-separated tools among comptoir,pelican,hugo (default all)",
+    )
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="where to write the shops and outputs (default: a temporary folder)",
+    )
+    p.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder (a --workdir is always kept)"
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs per measurement; the fastest wall time is kept (default 1)",
+    )
     p.add_argument("--seed", type=int, default=2026, help="seed of the synthetic shop")
-    p.add_argument("--source", type=Path, default=REPO,
-                   help="the comptoir checkout to measure (default: the one holding this file)")
-    p.add_argument("--commit", default=None, metavar="REV",
-                   help="measure this commit of --source, exported with git archive, instead "
-                        "of its work tree (e.g. HEAD)")
+    p.add_argument(
+        "--source",
+        type=Path,
+        default=REPO,
+        help="the comptoir checkout to measure (default: the one holding this file)",
+    )
+    p.add_argument(
+        "--commit",
+        default=None,
+        metavar="REV",
+        help="measure this commit of --source, exported with git archive, instead "
+        "of its work tree (e.g. HEAD)",
+    )
     return p
 
 
@@ -1046,12 +1354,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     hugo = find_hugo(try_install=True) if "hugo" in args.only else None
 
     print("## comptoir build benchmark\n")
-    print(f"- machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
-          f"{platform.system()} {platform.release()}, load average "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"- Python {platform.python_version()}; "
-          f"{version_of([sys.executable, '-m', 'pelican', '--version']).join(('pelican ', ''))}; "
-          f"{version_of([hugo, 'version']) if hugo else 'hugo not installed'}")
+    print(
+        f"- machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
+        f"{platform.system()} {platform.release()}, load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    print(
+        f"- Python {platform.python_version()}; "
+        f"{version_of([sys.executable, '-m', 'pelican', '--version']).join(('pelican ', ''))}; "
+        f"{version_of([hugo, 'version']) if hugo else 'hugo not installed'}"
+    )
     if args.commit:
         args.source = export_commit(args.source, args.commit, workdir / "source")
         head = version_of(["git", "-C", str(REPO), "log", "-1", "--format=%h %s", args.commit])
@@ -1059,19 +1371,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         args.source = args.source.resolve()
         head = version_of(["git", "-C", str(args.source), "log", "-1", "--format=%h %s"])
-        dirty = version_of(["git", "-C", str(args.source), "status", "--porcelain", "--",
-                            "generator", "shop", "theme"])
-        print(f"- comptoir from the work tree {args.source} at {head}"
-              f"{' with uncommitted changes' if dirty not in ('', '?') else ''}")
+        dirty = version_of(
+            [
+                "git",
+                "-C",
+                str(args.source),
+                "status",
+                "--porcelain",
+                "--",
+                "generator",
+                "shop",
+                "theme",
+            ]
+        )
+        print(
+            f"- comptoir from the work tree {args.source} at {head}"
+            f"{' with uncommitted changes' if dirty not in ('', '?') else ''}"
+        )
     sizes = ", ".join(f"{s:,}" for s in args.sizes)
-    print(f"- sizes {sizes}; tools {', '.join(sorted(args.only))}; repeat {args.repeat}; "
-          f"workdir {workdir}", flush=True)
+    print(
+        f"- sizes {sizes}; tools {', '.join(sorted(args.only))}; repeat {args.repeat}; "
+        f"workdir {workdir}",
+        flush=True,
+    )
 
     pool = workdir / "image-pool"
     make_image_pool(pool, args.seed)
     # Untimed warm-up: load each tool's files into the page cache once.
-    subprocess.run([sys.executable, "-m", "generator.cli", "--help"], cwd=args.source,
-                   capture_output=True, check=False)
+    subprocess.run(
+        [sys.executable, "-m", "generator.cli", "--help"],
+        cwd=args.source,
+        capture_output=True,
+        check=False,
+    )
     failures: list[ToolFailed] = []
     results: list[SizeResult] = []
     try:
@@ -1093,8 +1425,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(goal_lines), end="\n\n")
     for failure in failures:
         tail = "\n".join(failure.stderr.strip().splitlines()[-25:])
-        print(f"### {failure.label} FAILED (exit {failure.code})\n\n$ {' '.join(failure.command)}"
-              f"\n```\n{tail}\n```\n", file=sys.stderr)
+        print(
+            f"### {failure.label} FAILED (exit {failure.code})\n\n$ {' '.join(failure.command)}"
+            f"\n```\n{tail}\n```\n",
+            file=sys.stderr,
+        )
     if not temporary or args.keep:
         print(f"Shops, outputs and logs kept in {workdir}")
     return 1 if failures else 0
