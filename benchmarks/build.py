@@ -879,6 +879,7 @@ def run_measured(
     logs: Path,
     repeat: int = 1,
     before_each: BeforeRun | None = None,
+    env: dict[str, str] | None = None,
 ) -> Measure:
     """Run ``command`` ``repeat`` times; keep the fastest wall time and the largest peak RSS."""
     best: float | None = None
@@ -893,7 +894,7 @@ def run_measured(
         out_path, err_path = logs / f"{stem}.out", logs / f"{stem}.err"
         with out_path.open("wb") as out, err_path.open("wb") as err:
             started = time.perf_counter()
-            process = subprocess.Popen(list(command), cwd=cwd, stdout=out, stderr=err)
+            process = subprocess.Popen(list(command), cwd=cwd, stdout=out, stderr=err, env=env)
             sampler = TreeMemory(process.pid)
             sampler.start()
             try:
@@ -946,6 +947,12 @@ def version_of(command: Sequence[str]) -> str:
     )
 
 
+def comptoir_env(source: Path) -> dict[str, str]:
+    """Import comptoir from ``source`` first, even when another checkout is pip-installed."""
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": str(source) + (os.pathsep + path if path else "")}
+
+
 def export_commit(repo: Path, commit: str, target: Path) -> Path:
     """A clean copy of ``commit`` (git archive), so edits in the work tree cannot leak in."""
     shutil.rmtree(target, ignore_errors=True)
@@ -973,9 +980,6 @@ def comptoir_command(shop: Path, output: Path) -> list[str]:
 
 
 # -- one size -------------------------------------------------------------------------
-
-
-Attempt = Callable[[str, Callable[[], Measure]], "Measure | None"]
 
 
 @dataclass
@@ -1096,19 +1100,22 @@ def bench_size(
         write_comptoir(shop, root, pool)
         out = root / "output"
         command = comptoir_command(root, out)
+        env = comptoir_env(args.source)
+
+        def comptoir(label: str, before: BeforeRun | None = None) -> Measure | None:
+            return attempt(
+                label,
+                lambda: run_measured(
+                    label, command, args.source, out, logs, args.repeat, before, env
+                ),
+            )
 
         def cold(_: int) -> None:
             shutil.rmtree(out, ignore_errors=True)
             shutil.rmtree(root / ".cache", ignore_errors=True)
 
-        built = attempt(
-            "comptoir build (cold)",
-            lambda: run_measured(
-                "comptoir build (cold)", command, args.source, out, logs, args.repeat, cold
-            ),
-        )
-        if built is not None:
-            bench_rebuilds(size, shop, root, out, command, logs, args, attempt)
+        if comptoir("comptoir build (cold)", cold) is not None:
+            bench_rebuilds(size, shop, root, args.seed, comptoir)
     return result
 
 
@@ -1116,18 +1123,11 @@ def bench_rebuilds(
     size: int,
     shop: Shop,
     root: Path,
-    out: Path,
-    command: list[str],
-    logs: Path,
-    args: argparse.Namespace,
-    attempt: Attempt,
+    seed: int,
+    comptoir: Callable[[str, BeforeRun | None], Measure | None],
 ) -> None:
-    attempt(
-        "comptoir rebuild, nothing changed",
-        lambda: run_measured(
-            "comptoir rebuild, nothing changed", command, args.source, out, logs, args.repeat
-        ),
-    )
+    """Rebuilds on the cold build's output: nothing changed, one price edited, one product added."""
+    comptoir("comptoir rebuild, nothing changed", None)
 
     # A product in the middle of the catalogue whose new price stays below its former price.
     middle = shop.products[len(shop.products) // 2 :] + shop.products
@@ -1137,34 +1137,12 @@ def bench_rebuilds(
         edited = replace(target, price=target.price + Decimal("0.10") * (n + 1))
         write_comptoir_product(root, edited)
 
-    attempt(
-        "comptoir rebuild, one price edited",
-        lambda: run_measured(
-            "comptoir rebuild, one price edited",
-            command,
-            args.source,
-            out,
-            logs,
-            args.repeat,
-            edit_price,
-        ),
-    )
+    comptoir("comptoir rebuild, one price edited", edit_price)
 
     def add_product(n: int) -> None:
-        write_comptoir_product(root, make_product(size + 1 + n, args.seed))
+        write_comptoir_product(root, make_product(size + 1 + n, seed))
 
-    attempt(
-        "comptoir rebuild, one product added",
-        lambda: run_measured(
-            "comptoir rebuild, one product added",
-            command,
-            args.source,
-            out,
-            logs,
-            args.repeat,
-            add_product,
-        ),
-    )
+    comptoir("comptoir rebuild, one product added", add_product)
 
 
 # -- reporting -------------------------------------------------------------------------
@@ -1370,6 +1348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"- comptoir at commit {head} (exported to {args.source})")
     else:
         args.source = args.source.resolve()
+        if not (args.source / "generator" / "cli.py").is_file():
+            parser().error(f"--source {args.source} holds no comptoir checkout (generator/cli.py)")
         head = version_of(["git", "-C", str(args.source), "log", "-1", "--format=%h %s"])
         dirty = version_of(
             [
@@ -1403,6 +1383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cwd=args.source,
         capture_output=True,
         check=False,
+        env=comptoir_env(args.source),
     )
     failures: list[ToolFailed] = []
     results: list[SizeResult] = []
