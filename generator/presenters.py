@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gettext
 import json
+import re
+import threading
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +58,19 @@ def post_url(post: Post) -> str:
     return f"/blog/{post.slug}/"
 
 
+_MARKDOWN = markdown.Markdown(extensions=["extra", "sane_lists"], output_format="html")
+_MARKDOWN_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=8192)
 def render_markdown(text: str) -> Markup:
-    """The merchant's Markdown as HTML (the merchant's own content is trusted)."""
-    html = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
+    """The merchant's Markdown as HTML (the merchant's own content is trusted).
+
+    One converter serves the whole build (building one costs more than converting
+    a description), and a rebuild in the same process reuses what it rendered.
+    """
+    with _MARKDOWN_LOCK:
+        html = _MARKDOWN.reset().convert(text)
     return Markup(html)  # noqa: S704 - the shop's own content, not a visitor's
 
 
@@ -152,14 +165,15 @@ class Presenter:
         cheapest = min(items, key=lambda i: i.price)
         compare_at = cheapest.compare_at_price
         images = tuple(self.image(ref) for ref in product.images)
-        summary = product.summary or _first_sentence(product.description) or product.title
+        description = render_markdown(product.description)
+        summary = product.summary or first_sentence(description) or product.title
         return ProductView(
             slug=product.slug,
             url=product_url(product),
             title=product.title,
             sku=product.sku,
             summary=summary,
-            description_html=render_markdown(product.description),
+            description_html=description,
             images=images,
             price=self.money(cheapest.price),
             price_is_from=product.has_price_range,
@@ -243,7 +257,7 @@ class Presenter:
                 post_url(post),
                 self.date(post.date),
                 post.date.isoformat(),
-                post.summary or _first_sentence(post.body) or "",
+                post.summary or first_sentence(render_markdown(post.body)),
             )
             for post in self.content.posts[:limit]
         ]
@@ -275,10 +289,13 @@ def script_json(data: Any) -> Markup:
     return Markup(text)  # noqa: S704 - escaped above for a script context
 
 
-def _first_sentence(markdown_text: str) -> str:
-    for line in markdown_text.splitlines():
-        line = line.strip()
-        if line and not line.startswith(("#", "-", "*", ">", "|", "!")):
-            plain = Markup(markdown.markdown(line)).striptags()  # noqa: S704 - only stripped
-            return plain if len(plain) <= 160 else plain[:157].rsplit(" ", 1)[0] + "…"
-    return ""
+def first_sentence(html: Markup) -> str:
+    """The first paragraph of rendered HTML as plain text, at most 160 characters."""
+    match = _PARAGRAPH.search(html)
+    if match is None:
+        return ""
+    plain = Markup(match.group(1)).striptags()  # noqa: S704 - only stripped
+    return plain if len(plain) <= 160 else plain[:157].rsplit(" ", 1)[0] + "…"
+
+
+_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)

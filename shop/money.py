@@ -77,7 +77,14 @@ class Money:
 
     def format(self, locale: str) -> str:
         """Human display for a locale: ``24,90 €`` in French, ``€24.90`` in English."""
-        return str(format_currency(self.to_decimal(), self.currency, locale=locale))
+        return _format(self.amount, self.currency, locale)
+
+
+@lru_cache(maxsize=16384)
+def _format(amount: int, currency: str, locale: str) -> str:
+    # Babel's formatting is slow and a shop shows the same few prices on many pages.
+    money = Decimal(amount).scaleb(-currency_exponent(currency))
+    return str(format_currency(money, currency, locale=locale))
 
 
 _AMOUNT = re.compile(r"(?P<units>\d+)(?:\.(?P<fraction>\d+))?")
