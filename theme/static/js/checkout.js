@@ -133,7 +133,7 @@
   const show = q => {
     const before = quote?.total.display,
       rejected = code && !q.promo_code,
-      message = code && (q.promo_code ? t("applied", {code: q.promo_code}) : t(q.promo_rejection));
+      message = code && (q.promo_code ? t("applied", {code: q.promo_code}) : t(q.promo_rejection) || t("not_applicable"));
     quote = q;
     showMethods(q.shipping_options);
     promoMessage.textContent = message || "";
@@ -166,6 +166,10 @@
     }
   };
 
+  // A refusal the shopper cannot fix from here: a cart this page sent wrong ("reload"), or
+  // no answer, a server error, no functions behind /api ("try again").
+  const trouble = got => ([400, 413, 415, 422].includes(got) ? "failed" : "unavailable");
+
   const order = () => ({items: read(), country: country?.value, shipping_method: method, promo_code: code || undefined});
 
   const requote = async body => {
@@ -188,7 +192,7 @@
       problems[e.sku] = t("gone");
       return say(t("unknown_sku", {item: name(e.sku)}), e.sku);
     }
-    say(SAID.includes(e.code) ? t(e.code) : t(got && got < 500 ? "failed" : "unavailable"));
+    say(t(SAID.includes(e.code) ? e.code : trouble(got)));
   };
 
   // Live stock: a sold-out line (or one asking for more than is left) cannot be paid.
@@ -277,9 +281,8 @@
     schedule(0);
   });
 
-  form.addEventListener("submit", async e => {
-    e.preventDefault();
-    if (busy) return;
+  // Opens the payment page; true when the browser is on its way there.
+  const checkout = async () => {
     // A code typed but not applied: apply it first, and let the shopper see the new total.
     const typed = promo.value.trim().toUpperCase();
     if (typed != code) {
@@ -290,16 +293,16 @@
       if (quote.total.display != before) return say(t("check_total"));
     }
     await settle();
-    if (pay.disabled || !quote) return;
-    busy = true;
-    updatePay();
+    if (!quote?.shipping || blocked()) return;
     say("");
     announce(t("opening"));
     const {status: got, data} = await api("/api/checkout", {...order(), shipping_method: quote.shipping.id, promo_code: quote.promo_code || undefined}),
       err = data.error || {},
       item = err.sku && name(err.sku);
-    if (got == 201 && data.url && /^https?:$/.test(new URL(data.url, location.href).protocol)) return location.assign(data.url);
-    busy = false;
+    if (got == 201 && data.url && /^https?:$/.test(new URL(data.url, location.href).protocol)) {
+      location.assign(data.url);
+      return true;
+    }
     if (got == 409 && err.sku) {
       problems[err.sku] = err.available ? t("few", {count: err.available}) : t("sold_out");
       say(err.available ? t("out_of_stock", {count: err.available, item}) : t("out_of_stock_none", {item}), !err.available && err.sku);
@@ -307,13 +310,22 @@
       problems[err.sku] = t("gone");
       say(t("unknown_sku", {item}), err.sku);
     } else {
-      say(SAID.includes(err.code) ? t(err.code) : t(got && got < 500 ? "failed" : "unavailable"));
+      say(t(SAID.includes(err.code) ? err.code : trouble(got)));
       // Show the server's view again (a code that expired meanwhile, a method gone).
       keep = true;
       quoted = null;
       if (err.code == "unknown_shipping_method") method = undefined;
       schedule(0);
     }
+  };
+
+  form.addEventListener("submit", async e => {
+    e.preventDefault();
+    if (busy) return;
+    // Busy from the first click: a second one never opens a second payment (and hold).
+    busy = true;
+    updatePay();
+    busy = !!(await checkout());
     decorate();
   });
 
