@@ -8,6 +8,7 @@ longer belong to the site.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -61,10 +62,24 @@ class BuildState:
     documents: dict[Path, Page | Post]
     produced: set[Path] = field(default_factory=set)
     written: int = 0
+    pages: PageCache | None = None
+    skipped: int = 0
 
     @property
     def catalogue(self) -> Catalogue:
         return self.content.catalogue
+
+    def render(self, relative: str, context: dict[str, Any], render: Callable[[], str]) -> None:
+        """Write a page, rendering it only when its inputs changed since the last build."""
+        path = self.output / relative
+        key = self.pages.key(relative, context) if self.pages is not None else None
+        if key is not None and self.pages is not None and self.pages.fresh(relative, key, path):
+            self.produced.add(path.resolve())
+            self.skipped += 1
+            return
+        self.write(relative, render())
+        if key is not None and self.pages is not None:
+            self.pages.remember(relative, key, path)
 
     def write(self, relative: str, text: str) -> None:
         """Write a file of the site, leaving it untouched when its bytes are unchanged."""
@@ -78,6 +93,73 @@ class BuildState:
         temporary.write_bytes(data)
         temporary.replace(path)
         self.written += 1
+
+
+class PageCache:
+    """What each page was rendered from, so a rebuild renders only what changed.
+
+    A page's key hashes the theme (templates, translations, assets), the globals
+    every page sees, and the page's own context (views are frozen dataclasses whose
+    repr is their content). The output file's size and mtime must also match what
+    the last build wrote, so a file edited or removed by hand is rendered again.
+    """
+
+    VERSION = 1
+
+    def __init__(self, path: Path, environment: str) -> None:
+        self.path = path
+        self.environment = environment
+        self.entries: dict[str, list[Any]] = {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("version") == self.VERSION and data.get("environment") == environment:
+                self.entries = data["pages"]
+        except (OSError, ValueError, KeyError, AttributeError):
+            self.entries = {}
+
+    def key(self, relative: str, context: dict[str, Any]) -> str:
+        text = repr(sorted(context.items()))
+        return hashlib.sha256(f"{relative}\0{text}".encode()).hexdigest()
+
+    def fresh(self, relative: str, key: str, path: Path) -> bool:
+        entry = self.entries.get(relative)
+        if entry is None or entry[0] != key:
+            return False
+        try:
+            stat = path.stat()
+        except OSError:
+            return False
+        return [stat.st_size, stat.st_mtime_ns] == entry[1:]
+
+    def remember(self, relative: str, key: str, path: Path) -> None:
+        stat = path.stat()
+        self.entries[relative] = [key, stat.st_size, stat.st_mtime_ns]
+
+    def save(self, produced: set[Path], output: Path) -> None:
+        keep = {p.relative_to(output).as_posix() for p in produced if p.is_relative_to(output)}
+        data = {
+            "version": self.VERSION,
+            "environment": self.environment,
+            "pages": {k: v for k, v in self.entries.items() if k in keep},
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data), encoding="utf-8")
+        temporary.replace(self.path)
+
+
+def environment_key(theme: Path, template_globals: dict[str, Any], assets: AssetManifest) -> str:
+    """A hash of everything every page depends on besides its own context."""
+    digest = hashlib.sha256()
+    for folder in (theme / "templates", theme / "translations"):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                digest.update(path.relative_to(theme).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes())
+    plain = {k: v for k, v in template_globals.items() if not callable(v)}
+    digest.update(repr(sorted(plain.items())).encode())
+    digest.update(repr(sorted(assets.urls.items())).encode())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -141,6 +223,9 @@ def build(
         documents=_documents(root, content),
         produced={p.resolve() for p in produced},
     )
+    state.pages = PageCache(
+        root / ".cache" / "pages.json", environment_key(theme, state.template_globals, assets)
+    )
     progress(
         f"Rendering {len(content.catalogue.public)} products and "
         f"{len(content.pages) + len(content.posts)} pages…"
@@ -154,6 +239,7 @@ def build(
         f"Sitemap: {config.url('/sitemap.xml')}\n",
     )
     _remove_stale(output, state.produced)
+    state.pages.save(state.produced, output)
     pages = sum(1 for p in state.produced if p.suffix == ".html")
     return BuildReport(
         pages,

@@ -7,12 +7,14 @@ the ``COMPTOIR_BUILD`` setting, so signals carry no global state.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pelican import signals
 from pelican.generators import Generator
 from pelican.readers import BaseReader
+from pelican.writers import Writer
 
 from generator.presenters import (
     category_url,
@@ -97,8 +99,10 @@ class ShopGenerator(Generator):  # type: ignore[misc]
         per_page = state.config.products_per_page
 
         def render(path: str, template: str, **context: Any) -> None:
-            html = self.get_template(template).render(**context)
-            state.write(path, html)
+            page = self.get_template(template)
+            state.render(
+                path, {"template": template, **context}, lambda: str(page.render(**context))
+            )
 
         ordered = sorted(catalogue.public, key=lambda p: (p.date is not None, p.date), reverse=True)
         render(
@@ -137,6 +141,44 @@ class ShopGenerator(Generator):  # type: ignore[misc]
         render("404.html", "404")
 
 
+class _WriteIfChanged(io.StringIO):
+    """A file opened for Pelican that touches the disk only if its text changed."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = Path(path)
+
+    def close(self) -> None:
+        if not self.closed:
+            data = self.getvalue().encode("utf-8")
+            if not (self.path.is_file() and self.path.read_bytes() == data):
+                temporary = self.path.with_name(self.path.name + ".tmp")
+                temporary.write_bytes(data)
+                temporary.replace(self.path)
+        super().close()
+
+
+class UnchangedFilesWriter(Writer):  # type: ignore[misc]
+    """Pelican's writer, leaving unchanged pages and feeds untouched (bytes and mtime),
+    so a rebuild changes only what changed and a CDN re-uploads only that."""
+
+    def _open_w(self, filename: str, encoding: str, override: bool = False) -> Any:
+        if filename in self._overridden_files:
+            if override:
+                raise RuntimeError(f"{filename} would be overwritten twice")
+            return io.StringIO()  # Pelican skips this write: discard it
+        if filename in self._written_files and not override:
+            raise RuntimeError(f"{filename} was already written by this build")
+        if override:
+            self._overridden_files.add(filename)
+        self._written_files.add(filename)
+        return _WriteIfChanged(filename)
+
+
+def get_writer(_: Any) -> type[Writer]:
+    return UnchangedFilesWriter
+
+
 def get_generators(_: Any) -> type[Generator]:
     return ShopGenerator
 
@@ -145,6 +187,7 @@ def register() -> None:
     signals.readers_init.connect(install_reader)
     signals.generator_init.connect(install_globals)
     signals.get_generators.connect(get_generators)
+    signals.get_writer.connect(get_writer)
     signals.content_written.connect(record_written)
     signals.feed_written.connect(record_written)
 

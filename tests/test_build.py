@@ -167,3 +167,37 @@ def test_english_shop(tmp_path: Path) -> None:
         and "€24.90" in html
         and "Sold out" in read(shop, "/products/tasse/")
     )
+
+
+def test_rebuild_after_a_price_edit_touches_only_dependent_pages(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    shutil.copytree(MINI, shop)
+    build(shop)
+    output = shop / "output"
+
+    def snapshot() -> dict[str, tuple[bytes, int]]:
+        return {
+            p.relative_to(output).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in output.rglob("*")
+            if p.is_file()
+        }
+
+    before = snapshot()
+    again = build(shop)
+    assert snapshot() == before  # a rebuild with no change rewrites nothing at all
+    assert again.written == 0
+    product = shop / "content" / "products" / "bol.md"
+    product.write_text(product.read_text().replace("price: 24.90", "price: 26.50"))
+    build(shop)
+    after = snapshot()
+    changed = {path for path in before if after.get(path) != before[path]}
+    # The product, the listings showing it (its category, its tags, home) and the catalogue.
+    assert changed == {
+        "products/bol/index.html",
+        "category/ceramiques/index.html",
+        "tag/gres/index.html",
+        "tag/fait-main/index.html",
+        "index.html",
+        "catalog.json",
+    }
+    assert "26,50\xa0€" in after["products/bol/index.html"][0].decode()
