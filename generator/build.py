@@ -21,7 +21,14 @@ from xml.sax.saxutils import escape
 from generator.assets import AssetError, AssetManifest, build_assets
 from generator.i18n import load_translations
 from generator.images import ImageError, process_images
-from generator.presenters import FEED_PATH, Presenter, page_url, post_url, product_url
+from generator.presenters import (
+    FEED_PATH,
+    MarkdownCache,
+    Presenter,
+    page_url,
+    post_url,
+    product_url,
+)
 from shop.catalog_file import catalog_document
 from shop.catalogue import Catalogue
 from shop.config import ShopConfig
@@ -74,7 +81,7 @@ class BuildState:
         path = self.output / relative
         key = self.pages.key(relative, context) if self.pages is not None else None
         if key is not None and self.pages is not None and self.pages.fresh(relative, key, path):
-            self.produced.add(path.resolve())
+            self.produced.add(path)
             self.skipped += 1
             return
         self.write(relative, render())
@@ -85,7 +92,7 @@ class BuildState:
         """Write a file of the site, leaving it untouched when its bytes are unchanged."""
         path = self.output / relative
         data = text.encode("utf-8")
-        self.produced.add(path.resolve())
+        self.produced.add(path)
         if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -206,7 +213,8 @@ def build(
         ) from error
     produced.update(output / url.lstrip("/") for url in assets.urls.values())
     translations = load_translations(theme, config.language)
-    presenter = Presenter(content, config, translations, images)
+    markdown = MarkdownCache(root / ".cache" / "markdown.json")
+    presenter = Presenter(content, config, translations, images, markdown.render)
     state = BuildState(
         content=content,
         config=config,
@@ -240,6 +248,7 @@ def build(
     )
     _remove_stale(output, state.produced)
     state.pages.save(state.produced, output)
+    markdown.save()
     pages = sum(1 for p in state.produced if p.suffix == ".html")
     return BuildReport(
         pages,
@@ -464,9 +473,12 @@ def _write_sitemap(state: BuildState) -> None:
 
 
 def _remove_stale(output: Path, produced: set[Path]) -> None:
-    """Delete files a previous build wrote that are no longer part of the site."""
+    """Delete files a previous build wrote that are no longer part of the site.
+
+    ``output`` and every path in ``produced`` are absolute and resolved.
+    """
     for path in sorted(output.rglob("*"), reverse=True):
-        if path.is_file() and path.resolve() not in produced:
+        if path.is_file() and path not in produced:
             path.unlink()
         elif path.is_dir() and not any(path.iterdir()):
             path.rmdir()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gettext
+import hashlib
 import json
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -74,6 +75,38 @@ def render_markdown(text: str) -> Markup:
     return Markup(html)  # noqa: S704 - the shop's own content, not a visitor's
 
 
+class MarkdownCache:
+    """Rendered Markdown kept between builds, by a hash of its text.
+
+    Rendering descriptions is most of a rebuild's work; only the texts of this
+    build are saved, so the file never grows past the shop's size.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.used: dict[str, str] = {}
+        try:
+            self.known: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.known = {}
+
+    def render(self, text: str) -> Markup:
+        key = hashlib.sha256(text.encode()).hexdigest()
+        html = self.known.get(key)
+        if html is None:
+            html = str(render_markdown(text))
+        self.used[key] = html
+        return Markup(html)  # noqa: S704 - the shop's own content, rendered by render_markdown
+
+    def save(self) -> None:
+        if self.used == self.known:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.used, ensure_ascii=False), encoding="utf-8")
+        temporary.replace(self.path)
+
+
 def image_view(ref: ImageRef, processed: ProcessedImage, base_url: str) -> ImageView:
     largest = processed.fallback[-1]
     return ImageView(
@@ -97,11 +130,13 @@ class Presenter:
         config: ShopConfig,
         translations: gettext.GNUTranslations,
         images: Mapping[Path, ProcessedImage],
+        markdown: Callable[[str], Markup] = render_markdown,
     ) -> None:
         self.content = content
         self.config = config
         self.t = translations
         self.images = images
+        self.markdown = markdown
 
     # -- shared --------------------------------------------------------------
 
@@ -165,7 +200,7 @@ class Presenter:
         cheapest = min(items, key=lambda i: i.price)
         compare_at = cheapest.compare_at_price
         images = tuple(self.image(ref) for ref in product.images)
-        description = render_markdown(product.description)
+        description = self.markdown(product.description)
         summary = product.summary or first_sentence(description) or product.title
         return ProductView(
             slug=product.slug,
@@ -257,7 +292,7 @@ class Presenter:
                 post_url(post),
                 self.date(post.date),
                 post.date.isoformat(),
-                post.summary or first_sentence(render_markdown(post.body)),
+                post.summary or first_sentence(self.markdown(post.body)),
             )
             for post in self.content.posts[:limit]
         ]
