@@ -2,6 +2,7 @@
 in production, behind the site's origin through Lambda).
 
 Routes (relative to ``/api``): ``POST /quote``, ``POST /checkout``,
+``POST /checkout/{session_id}/cancel``,
 ``POST /stripe/webhook``, ``GET /stock``, ``GET /orders/{session_id}``.
 Every refusal is ``{"error": {"code", "message"}}`` with the right 4xx;
 internal errors never leak details.
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from functions.checkout import quote_request, start_checkout
+from functions.checkout import cancel_checkout, quote_request, start_checkout
 from functions.errors import INTERNAL, ApiError, error_response
 from functions.inbound import check_origin, parse_cart, read_body, read_json
 from functions.mailer import Mailer
@@ -85,10 +86,22 @@ class Api:
     async def checkout(self, request: Request) -> Response:
         check_origin(request, self.settings.allowed_origins)
         cart = parse_cart(await read_json(request))
-        url = await run_in_threadpool(
+        session_id, url = await run_in_threadpool(
             start_checkout, self.settings, self.store, self.payments, cart, self.clock()
         )
-        return JSONResponse({"url": url}, status_code=201, headers={"cache-control": "no-store"})
+        return JSONResponse(
+            {"url": url, "session_id": session_id},
+            status_code=201,
+            headers={"cache-control": "no-store"},
+        )
+
+    async def cancel(self, request: Request) -> Response:
+        check_origin(request, self.settings.allowed_origins)
+        session_id = request.path_params["session_id"]
+        if not _SESSION_ID.fullmatch(session_id):
+            raise ApiError(404, "checkout_not_found", "No such checkout.")
+        await run_in_threadpool(cancel_checkout, self.store, self.payments, session_id)
+        return JSONResponse({"cancelled": True}, headers={"cache-control": "no-store"})
 
     async def webhook(self, request: Request) -> Response:
         payload = await read_body(request, WEBHOOK_BODY_LIMIT)
@@ -221,6 +234,7 @@ def create_app(
         routes=[
             Route("/quote", api.quote, methods=["POST"]),
             Route("/checkout", api.checkout, methods=["POST"]),
+            Route("/checkout/{session_id}/cancel", api.cancel, methods=["POST"]),
             Route("/stripe/webhook", api.webhook, methods=["POST"]),
             Route("/stock", api.stock, methods=["GET"]),
             Route("/orders/{session_id}", api.order, methods=["GET"]),

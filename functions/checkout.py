@@ -55,8 +55,8 @@ def tracked_quantities(settings: Settings, quote: Quote) -> dict[str, int]:
 
 def start_checkout(
     settings: Settings, store: Store, payments: StripePayments, cart: CartRequest, now: dt.datetime
-) -> str:
-    """Open a payment page for the cart; returns its URL. Stock is held until it expires."""
+) -> tuple[str, str]:
+    """Open a payment page for the cart: (session id, URL). Stock is held until it expires."""
     if cart.country is None:
         raise ApiError(422, "country_required", "Choose the delivery country.")
     quote = quote_request(settings, store, cart, now.date())
@@ -104,7 +104,26 @@ def start_checkout(
             },
         )
     )
-    return session.url
+    return session.id, session.url
+
+
+def cancel_checkout(store: Store, payments: StripePayments, session_id: str) -> None:
+    """The shopper came back without paying: end the session and free its stock at once.
+
+    Idempotent. A session that was paid meanwhile is left alone (409).
+    """
+    checkout = store.get_checkout(session_id)
+    if checkout is None:
+        raise ApiError(404, "checkout_not_found", "No such checkout.")
+    try:
+        ended = payments.expire_session(session_id)
+    except PaymentError:
+        raise ApiError(
+            502, "payment_unavailable", "The payment service is unavailable. Please try again."
+        ) from None
+    if not ended and store.get_order(session_id) is not None:
+        raise ApiError(409, "already_paid", "This checkout was paid.")
+    store.release_reservation(checkout.hold_key)
 
 
 def session_params(

@@ -47,6 +47,17 @@ class StripePayments:
             raise PaymentError("The payment service returned no payment page.")
         return CreatedSession(session.id, session.url)
 
+    def expire_session(self, session_id: str) -> bool:
+        """End an open checkout session; False when it is no longer open (paid, expired)."""
+        try:
+            self.client.v1.checkout.sessions.expire(session_id)
+        except stripe.InvalidRequestError:
+            return False
+        except stripe.StripeError as error:
+            log.error("Stripe refused to expire a session: %s", error.user_message or error)
+            raise PaymentError("The payment service is unavailable.") from error
+        return True
+
     def verify_event(self, payload: bytes, signature: str) -> stripe.Event:
         """The event, if ``signature`` is Stripe's for these exact bytes (5 min tolerance)."""
         event: stripe.Event = stripe.Webhook.construct_event(

@@ -295,17 +295,21 @@ def test_declined_card_makes_no_order(page: Page, shop: Shop) -> None:
 
 
 def test_cancel_on_the_payment_page_keeps_the_cart(page: Page, shop: Shop) -> None:
-    open_cart(page, shop.base, ("BOL-BLEU", 2), ("THE-SENCHA-50", 1))
+    open_cart(page, shop.base, ("BOL-BLEU", 3), ("THE-SENCHA-50", 1))  # the last 3 bowls
     go_to_payment(page)
+    assert shop.available("BOL-BLEU") == {"BOL-BLEU": 0}  # held for the payment page
     page.get_by_role("link", name="Cancel and return to the shop").click()
     page.wait_for_url(shop.base + "/cart/*")
     notice = page.locator("[data-checkout-cancelled]")
     expect(notice).to_be_visible()
     expect(notice).to_have_text("Paiement annulé\u00a0: votre panier vous attend toujours.")
     expect(page.locator("[data-cart] li")).to_have_count(2)
-    assert stored_cart(page) == [("BOL-BLEU", 2), ("THE-SENCHA-50", 1)]
+    assert stored_cart(page) == [("BOL-BLEU", 3), ("THE-SENCHA-50", 1)]
     assert "cancelled" not in page.url  # a reload does not say it again
     expect(page.locator("[data-total]")).not_to_be_empty()
+    # Coming back ended that checkout: its hold no longer blocks this shopper.
+    expect(page.locator("[data-pay]")).to_be_enabled()
+    assert shop.available("BOL-BLEU") == {"BOL-BLEU": 3}
 
 
 def test_sold_out_line_blocks_payment(page: Page, shop: Shop) -> None:

@@ -373,3 +373,34 @@ def test_mail_outage_delays_mail_without_losing_or_doubling_it(
             ]
     finally:
         stack.close()
+
+
+def test_cancel_frees_the_hold_at_once(shop: Shop) -> None:
+    response = shop.checkout([("VASE", 1)])
+    assert response.status_code == 201
+    session_id = response.json()["session_id"]
+    assert response.json()["url"].endswith(session_id)
+    assert shop.available("VASE") == 0
+    cancel = httpx.post(
+        f"{shop.base}/api/checkout/{session_id}/cancel", headers={"origin": shop.base}
+    )
+    assert cancel.status_code == 200
+    assert shop.available("VASE") == 1
+    again = httpx.post(
+        f"{shop.base}/api/checkout/{session_id}/cancel", headers={"origin": shop.base}
+    )
+    assert again.status_code == 200  # idempotent
+    foreign = httpx.post(
+        f"{shop.base}/api/checkout/{session_id}/cancel", headers={"origin": "https://evil.example"}
+    )
+    assert foreign.status_code == 403
+    unknown = httpx.post(f"{shop.base}/api/checkout/cs_test_nosuchsession0000/cancel")
+    assert unknown.status_code == 404
+
+
+def test_a_paid_checkout_cannot_be_cancelled(shop: Shop) -> None:
+    session_id, _ = paid_order(shop)
+    response = httpx.post(f"{shop.base}/api/checkout/{session_id}/cancel")
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "already_paid")
+    assert order_status(shop, session_id) == "paid"
+    assert shop.available("BOL-BLEU") == 2

@@ -157,6 +157,7 @@
 
   // -- asking the server -----------------------------------------------------------------
 
+  const OPEN = "comptoir.checkout.open";
   const api = async (path, body) => {
     try {
       const response = await fetch(path, body && {method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(body)});
@@ -300,6 +301,8 @@
       err = data.error || {},
       item = err.sku && name(err.sku);
     if (got == 201 && data.url && /^https?:$/.test(new URL(data.url, location.href).protocol)) {
+      // Remembered so that coming back with "cancel" frees this checkout's stock at once.
+      sessionStorage.setItem(OPEN, data.session_id || "");
       location.assign(data.url);
       return true;
     }
@@ -346,12 +349,17 @@
     schedule(0);
   });
 
-  // Stripe sends a shopper who cancels back to /cart/?cancelled=1: the cart is untouched.
+  // Stripe sends a shopper who cancels back to /cart/?cancelled=1: the cart is untouched,
+  // and the checkout they left is ended so its stock hold does not block them.
+  const open = sessionStorage.getItem(OPEN);
+  let ended = Promise.resolve();
   if (new URLSearchParams(location.search).has("cancelled")) {
     $("[data-checkout-cancelled]").hidden = false;
     history.replaceState(null, "", location.pathname);
+    if (open) ended = api(`/api/checkout/${encodeURIComponent(open)}/cancel`, {});
   }
+  sessionStorage.removeItem(OPEN);
 
   decorate();
-  running = refresh();
+  running = ended.then(refresh);
 })();
