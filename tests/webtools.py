@@ -148,6 +148,10 @@ def run_vnu(paths: Iterable[str | Path]) -> list[str]:
     return errors
 
 
+# url -> the weighted audits that did not pass on the last Lighthouse run of that url.
+LIGHTHOUSE_FAILED_AUDITS: dict[str, set[str]] = {}
+
+
 def _lighthouse_once(url: str, chromium: str, lighthouse: Path) -> dict[str, float]:
     done = subprocess.run(
         [
@@ -177,6 +181,14 @@ def _lighthouse_once(url: str, chromium: str, lighthouse: Path) -> dict[str, flo
                 f"lighthouse gave no {name} score for {url}: {report['runWarnings']}"
             )
         scores[name] = float(score)
+    LIGHTHOUSE_FAILED_AUDITS[url] = {
+        ref["id"]
+        for category in report["categories"].values()
+        for ref in category["auditRefs"]
+        if ref.get("weight")
+        and report["audits"][ref["id"]].get("score") is not None
+        and report["audits"][ref["id"]]["score"] < 1
+    }
     return scores
 
 
