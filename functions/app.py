@@ -77,7 +77,7 @@ class Api:
         check_origin(request, self.settings.allowed_origins)
         cart = parse_cart(await read_json(request))
         quote = await run_in_threadpool(
-            quote_request, self.settings, self.store, cart, self.clock().date()
+            quote_request, self.settings, self.store, cart, self.settings.shop_date(self.clock())
         )
         return JSONResponse(
             quote_json(quote, self.settings.config.locale), headers={"cache-control": "no-store"}

@@ -59,7 +59,7 @@ def start_checkout(
     """Open a payment page for the cart: (session id, URL). Stock is held until it expires."""
     if cart.country is None:
         raise ApiError(422, "country_required", "Choose the delivery country.")
-    quote = quote_request(settings, store, cart, now.date())
+    quote = quote_request(settings, store, cart, settings.shop_date(now))
     if cart.promo_code and quote.promo_rejection:
         raise ApiError(
             422,
@@ -116,12 +116,13 @@ def cancel_checkout(store: Store, payments: StripePayments, session_id: str) -> 
     if checkout is None:
         raise ApiError(404, "checkout_not_found", "No such checkout.")
     try:
-        ended = payments.expire_session(session_id)
+        status = payments.expire_session(session_id)
     except PaymentError:
         raise ApiError(
             502, "payment_unavailable", "The payment service is unavailable. Please try again."
         ) from None
-    if not ended and store.get_order(session_id) is not None:
+    if status != "expired":
+        # Paid (perhaps before its webhook lands): the hold becomes a sale, never stock.
         raise ApiError(409, "already_paid", "This checkout was paid.")
     store.release_reservation(checkout.hold_key)
 

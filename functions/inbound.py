@@ -57,7 +57,7 @@ async def read_json(request: Request) -> Any:
     body = await read_body(request)
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # JSONDecodeError is a ValueError
         raise ApiError(400, "invalid_json", "The body is not valid JSON.") from None
 
 

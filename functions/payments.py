@@ -47,16 +47,20 @@ class StripePayments:
             raise PaymentError("The payment service returned no payment page.")
         return CreatedSession(session.id, session.url)
 
-    def expire_session(self, session_id: str) -> bool:
-        """End an open checkout session; False when it is no longer open (paid, expired)."""
+    def expire_session(self, session_id: str) -> str:
+        """End a checkout session if it is open; returns its status afterwards
+        ("expired", or "complete" when it was paid meanwhile)."""
         try:
-            self.client.v1.checkout.sessions.expire(session_id)
+            return str(self.client.v1.checkout.sessions.expire(session_id).status)
         except stripe.InvalidRequestError:
-            return False
+            pass  # not open any more: ask what it became
         except stripe.StripeError as error:
             log.error("Stripe refused to expire a session: %s", error.user_message or error)
             raise PaymentError("The payment service is unavailable.") from error
-        return True
+        try:
+            return str(self.client.v1.checkout.sessions.retrieve(session_id).status)
+        except stripe.StripeError as error:
+            raise PaymentError("The payment service is unavailable.") from error
 
     def verify_event(self, payload: bytes, signature: str) -> stripe.Event:
         """The event, if ``signature`` is Stripe's for these exact bytes (5 min tolerance)."""

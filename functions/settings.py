@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from shop.catalog_file import load_catalog
 from shop.catalogue import Catalogue
@@ -39,6 +41,8 @@ class Secret:
 
 
 LIVE_PREFIXES = ("sk_live_", "rk_live_")
+# Stripe's limit is 24 h; checkout adds a minute of slack and the request takes time.
+MAX_SESSION_MINUTES = 24 * 60 - 2
 
 
 @dataclass(frozen=True)
@@ -51,11 +55,15 @@ class Settings:
     allowed_origins: frozenset[str]
     store_path: Path
     outbox_dir: Path
-    smtp_url: str | None
+    smtp_url: str | None = field(repr=False)  # may hold a password
     stripe_key: Secret
     webhook_secret: Secret
     stripe_api_base: str | None  # None: Stripe itself; else the offline emulator's address
     session_minutes: int = 30
+
+    def shop_date(self, now: dt.datetime) -> dt.date:
+        """Today in the shop's time zone: promo codes start and end at the shop's midnight."""
+        return now.astimezone(ZoneInfo(self.config.timezone)).date()
 
     @property
     def uses_emulator(self) -> bool:
@@ -115,9 +123,12 @@ def from_environment(
     if local_origin:
         origins |= {local_origin, local_origin.replace("127.0.0.1", "localhost")}
     var = shop_root / "var"
-    minutes = int(env.get("COMPTOIR_SESSION_MINUTES", "30"))
-    if not 30 <= minutes <= 24 * 60:
-        raise ConfigurationError("COMPTOIR_SESSION_MINUTES must be between 30 and 1440")
+    text = env.get("COMPTOIR_SESSION_MINUTES", "30")
+    minutes = int(text) if text.isdigit() else 0
+    if not 30 <= minutes <= MAX_SESSION_MINUTES:
+        raise ConfigurationError(
+            f"COMPTOIR_SESSION_MINUTES must be a whole number from 30 to {MAX_SESSION_MINUTES}"
+        )
     return Settings(
         shop_root=shop_root,
         config=config,

@@ -46,7 +46,7 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.FULFILLED: frozenset({OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED}),
     OrderStatus.FAILED: frozenset(),
     OrderStatus.REFUNDED: frozenset(),
-    OrderStatus.CANCELLED: frozenset(),
+    OrderStatus.CANCELLED: frozenset({OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED}),
 }
 
 

@@ -18,6 +18,7 @@ from functions.settings import Settings
 from functions.store import (
     AddressData,
     Checkout,
+    InvalidTransition,
     Order,
     OrderData,
     OrderStatus,
@@ -38,6 +39,10 @@ class Services:
 
 
 Handler = Callable[[Services, Mapping[str, Any], dt.datetime], str]
+
+
+class RetryLater(Exception):
+    """The event arrived before what it depends on: answer 5xx so Stripe sends it again."""
 
 
 def order_number(session_id: str, created: dt.datetime) -> str:
@@ -221,14 +226,20 @@ def on_charge_refunded(services: Services, charge: Mapping[str, Any], now: dt.da
         return "refund of an unknown payment"
     order = services.store.get_order(checkout.session_id)
     if order is None:
-        return "refund before any order"
+        # The payment's own event has not landed yet: fail, so Stripe retries this later.
+        raise RetryLater(f"refund of {checkout.session_id} before its order")
     full = int(charge.get("amount_refunded") or 0) >= int(charge.get("amount") or 0)
     status = OrderStatus.REFUNDED if full else OrderStatus.PARTIALLY_REFUNDED
     if order.status in (OrderStatus.REFUNDED,):
         return "already refunded"
-    services.store.set_order_status(
-        checkout.session_id, status, f"charge.refunded {charge.get('amount_refunded')}", now
-    )
+    try:
+        services.store.set_order_status(
+            checkout.session_id, status, f"charge.refunded {charge.get('amount_refunded')}", now
+        )
+    except InvalidTransition:
+        # Retrying cannot change the answer: acknowledge, and leave it for the merchant.
+        log.error("refund of order %s in status %s not recorded", order.number, order.status)
+        return "refund not applicable"
     return f"order {order.number} {status}"
 
 

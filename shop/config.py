@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from email.utils import parseaddr
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shop.money import Money, known_currencies
 from shop.problems import Problems
@@ -189,6 +190,14 @@ def read_config(root: Node, problems: Problems) -> ShopConfig | None:
         shop.get("language", required=True, example="language: fr")
     currency = _currency(shop)
     timezone = shop.text("timezone") or "Europe/Paris"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        shop.error(
+            shop.values["timezone"],
+            f"unknown time zone '{timezone}': write one such as Europe/Paris",
+        )
+        timezone = "Europe/Paris"
     description = shop.text("description")
     per_page = shop.integer("products_per_page", minimum=1) or 24
     legal = _legal(shop)

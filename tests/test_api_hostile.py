@@ -208,3 +208,14 @@ def _now():  # type: ignore[no-untyped-def]
     import datetime as dt
 
     return dt.datetime.now(dt.UTC)
+
+
+@pytest.mark.parametrize(
+    "body", [b"[" * 30_000, b'{"items": [{"sku": "BOL-BLEU", "quantity": ' + b"9" * 5_000 + b"}]}"]
+)
+def test_pathological_json_is_a_clean_400(
+    client: tuple[TestClient, SQLiteStore], body: bytes
+) -> None:
+    api, _ = client
+    response = api.post("/quote", content=body, headers={"content-type": "application/json"})
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_json")

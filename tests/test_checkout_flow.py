@@ -404,3 +404,34 @@ def test_a_paid_checkout_cannot_be_cancelled(shop: Shop) -> None:
     assert (response.status_code, response.json()["error"]["code"]) == (409, "already_paid")
     assert order_status(shop, session_id) == "paid"
     assert shop.available("BOL-BLEU") == 2
+
+
+def test_cancel_after_payment_before_the_webhook_keeps_the_sale(shop: Shop) -> None:
+    emulator = shop.stack.emulator
+    assert emulator is not None
+    response = shop.checkout([("VASE", 1)])
+    session_id = response.json()["session_id"]
+    emulator.webhooks.hold()  # the payment's webhook is late
+    pay(response.json()["url"])
+    cancel = httpx.post(f"{shop.base}/api/checkout/{session_id}/cancel")
+    assert (cancel.status_code, cancel.json()["error"]["code"]) == (409, "already_paid")
+    assert shop.available("VASE") == 0  # still held: it was sold
+    emulator.webhooks.release()
+    assert wait_for(lambda: order_status(shop, session_id) == "paid")
+    assert shop.available("VASE") == 0
+    assert shop.checkout([("VASE", 1)]).status_code == 409  # never sold twice
+
+
+def test_refund_of_a_cancelled_order_is_recorded(shop: Shop) -> None:
+    session_id, _ = paid_order(shop)
+    now = dt.datetime.now(dt.UTC)
+    shop.stack.store.set_order_status(session_id, OrderStatus.CANCELLED, "test", now)
+    emulator = shop.stack.emulator
+    assert emulator is not None
+    payment = emulator.retrieve_checkout_session(session_id, {})["payment_intent"]
+    headers = {"authorization": f"Bearer {shop.stack.settings.stripe_key.reveal()}"}
+    refund = httpx.post(
+        f"{shop.base}/_stripe/v1/refunds", data={"payment_intent": payment}, headers=headers
+    )
+    assert refund.status_code == 200, refund.text
+    assert wait_for(lambda: order_status(shop, session_id) == "refunded")
