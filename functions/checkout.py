@@ -73,9 +73,11 @@ def start_checkout(
         raise ApiError(422, "amount_too_small", "The order total is below the minimum charge.")
     hold_key = "hold_" + secrets.token_urlsafe(18)
     expires_at = now + dt.timedelta(minutes=settings.session_minutes) + EXPIRY_SLACK
+    claim_code(settings, store, quote, hold_key)
     try:
         store.reserve(hold_key, tracked_quantities(settings, quote), expires_at + HOLD_MARGIN, now)
     except InsufficientStock as error:
+        release_code(store, quote.promo_code, hold_key)
         raise ApiError(
             409,
             "out_of_stock",
@@ -89,6 +91,7 @@ def start_checkout(
         )
     except PaymentError:
         store.release_reservation(hold_key)
+        release_code(store, quote.promo_code, hold_key)
         raise ApiError(
             502, "payment_unavailable", "The payment service is unavailable. Please try again."
         ) from None
@@ -105,6 +108,29 @@ def start_checkout(
         )
     )
     return session.id, session.url
+
+
+def claim_code(settings: Settings, store: Store, quote: Quote, hold_key: str) -> None:
+    """A code with a usage limit is used by the checkout that holds it, paid or not yet:
+    concurrent checkouts can never use it more times than allowed."""
+    discount = settings.config.discount(quote.promo_code) if quote.promo_code else None
+    if discount is None or discount.usage_limit is None:
+        return
+    if not store.claim_code_use(discount.code, hold_key, discount.usage_limit):
+        raise ApiError(
+            422, "promo_code_rejected", "This promo code cannot be used.", reason="used_up"
+        )
+
+
+def release_code(store: Store, code: object, hold_key: str) -> None:
+    """Give back the use of a code by a checkout that ended unpaid (no-op without code)."""
+    if code:
+        store.release_code_use(str(code), hold_key)
+
+
+def promo_of(checkout: Checkout) -> object:
+    quote: Any = checkout.quote["quote"]
+    return quote.get("promo_code")
 
 
 def cancel_checkout(store: Store, payments: StripePayments, session_id: str) -> None:
@@ -124,6 +150,7 @@ def cancel_checkout(store: Store, payments: StripePayments, session_id: str) -> 
     if status != "expired":
         # Paid (perhaps before its webhook lands): the hold becomes a sale, never stock.
         raise ApiError(409, "already_paid", "This checkout was paid.")
+    release_code(store, promo_of(checkout), checkout.hold_key)
     store.release_reservation(checkout.hold_key)
 
 

@@ -403,6 +403,24 @@ class SQLiteStore:
                 (code, session_id),
             )
 
+    def claim_code_use(self, code: str, key: str, limit: int) -> bool:
+        with self._transaction(write=True) as conn:
+            if conn.execute(
+                "SELECT 1 FROM code_uses WHERE code = ? AND session_id = ?", (code, key)
+            ).fetchone():
+                return True
+            (used,) = conn.execute(
+                "SELECT count(*) FROM code_uses WHERE code = ?", (code,)
+            ).fetchone()
+            if used >= limit:
+                return False
+            conn.execute("INSERT INTO code_uses (code, session_id) VALUES (?, ?)", (code, key))
+            return True
+
+    def release_code_use(self, code: str, key: str) -> None:
+        with self._transaction(write=True) as conn:
+            conn.execute("DELETE FROM code_uses WHERE code = ? AND session_id = ?", (code, key))
+
     def code_uses(self, code: str) -> int:
         with self._transaction() as conn:
             row = conn.execute("SELECT count(*) FROM code_uses WHERE code = ?", (code,)).fetchone()

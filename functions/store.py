@@ -231,6 +231,15 @@ class Store(Protocol):
 
     def code_uses(self, code: str) -> int: ...
 
+    def claim_code_use(self, code: str, key: str, limit: int) -> bool:
+        """Count a use of a limited code by one checkout, atomically refusing past ``limit``.
+
+        Idempotent per (code, key): claiming again answers True without counting twice.
+        """
+
+    def release_code_use(self, code: str, key: str) -> None:
+        """Give a use back (its checkout expired, was cancelled or its payment failed)."""
+
     # -- customers ----------------------------------------------------------
     def record_customer(
         self, email: str, name: str, marketing_consent: bool, now: dt.datetime

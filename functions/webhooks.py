@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from functions.checkout import promo_of, release_code
 from functions.settings import Settings
 from functions.store import (
     AddressData,
@@ -170,7 +171,7 @@ def _settle(
         store.commit_reservation(checkout.hold_key, now)
         promo = checkout.quote["quote"].get("promo_code")  # type: ignore[attr-defined]
         if promo:
-            store.count_code_use(str(promo), checkout.session_id)
+            store.count_code_use(str(promo), checkout.hold_key)  # the checkout's claim
         if order.email:
             store.record_customer(
                 order.email, order.data["customer_name"], order.data["marketing_consent"], now
@@ -179,6 +180,7 @@ def _settle(
     elif order.status == OrderStatus.FAILED:
         store.cancel_sale(checkout.hold_key)
         store.release_reservation(checkout.hold_key)
+        release_code(store, promo_of(checkout), checkout.hold_key)
 
 
 def _apply(
@@ -216,6 +218,8 @@ def on_session_expired(services: Services, session: Mapping[str, Any], now: dt.d
     if checkout is None:
         return "unknown session"
     released = services.store.release_reservation(checkout.hold_key)
+    if services.store.get_order(checkout.session_id) is None:  # it ended unpaid
+        release_code(services.store, promo_of(checkout), checkout.hold_key)
     return "hold released" if released else "nothing to release"
 
 

@@ -15,6 +15,7 @@ WEBHOOK_SECRET = "whsec_test_0000000000000000"
 PROMOS = """
 discounts:
   - {code: BIENVENUE10, kind: percent, value: "10"}
+  - {code: UNEFOIS, kind: amount, value: "3", usage_limit: 1}
 """
 
 

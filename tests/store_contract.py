@@ -447,6 +447,31 @@ class StoreContract:
         assert store.code_uses("BIENVENUE") == 2
         assert store.code_uses("NOEL") == 1
 
+    def test_limited_code_claims_are_atomic_and_given_back(self, store: Store) -> None:
+        assert store.claim_code_use("UNEFOIS", "hold_a", 1)
+        assert store.claim_code_use("UNEFOIS", "hold_a", 1)  # the same checkout again
+        assert not store.claim_code_use("UNEFOIS", "hold_b", 1)
+        assert store.code_uses("UNEFOIS") == 1
+        store.count_code_use("UNEFOIS", "hold_a")  # paid: still one use
+        assert store.code_uses("UNEFOIS") == 1
+        store.release_code_use("UNEFOIS", "hold_a")
+        store.release_code_use("UNEFOIS", "hold_a")
+        assert store.code_uses("UNEFOIS") == 0
+        assert store.claim_code_use("UNEFOIS", "hold_b", 1)
+
+    def test_concurrent_claims_never_exceed_the_limit(self, make_store: MakeStore) -> None:
+        handles = [make_store() for _ in range(4)]
+        barrier = threading.Barrier(12)
+
+        def claim(index: int) -> bool:
+            barrier.wait()
+            return handles[index % 4].claim_code_use("DEUX", f"hold_{index}", 2)
+
+        with ThreadPoolExecutor(12) as pool:
+            results = list(pool.map(claim, range(12)))
+        assert results.count(True) == 2
+        assert handles[0].code_uses("DEUX") == 2
+
     # -- customers ------------------------------------------------------------------
 
     def customer(self, store: Store, email: str) -> CustomerView | None:

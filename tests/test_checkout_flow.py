@@ -435,3 +435,26 @@ def test_refund_of_a_cancelled_order_is_recorded(shop: Shop) -> None:
     )
     assert refund.status_code == 200, refund.text
     assert wait_for(lambda: order_status(shop, session_id) == "refunded")
+
+
+def test_a_one_use_code_is_used_once_even_by_concurrent_checkouts(shop: Shop) -> None:
+    barrier = threading.Barrier(3)
+
+    def attempt(_: int) -> httpx.Response:
+        barrier.wait()
+        return shop.checkout([("BOL-BLEU", 1)], promo_code="UNEFOIS")
+
+    with ThreadPoolExecutor(3) as pool:
+        responses = list(pool.map(attempt, range(3)))
+    assert sorted(r.status_code for r in responses) == [201, 422, 422]
+    refused = next(r for r in responses if r.status_code == 422).json()["error"]
+    assert (refused["code"], refused["reason"]) == ("promo_code_rejected", "used_up")
+    # The checkout holding the code is cancelled: the code can be used again.
+    holder = next(r for r in responses if r.status_code == 201).json()["session_id"]
+    assert httpx.post(f"{shop.base}/api/checkout/{holder}/cancel").status_code == 200
+    again = shop.checkout([("BOL-BLEU", 1)], promo_code="UNEFOIS")
+    assert again.status_code == 201
+    pay(again.json()["url"])
+    assert wait_for(lambda: order_status(shop, again.json()["session_id"]) == "paid")
+    assert shop.stack.store.code_uses("UNEFOIS") == 1
+    assert shop.checkout([("BOL-BLEU", 1)], promo_code="UNEFOIS").status_code == 422
