@@ -146,8 +146,20 @@ class Api:
                 status_code=202,
                 headers={"cache-control": "no-store", "retry-after": "2"},
             )
+        from decimal import Decimal
+
+        from functions.quotes import rate_display
+
         locale = self.settings.config.locale
         data = order.data
+
+        def money(amount: int) -> dict[str, Any]:
+            return money_json_of(amount, order.currency, locale)
+
+        shipping = data["shipping"]
+        # What the order page prints, every amount formatted here: lines (before discounts)
+        # add up to the subtotal; subtotal − discounts + shipping = total. No name, no
+        # address: whoever holds the link sees the order, not who placed it.
         return JSONResponse(
             {
                 "status": order.status.value,
@@ -157,13 +169,32 @@ class Api:
                     {
                         "title": line["title"],
                         "quantity": line["quantity"],
-                        "total": money_json_of(line["total"], order.currency, locale),
+                        "unit_price": money(line["unit_price"]),
+                        "subtotal": money(line["unit_price"] * line["quantity"]),
+                        "discount": money(line["discount"]),
+                        "total": money(line["total"]),
                     }
                     for line in data["lines"]
                 ],
-                "shipping": data["shipping"]["label"] if data["shipping"] else None,
+                "subtotal": money(data["subtotal"]),
+                "discounts": [
+                    {"label": d["label"], "amount": money(d["amount"])} for d in data["discounts"]
+                ],
+                "shipping": (
+                    {"label": shipping["label"], "price": money(shipping["amount"])}
+                    if shipping
+                    else None
+                ),
                 "pickup": data["pickup"],
-                "total": money_json_of(order.total, order.currency, locale),
+                "vat": [
+                    {
+                        "rate": v["rate"],
+                        "rate_display": rate_display(Decimal(v["rate"]), locale),
+                        "vat": money(v["vat"]),
+                    }
+                    for v in data["vat"]
+                ],
+                "total": money(order.total),
                 "email": _mask(order.email),
             },
             headers={"cache-control": "no-store"},

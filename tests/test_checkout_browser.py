@@ -424,3 +424,75 @@ def test_checkout_scripts_load_only_where_needed(shop_root: Path) -> None:
 def test_cart_and_order_pages_are_valid_html(shop_root: Path) -> None:
     output = shop_root / "output"
     assert run_vnu([output / "cart" / "index.html", output / "order" / "index.html"]) == []
+
+
+def test_order_page_shows_a_receipt(browser: Browser, shop: Shop) -> None:
+    """Lines, subtotal, discount, delivery, total and the VAT included, as the server wrote
+    them, readable at 390 px and with no accessibility violation."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        open_cart(page, shop.base, ("BOL-BLEU", 1), ("THE-SENCHA-50", 1))
+        page.fill("#checkout-promo", "BIENVENUE10")
+        page.click("[data-apply]")
+        expect(page.locator("[data-totals-lines] .totals-discount")).to_be_visible()
+        session_id = go_to_payment(page)
+        fill_payment_page(page, CARD_OK)
+        page.wait_for_url(f"**/order/?session_id={session_id}")
+        expect(page.locator("[data-order]")).to_be_visible(timeout=20_000)
+        order = httpx.get(f"{shop.base}/api/orders/{session_id}").json()
+
+        table = page.get_by_role("table", name="Le détail de votre commande (prix TTC)")
+        expect(table).to_be_visible()
+        lines = page.locator("[data-order-lines] tr")
+        expect(lines).to_have_count(2)
+        assert text(lines.nth(0)) == plain(
+            f"1 × Bol bleu {order['lines'][0]['subtotal']['display']}"
+        )
+        sums = page.locator("[data-order-sums] tr")
+        assert text(sums.nth(0)) == plain(f"Sous-total {order['subtotal']['display']}")
+        discount = page.locator("[data-order-sums] .totals-discount")
+        assert text(discount) == plain(f"BIENVENUE10 −{order['discounts'][0]['amount']['display']}")
+        delivery = page.locator("[data-order-sums] .order-shipping")
+        assert text(delivery) == plain(f"Livraison : Colis {order['shipping']['price']['display']}")
+        assert text(page.locator("[data-order-total]")) == plain(order["total"]["display"])
+        vat = page.locator("[data-order-vat] tr")
+        expect(vat).to_have_count(2)
+        shown = [text(vat.nth(i)) for i in range(2)]
+        expected = [
+            plain(f"dont TVA {v['rate_display']} {v['vat']['display']}") for v in order["vat"]
+        ]
+        assert sorted(shown) == sorted(expected)
+        assert any(line.startswith("dont TVA 5,5 % ") for line in shown)
+
+        assert no_violations(page) == []
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, "the order page scrolls sideways at 390 px"
+        page.screenshot(path=str(SHOTS / "order-breakdown-390.png"), full_page=True)
+        assert errors == []
+    finally:
+        context.close()
+
+
+def test_order_page_says_a_pickup_is_collected_in_store(page: Page, shop: Shop) -> None:
+    response = httpx.post(
+        shop.base + "/api/checkout",
+        json={
+            "items": [{"sku": "VASE", "quantity": 1}],
+            "country": "FR",
+            "shipping_method": "pickup",
+        },
+        headers={"origin": shop.base},
+    )
+    assert response.status_code == 201, response.text
+    page.goto(response.json()["url"])
+    fill_payment_page(page, CARD_OK)
+    page.wait_for_url("**/order/?session_id=*")
+    expect(page.locator("[data-order]")).to_be_visible(timeout=20_000)
+    delivery = page.locator("[data-order-sums] .order-shipping")
+    assert text(delivery) == "Livraison : Retrait Retrait en boutique"
+    expect(page.locator("[data-order-delivery]")).to_have_text("Retrait (vous retirez la commande)")
+    assert no_violations(page) == []

@@ -458,3 +458,65 @@ def test_a_one_use_code_is_used_once_even_by_concurrent_checkouts(shop: Shop) ->
     assert wait_for(lambda: order_status(shop, again.json()["session_id"]) == "paid")
     assert shop.stack.store.code_uses("UNEFOIS") == 1
     assert shop.checkout([("BOL-BLEU", 1)], promo_code="UNEFOIS").status_code == 422
+
+
+def receipt(shop: Shop, session_id: str) -> dict[str, Any]:
+    """The order page's data, checked to add up: lines to the subtotal, and
+    subtotal − discounts + shipping to the total, in minor units."""
+    response = httpx.get(f"{shop.base}/api/orders/{session_id}", timeout=10)
+    assert response.status_code == 200, response.text
+    order: dict[str, Any] = response.json()
+    lines, shipping = order["lines"], order["shipping"]
+    assert sum(line["subtotal"]["amount"] for line in lines) == order["subtotal"]["amount"]
+    for line in lines:
+        assert line["subtotal"]["amount"] == line["unit_price"]["amount"] * line["quantity"]
+        assert line["total"]["amount"] == line["subtotal"]["amount"] - line["discount"]["amount"]
+    discounts = sum(d["amount"]["amount"] for d in order["discounts"])
+    assert sum(line["discount"]["amount"] for line in lines) == discounts
+    delivery = shipping["price"]["amount"] if shipping else 0
+    assert order["subtotal"]["amount"] - discounts + delivery == order["total"]["amount"]
+    # Every amount comes with its display in the shop's locale.
+    amounts = [order["subtotal"], order["total"], *(d["amount"] for d in order["discounts"])]
+    amounts += [v["vat"] for v in order["vat"]] + ([shipping["price"]] if shipping else [])
+    amounts += [line[k] for line in lines for k in ("unit_price", "subtotal", "discount", "total")]
+    for money in amounts:
+        assert set(money) == {"amount", "display"} and money["display"].endswith("€"), money
+    # Nothing personal beyond the masked e-mail: no name, no address.
+    text = json.dumps(order, ensure_ascii=False)
+    for personal in ("Camille", "Martin", "Tisserands", "69001", "Lyon", "camille@"):
+        assert personal not in text, personal
+    assert not {"customer_name", "name", "shipping_address", "address"} & set(order)
+    assert order["email"] == "c•••@example.fr"
+    return order
+
+
+def test_order_endpoint_gives_a_receipt_that_adds_up(shop: Shop) -> None:
+    session_id, _ = paid_order(shop)  # one bowl, 24,90 €, sent by Colis
+    order = receipt(shop, session_id)
+    assert [(line["title"], line["quantity"]) for line in order["lines"]] == [("Bol bleu", 1)]
+    assert order["lines"][0]["unit_price"] == {"amount": 2490, "display": "24,90\xa0€"}
+    assert order["discounts"] == []
+    assert order["shipping"] == {"label": "Colis", "price": {"amount": 500, "display": "5,00\xa0€"}}
+    assert order["pickup"] is False
+    assert order["total"]["amount"] == 2990
+    assert [(v["rate"], v["rate_display"]) for v in order["vat"]] == [("20", "20\xa0%")]
+    assert order["vat"][0]["vat"]["amount"] == 498  # 29,90 × 20 / 120, rounded
+    assert {"status", "number", "paid", "lines", "pickup", "total", "email"} <= set(order)
+
+
+def test_order_receipt_with_a_promo_code_and_a_pickup(shop: Shop) -> None:
+    response = shop.checkout(
+        [("BOL-BLEU", 2), ("THE-SENCHA-50", 1)], promo_code="BIENVENUE10", shipping_method="pickup"
+    )
+    assert response.status_code == 201, response.text
+    url = response.json()["url"]
+    pay(url)
+    assert wait_for(lambda: order_status(shop, session_of(url)) == "paid")
+    order = receipt(shop, session_of(url))
+    assert order["subtotal"]["amount"] == 2 * 2490 + 950
+    [discount] = order["discounts"]
+    assert discount["amount"]["amount"] == 593  # 10 % of 59,30 €, rounded half up
+    assert order["shipping"] == {"label": "Retrait", "price": {"amount": 0, "display": "0,00\xa0€"}}
+    assert order["pickup"] is True
+    assert sorted(v["rate_display"] for v in order["vat"]) == ["20\xa0%", "5,5\xa0%"]
+    assert sum(v["vat"]["amount"] for v in order["vat"]) > 0

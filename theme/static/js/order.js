@@ -38,21 +38,32 @@
     });
   };
 
+  // One row of the receipt: a label and an amount, both as the server wrote them.
+  const row = (label, amount, className = "") => {
+    const tr = make("tr", {className});
+    tr.append(make("th", {scope: "row", textContent: label}), make("td", {textContent: amount}));
+    return tr;
+  };
+
   const show = order => {
-    const delivery = order.shipping ? (order.pickup ? t("pickup", {name: order.shipping}) : order.shipping) : "";
+    const ship = order.shipping,
+      name = ship ? ship.label : "",
+      delivery = ship && order.pickup ? t("pickup", {name}) : name;
     tell(["paid", "pending", "failed"].includes(order.status) ? order.status : "");
     $("[data-order-number]").textContent = order.number;
     $("[data-order-status]").textContent = t("status_" + order.status) || order.status;
     $("[data-order-delivery]").textContent = delivery;
     $("[data-order-delivery]").hidden = $("[data-order-delivery-label]").hidden = !delivery;
-    $("[data-order-lines]").replaceChildren(
-      ...order.lines.map(line => {
-        const tr = make("tr");
-        tr.append(make("th", {scope: "row", textContent: line.title}), make("td", {textContent: line.quantity}), make("td", {textContent: line.total.display}));
-        return tr;
-      })
-    );
+    $("[data-order-lines]").replaceChildren(...order.lines.map(line => row(t("line", {quantity: line.quantity, title: line.title}), line.subtotal.display)));
+    const sums = [row(t("subtotal"), order.subtotal.display)];
+    for (const d of order.discounts) sums.push(row(d.label, "−" + d.amount.display, "totals-discount"));
+    if (ship) {
+      const price = ship.price.amount ? ship.price.display : t(order.pickup ? "in_store" : "free");
+      sums.push(row(t("shipping", {name}), price, "order-shipping"));
+    }
+    $("[data-order-sums]").replaceChildren(...sums);
     $("[data-order-total]").textContent = order.total.display;
+    $("[data-order-vat]").replaceChildren(...order.vat.map(v => row(t("vat", {rate: v.rate_display}), v.vat.display)));
     $("[data-order-email]").textContent = order.email ? t("email", {email: order.email}) : "";
     $("[data-order-cart]").hidden = order.status != "failed";
     box.hidden = false;
