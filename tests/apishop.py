@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from functions.local import LocalStack, local_stack
 from functions.settings import Settings, from_environment
 from generator.build import build
+from generator.serve import create_app
+from tests.servers import free_port, serve_app
 
 MINI = Path(__file__).parent / "fixtures" / "mini"
 TEST_KEY = "sk_test_emulator_0000000000"
@@ -41,3 +46,21 @@ def api_settings(shop: Path, stripe_base: str, site: str = "http://127.0.0.1:9")
         },
         local_origin=site,
     )
+
+
+@contextmanager
+def running_stack(
+    shop: Path, var: Path, environ: dict[str, str] | None = None
+) -> Iterator[tuple[str, LocalStack]]:
+    """The whole local stack (static site, /api, the Stripe emulator) on one free port,
+    with its store and outbox under ``var``; yields (origin, stack)."""
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    env = {"COMPTOIR_STORE": str(var / "store.sqlite3"), "COMPTOIR_OUTBOX": str(var / "outbox")}
+    stack = local_stack(shop, origin, {**env, **(environ or {})})
+    stack.start()
+    try:
+        with serve_app(create_app(shop / "output", stack.api, stack.mounts), port=port):
+            yield origin, stack
+    finally:
+        stack.close()

@@ -23,11 +23,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from functions.local import LocalStack, local_stack
-from generator.serve import create_app
+from functions.local import LocalStack
 from shop.money import Money
-from tests.apishop import built_shop
-from tests.servers import free_port, serve_app
+from tests.apishop import built_shop, running_stack
 from tests.webtools import collect_requests, other_origins, run_axe, run_vnu
 
 CARD_OK = "4242 4242 4242 4242"
@@ -67,22 +65,8 @@ def shop_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def shop(shop_root: Path, tmp_path: Path) -> Iterator[Shop]:
     """The whole local stack on one origin, with a fresh store and outbox for each test."""
-    port = free_port()
-    origin = f"http://127.0.0.1:{port}"
-    stack = local_stack(
-        shop_root,
-        origin,
-        {
-            "COMPTOIR_STORE": str(tmp_path / "store.sqlite3"),
-            "COMPTOIR_OUTBOX": str(tmp_path / "outbox"),
-        },
-    )
-    stack.start()
-    try:
-        with serve_app(create_app(shop_root / "output", stack.api, stack.mounts), port=port):
-            yield Shop(origin, stack, shop_root)
-    finally:
-        stack.close()
+    with running_stack(shop_root, tmp_path) as (origin, stack):
+        yield Shop(origin, stack, shop_root)
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 15.0) -> Any:

@@ -23,13 +23,11 @@ from typing import Any
 import httpx
 import pytest
 
-from functions.local import LocalStack, local_stack
+from functions.local import LocalStack
 from functions.store import OrderStatus
 from functions.stripe_emulator import signature_header
 from generator.build import build
-from generator.serve import create_app
-from tests.apishop import MINI, PROMOS
-from tests.servers import free_port, serve_app
+from tests.apishop import MINI, PROMOS, running_stack
 
 CARD_OK = "4242 4242 4242 4242"
 CARD_DECLINED = "4000 0000 0000 0002"
@@ -77,22 +75,8 @@ def shop_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def shop(shop_root: Path, tmp_path: Path) -> Iterator[Shop]:
-    port = free_port()
-    origin = f"http://127.0.0.1:{port}"
-    stack = local_stack(
-        shop_root,
-        origin,
-        {
-            "COMPTOIR_STORE": str(tmp_path / "store.sqlite3"),
-            "COMPTOIR_OUTBOX": str(tmp_path / "outbox"),
-        },
-    )
-    stack.start()
-    try:
-        with serve_app(create_app(shop_root / "output", stack.api, stack.mounts), port=port):
-            yield Shop(origin, stack, shop_root)
-    finally:
-        stack.close()
+    with running_stack(shop_root, tmp_path) as (origin, stack):
+        yield Shop(origin, stack, shop_root)
 
 
 def pay(url: str, card: str = CARD_OK, method: str = "card", iban: str = "") -> httpx.Response:
@@ -337,42 +321,29 @@ def test_mail_outage_delays_mail_without_losing_or_doubling_it(
     from tests.mailer_contract import SMTPServer
 
     smtp = SMTPServer()  # not started: the mail server is down when the webhook lands
-    port = free_port()
-    origin = f"http://127.0.0.1:{port}"
-    stack = local_stack(
-        shop_root,
-        origin,
-        {
-            "COMPTOIR_STORE": str(tmp_path / "store.sqlite3"),
-            "COMPTOIR_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
-        },
-    )
-    stack.start()
-    try:
-        with serve_app(create_app(shop_root / "output", stack.api, stack.mounts), port=port):
-            shop = Shop(origin, stack, shop_root)
-            url = shop.checkout([("BOL-BLEU", 1)]).json()["url"]
-            pay(url)
-            assert wait_for(lambda: order_status(shop, session_of(url)) == "paid")
-            assert stack.emulator is not None and stack.emulator.webhooks.wait_until_idle(20)
-            assert smtp.received == []
-            # Wait for the webhook's own delivery attempt to fail, so no sender with the
-            # real clock is still running when this test jumps the clock past the backoff.
-            started = time.monotonic()
-            assert wait_for(lambda: failed_attempts(tmp_path / "store.sqlite3") == [1, 1])
-            print(f"first delivery attempt failed after {time.monotonic() - started:.2f} s")
-            later = utc_now() + dt.timedelta(hours=2)  # past any retry backoff
-            with smtp:
-                report = deliver_due(stack.store, stack.mailer, later)
-                assert report.sent == 2
-                assert deliver_due(stack.store, stack.mailer, later).sent == 0
-                received = smtp.received
-            assert sorted(r.recipients for r in received) == [
-                ("camille@example.fr",),
-                ("commandes@mini.example",),
-            ]
-    finally:
-        stack.close()
+    smtp_env = {"COMPTOIR_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}"}
+    with running_stack(shop_root, tmp_path, smtp_env) as (origin, stack):
+        shop = Shop(origin, stack, shop_root)
+        url = shop.checkout([("BOL-BLEU", 1)]).json()["url"]
+        pay(url)
+        assert wait_for(lambda: order_status(shop, session_of(url)) == "paid")
+        assert stack.emulator is not None and stack.emulator.webhooks.wait_until_idle(20)
+        assert smtp.received == []
+        # Wait for the webhook's own delivery attempt to fail, so no sender with the
+        # real clock is still running when this test jumps the clock past the backoff.
+        started = time.monotonic()
+        assert wait_for(lambda: failed_attempts(tmp_path / "store.sqlite3") == [1, 1])
+        print(f"first delivery attempt failed after {time.monotonic() - started:.2f} s")
+        later = utc_now() + dt.timedelta(hours=2)  # past any retry backoff
+        with smtp:
+            report = deliver_due(stack.store, stack.mailer, later)
+            assert report.sent == 2
+            assert deliver_due(stack.store, stack.mailer, later).sent == 0
+            received = smtp.received
+        assert sorted(r.recipients for r in received) == [
+            ("camille@example.fr",),
+            ("commandes@mini.example",),
+        ]
 
 
 def test_cancel_frees_the_hold_at_once(shop: Shop) -> None:
