@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from shop.catalog_file import load_catalog
 from shop.catalogue import Catalogue
-from shop.config import ShopConfig, read_config
+from shop.config import ShopConfig
+from shop.content import load_config
 from shop.problems import Problems
-from shop.yamldoc import parse_yaml
 
 
 class ConfigurationError(Exception):
@@ -73,9 +73,7 @@ class Settings:
 def load_shop(shop_root: Path) -> tuple[ShopConfig, Catalogue, str]:
     """shop.yaml's rules and output/catalog.json's prices, as the functions trust them."""
     problems = Problems()
-    path = shop_root / "content" / "shop.yaml"
-    node = parse_yaml(path.read_text(encoding="utf-8"), "content/shop.yaml", problems)
-    config = read_config(node, problems) if node is not None else None
+    config = load_config(shop_root, problems)
     if config is None or problems:
         raise ConfigurationError("content/shop.yaml has problems: run `comptoir check`")
     catalog_path = shop_root / "output" / "catalog.json"

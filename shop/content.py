@@ -91,12 +91,10 @@ class Document:
     body: str
 
 
-def load_content(root: Path) -> ShopContent:
-    """Read ``root/content`` and validate it all; problems are collected, never raised."""
-    problems = Problems()
+def load_config(root: Path, problems: Problems) -> ShopConfig | None:
+    """Read and validate ``root/content/shop.yaml`` alone; problems go into ``problems``."""
     content = root / "content"
     config_path = content / "shop.yaml"
-    config: ShopConfig | None = None
     if not content.is_dir():
         problems.add(
             "content",
@@ -104,19 +102,29 @@ def load_content(root: Path) -> ShopContent:
             "no content/ folder here: run comptoir from your shop's "
             "folder, pass --shop DIR, or create one with comptoir init DIR",
         )
-    elif not config_path.is_file():
+        return None
+    if not config_path.is_file():
         problems.add(
             "content/shop.yaml",
             1,
             "shop.yaml is missing: every shop needs one (see docs/content.md)",
         )
-    else:
-        text = _read_text(config_path, "content/shop.yaml", problems)
-        node = parse_yaml(text, "content/shop.yaml", problems) if text is not None else None
-        if node is not None:
-            config = read_config(node, problems)
-        elif text is not None and not problems:
-            problems.add("content/shop.yaml", 1, "shop.yaml is empty")
+        return None
+    before = len(problems)
+    text = _read_text(config_path, "content/shop.yaml", problems)
+    node = parse_yaml(text, "content/shop.yaml", problems) if text is not None else None
+    if node is not None:
+        return read_config(node, problems)
+    if text is not None and len(problems) == before:
+        problems.add("content/shop.yaml", 1, "shop.yaml is empty")
+    return None
+
+
+def load_content(root: Path) -> ShopContent:
+    """Read ``root/content`` and validate it all; problems are collected, never raised."""
+    problems = Problems()
+    content = root / "content"
+    config = load_config(root, problems)
     currency = config.currency if config else "EUR"
     tax_classes = set(config.tax_classes) if config else None
     default_tax = config.default_tax_class if config else "standard"
