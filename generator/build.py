@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from generator import TEMPLATE_ROOT
 from generator.assets import AssetError, AssetManifest, build_assets
 from generator.i18n import load_translations
 from generator.images import ImageError, process_images
@@ -35,7 +36,6 @@ from shop.config import ShopConfig
 from shop.content import Page, Post, ShopContent, load_content
 from shop.problems import Problem
 
-TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_THEME = TEMPLATE_ROOT / "theme"
 
 Progress = Callable[[str], None]

@@ -13,10 +13,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from generator import TEMPLATE_ROOT
 from shop.content import load_content
 from shop.problems import Problem
-
-TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: Sequence[str] | None = None) -> int:
