@@ -178,11 +178,6 @@ class BuildReport:
     seconds: float
 
 
-def check(root: Path) -> ShopContent:
-    """Read and validate everything; the problems are in ``.problems``."""
-    return load_content(root)
-
-
 def build(
     root: Path, output: Path | None = None, progress: Progress = lambda _: None
 ) -> BuildReport:
@@ -202,9 +197,10 @@ def build(
 
     output.mkdir(parents=True, exist_ok=True)
     produced: set[Path] = set()
-    progress(f"Processing images… ({_count_images(content)} pictures)")
-    images = _images(content, root, output)
-    produced.update(_files_under(output / "images", names=_image_files(images)))
+    sources = _image_sources(content)
+    progress(f"Processing images… ({len(sources)} pictures)")
+    images = _images(sources, root, output)
+    produced.update(_rendition_files(images, output / "images"))
     try:
         assets = build_assets(theme / "static", output)
     except AssetError as error:
@@ -270,20 +266,16 @@ def _documents(root: Path, content: ShopContent) -> dict[Path, Page | Post]:
     return documents
 
 
-def _count_images(content: ShopContent) -> int:
-    return len(_image_sources(content))
-
-
 def _image_sources(content: ShopContent) -> list[Path]:
     refs = [ref for p in content.catalogue.public for ref in p.images]
     refs += [post.image for post in content.posts if post.image is not None]
     return sorted({content.content_dir / ref.src for ref in refs})
 
 
-def _images(content: ShopContent, root: Path, output: Path) -> dict[Path, Any]:
+def _images(sources: list[Path], root: Path, output: Path) -> dict[Path, Any]:
     try:
         return process_images(
-            _image_sources(content),
+            sources,
             cache_dir=root / ".cache" / "images",
             output_dir=output / "images",
         )
@@ -299,16 +291,13 @@ def _relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def _image_files(images: dict[Path, Any]) -> set[str]:
-    names: set[str] = set()
-    for processed in images.values():
-        for rendition in (*processed.webp, *processed.fallback):
-            names.add(rendition.url.rsplit("/", 1)[-1])
-    return names
-
-
-def _files_under(folder: Path, names: set[str]) -> set[Path]:
-    return {folder / name for name in names}
+def _rendition_files(images: dict[Path, Any], folder: Path) -> set[Path]:
+    """The files in ``folder`` that the build's image renditions occupy."""
+    return {
+        folder / rendition.url.rsplit("/", 1)[-1]
+        for processed in images.values()
+        for rendition in (*processed.webp, *processed.fallback)
+    }
 
 
 def _run_pelican(

@@ -20,7 +20,6 @@ from generator.presenters import (
     category_url,
     paginate,
     render_markdown,
-    script_json,
     tag_url,
 )
 
@@ -192,4 +191,4 @@ def register() -> None:
     signals.feed_written.connect(record_written)
 
 
-__all__ = ["ShopGenerator", "register", "script_json"]
+__all__ = ["ShopGenerator", "register"]

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shop.money import Money, known_currencies
 from shop.problems import Problems
-from shop.text import slugify
 from shop.yamldoc import MapReader, Node, as_map
 
 LANGUAGES = {"fr": "fr_FR", "en": "en_IE"}
@@ -444,10 +443,6 @@ def _email(shop: MapReader) -> EmailSettings | None:
 
 def _is_address(value: str) -> bool:
     return bool(re.fullmatch(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[A-Za-z]{2,}", value))
-
-
-def category_slug(name: str) -> str:
-    return slugify(name)
 
 
 def _discounts(shop: MapReader, currency: str) -> tuple[Discount, ...]:

@@ -171,9 +171,7 @@ def quote_cart(
     if promo_code and promo_code.strip():
         discount = config.discount(promo_code)
         subtotal_now = sum(subtotals) - sum(line_discounts)
-        rejection = _rejection(
-            discount, promo_code, subtotal_now, today, code_uses or {}, config.locale
-        )
+        rejection = _rejection(discount, subtotal_now, today, code_uses or {})
         if discount is not None and rejection is None:
             eligible = [
                 subtotals[i] - line_discounts[i] if _eligible(item, discount) else 0
@@ -302,11 +300,9 @@ def _cheapest_free(
 
 def _rejection(
     discount: Discount | None,
-    text: str,
     subtotal: int,
     today: dt.date,
     uses: Mapping[str, int],
-    locale: str,
 ) -> str | None:
     if discount is None:
         return "unknown"

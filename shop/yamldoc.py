@@ -224,15 +224,6 @@ class MapReader:
             return None
         return value
 
-    def long_text(self, key: str) -> str | None:
-        node = self.get(key)
-        if node is None:
-            return None
-        if not node.is_scalar:
-            self.error(node, f"'{key}' must be text, not {describe(node)}")
-            return None
-        return node.text.strip() or None
-
     def choice(self, key: str, choices: Sequence[str], default: str) -> str:
         value = self.text(key)
         if value is None:
