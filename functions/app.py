@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,11 +31,13 @@ from functions.checkout import cancel_checkout, quote_request, start_checkout
 from functions.errors import INTERNAL, ApiError, error_response
 from functions.inbound import check_origin, parse_cart, read_body, read_json
 from functions.mailer import Mailer
+from functions.outbox import deliver_due
 from functions.payments import StripePayments
-from functions.quotes import money_json, quote_json
+from functions.quotes import money_json, quote_json, rate_display
 from functions.settings import Settings
 from functions.store import OrderStatus, Store
 from functions.webhooks import Services, handle_event
+from shop.money import Money
 
 log = logging.getLogger("comptoir.functions")
 Clock = Callable[[], dt.datetime]
@@ -70,6 +73,7 @@ class Api:
             if item.stock is not None
         }
         store.sync_stock(levels)
+        self.services = Services(settings, store)
 
     # -- routes ---------------------------------------------------------------
 
@@ -112,7 +116,7 @@ class Api:
             raise ApiError(400, "invalid_signature", "The signature does not match.") from None
         obj = event.data.object.to_dict()
         outcome = await run_in_threadpool(
-            handle_event, self.services(), event.id, event.type, obj, self.clock()
+            handle_event, self.services, event.id, event.type, obj, self.clock()
         )
         log.info("webhook %s %s: %s", event.type, event.id, outcome)
         return JSONResponse({"received": True}, background=BackgroundTask(self.deliver_mail))
@@ -146,10 +150,6 @@ class Api:
                 status_code=202,
                 headers={"cache-control": "no-store", "retry-after": "2"},
             )
-        from decimal import Decimal
-
-        from functions.quotes import rate_display
-
         locale = self.settings.config.locale
         data = order.data
 
@@ -202,18 +202,8 @@ class Api:
 
     # -- plumbing -------------------------------------------------------------
 
-    def services(self) -> Services:
-        def queue(store: Store, order: Any, settings: Settings, now: dt.datetime) -> None:
-            from functions.outbox import queue_order_emails
-
-            queue_order_emails(store, order, settings.config, now)
-
-        return Services(self.settings, self.store, queue, lambda: None)
-
     def deliver_mail(self) -> None:
         """Send what the outbox holds; failures stay queued for the next attempt."""
-        from functions.outbox import deliver_due
-
         try:
             deliver_due(self.store, self.mailer, self.clock())
         except Exception:  # the outbox keeps the mail; a later pass retries it
@@ -221,8 +211,6 @@ class Api:
 
 
 def money_json_of(amount: int, currency: str, locale: str) -> dict[str, Any]:
-    from shop.money import Money
-
     return money_json(Money(amount, currency), locale)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.checkout import promo_of, release_code
+from functions.outbox import queue_order_emails
 from functions.settings import Settings
 from functions.store import (
     AddressData,
@@ -28,15 +29,11 @@ from functions.store import (
 
 log = logging.getLogger("comptoir.webhooks")
 
-QueueMails = Callable[[Store, Order, Settings, dt.datetime], None]
-
 
 @dataclass
 class Services:
     settings: Settings
     store: Store
-    queue_mails: QueueMails  # enqueue the order's e-mails (idempotent)
-    after_commit: Callable[[], None]  # e.g. try to deliver queued mail now
 
 
 Handler = Callable[[Services, Mapping[str, Any], dt.datetime], str]
@@ -169,14 +166,14 @@ def _settle(
         store.set_checkout_payment(checkout.session_id, str(session["payment_intent"]))
     if order.status in (OrderStatus.PAID, OrderStatus.PENDING, OrderStatus.FULFILLED):
         store.commit_reservation(checkout.hold_key, now)
-        promo = checkout.quote["quote"].get("promo_code")  # type: ignore[attr-defined]
+        promo = promo_of(checkout)
         if promo:
             store.count_code_use(str(promo), checkout.hold_key)  # the checkout's claim
         if order.email:
             store.record_customer(
                 order.email, order.data["customer_name"], order.data["marketing_consent"], now
             )
-            services.queue_mails(store, order, services.settings, now)
+            queue_order_emails(store, order, services.settings.config, now)
     elif order.status == OrderStatus.FAILED:
         store.cancel_sale(checkout.hold_key)
         store.release_reservation(checkout.hold_key)
@@ -270,5 +267,4 @@ def handle_event(
         return "ignored"
     outcome = handler(services, obj, now)
     first = services.store.claim_event(event_id, now)
-    services.after_commit()
     return outcome if first else f"{outcome} (replayed)"
