@@ -8,20 +8,25 @@ the ``COMPTOIR_BUILD`` setting, so signals carry no global state.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from markupsafe import Markup
 from pelican import signals
 from pelican.generators import Generator
 from pelican.readers import BaseReader
 from pelican.writers import Writer
 
+from generator.pages import PageJob
 from generator.presenters import (
+    ProductViews,
     category_url,
     paginate,
     render_markdown,
     tag_url,
 )
+from generator.views import ProductView
 
 if TYPE_CHECKING:
     from generator.build import BuildState
@@ -70,7 +75,23 @@ def install_globals(generator: Any) -> None:
     """Every generator's Jinja environment gets gettext and the shop's globals."""
     state = state_of(generator.settings)
     generator.env.install_gettext_translations(state.translations, newstyle=True)
-    generator.env.globals.update(state.template_globals)
+    fast = quick_gettext(state.translations)
+    generator.env.globals.update(state.template_globals, _=fast, gettext=fast)
+
+
+def quick_gettext(translations: Any) -> Callable[..., Markup]:
+    """Jinja's new-style ``gettext`` for autoescaped templates, without its per-call
+    context dispatch (a quarter of a product page's rendering): the translation is
+    markup, its variables are escaped, and it is always %-formatted (so "%%" is "%")."""
+    known: dict[str, Markup] = {}
+
+    def gettext(message: str, /, **variables: Any) -> Markup:
+        text = known.get(message)
+        if text is None:
+            text = known[message] = Markup(translations.gettext(message))  # noqa: S704
+        return text % variables
+
+    return gettext
 
 
 def record_written(path: str, **_: Any) -> None:
@@ -84,60 +105,111 @@ _current: dict[str, BuildState | None] = {"state": None}
 
 
 class ShopGenerator(Generator):  # type: ignore[misc]
-    """Home, product, category, tag, cart and 404 pages."""
+    """Home, product, category, tag, cart and 404 pages.
+
+    Product pages render first (in parallel on a cold build: that is where
+    Markdown and views are made), then every page that lists products.
+    """
 
     def generate_context(self) -> None:
         state = state_of(self.settings)
-        self.views = {p.slug: state.presenter.product(p) for p in state.catalogue.public}
+        public = state.catalogue.public
+        self.views = ProductViews(state.presenter, public)
+        self.fingerprints = {p.slug: state.presenter.fingerprint(p) for p in public}
 
     def generate_output(self, writer: Any) -> None:
         state = state_of(self.settings)
-        presenter = state.presenter
         catalogue = state.catalogue
         views = self.views
-        per_page = state.config.products_per_page
+        templates = {name: self.get_template(name) for name in _TEMPLATES}
 
-        def render(path: str, template: str, **context: Any) -> None:
-            page = self.get_template(template)
-            state.render(
-                path, {"template": template, **context}, lambda: str(page.render(**context))
+        def job(path: str, template: str, depends: str, context: Any) -> PageJob:
+            def render() -> str:
+                return str(templates[template].render(**context()))
+
+            return PageJob(path, f"{template}\0{depends}", render)
+
+        def collect() -> tuple[dict[str, ProductView], dict[str, str]]:
+            return views.take_new(), state.markdown.take_new()
+
+        def merge(payload: tuple[dict[str, ProductView], dict[str, str]]) -> None:
+            views.learn(payload[0])
+            state.markdown.learn(payload[1])
+
+        products = [
+            job(
+                f"products/{p.slug}/index.html",
+                "product",
+                self.fingerprints[p.slug],
+                lambda slug=p.slug: {"product": views[slug]},
             )
+            for p in catalogue.public
+        ]
+        state.run(products, collect, merge)
+        state.run([*self._listings(job), *self._other_pages(job)])
 
-        ordered = sorted(catalogue.public, key=lambda p: (p.date is not None, p.date), reverse=True)
-        render(
-            "index.html",
-            "home",
-            featured=[views[p.slug] for p in catalogue.public if p.featured][:8],
-            newest=[views[p.slug] for p in ordered][:8],
-            categories=presenter.categories(views),
-            posts=presenter.posts(limit=3),
-        )
-        for product in catalogue.public:
-            render(f"products/{product.slug}/index.html", "product", product=views[product.slug])
+    def _listings(self, job: Callable[..., PageJob]) -> Iterator[PageJob]:
+        state = state_of(self.settings)
+        views = self.views
+        per_page = state.config.products_per_page
         for kind, groups, url_for in (
-            ("category", catalogue.categories(), category_url),
-            ("tag", catalogue.tags(), tag_url),
+            ("category", state.catalogue.categories(), category_url),
+            ("tag", state.catalogue.tags(), tag_url),
         ):
             for name, products in groups.items():
-                listing = [views[p.slug] for p in products]
 
                 def page_of(number: int, name: str = name, url_for: Any = url_for) -> str:
                     return str(url_for(name, number))
 
-                for pagination, chunk in paginate(listing, per_page, page_of):
+                for pagination, chunk in paginate(products, per_page, page_of):
                     url = page_of(pagination.number)
-                    render(
+                    depends = "\0".join(
+                        [kind, name, repr(pagination), *(self.fingerprints[p.slug] for p in chunk)]
+                    )
+                    context = {
+                        "heading": name,
+                        "kind": kind,
+                        "pagination": pagination,
+                        "page_url": url,
+                    }
+                    slugs = [p.slug for p in chunk]
+                    yield job(
                         url.lstrip("/") + "index.html",
                         "listing",
-                        heading=name,
-                        kind=kind,
-                        products=chunk,
-                        pagination=pagination,
-                        page_url=url,
+                        depends,
+                        lambda c=context, s=slugs: {**c, "products": [views[x] for x in s]},
                     )
-        render("cart/index.html", "cart", countries=presenter.countries())
-        render("order/index.html", "order")
-        render("404.html", "404")
+
+    def _other_pages(self, job: Callable[..., PageJob]) -> Iterator[PageJob]:
+        state = state_of(self.settings)
+        presenter = state.presenter
+        catalogue = state.catalogue
+        views = self.views
+        ordered = sorted(catalogue.public, key=lambda p: (p.date is not None, p.date), reverse=True)
+        featured = [p for p in catalogue.public if p.featured][:8]
+        home = {
+            "featured": [views[p.slug] for p in featured],
+            "newest": [views[p.slug] for p in ordered[:8]],
+            "categories": presenter.categories(views),
+            "posts": presenter.posts(limit=3),
+        }
+        fingerprints = self.fingerprints
+        depends = repr(
+            [
+                home["categories"],
+                home["posts"],
+                [fingerprints[p.slug] for p in featured],
+                [fingerprints[p.slug] for p in ordered[:8]],
+            ]
+        )
+        yield job("index.html", "home", depends, lambda: home)
+        cart = {"countries": presenter.countries()}
+        yield job("cart/index.html", "cart", repr(cart), lambda: cart)
+        yield job("order/index.html", "order", "", dict)
+        yield job("404.html", "404", "", dict)
+
+
+_TEMPLATES = ("home", "product", "listing", "cart", "order", "404")
 
 
 class _WriteIfChanged(io.StringIO):

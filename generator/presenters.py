@@ -7,11 +7,11 @@ import hashlib
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import markdown
 from babel import Locale
@@ -35,6 +35,7 @@ from shop.config import ShopConfig
 from shop.content import Page, Post, ShopContent
 from shop.text import slugify
 
+T = TypeVar("T")
 LEGAL_ORDER = ("legal-notice", "terms-of-sale", "withdrawal", "privacy", "about")
 FEED_PATH = "/blog/atom.xml"
 
@@ -78,32 +79,47 @@ def render_markdown(text: str) -> Markup:
 class MarkdownCache:
     """Rendered Markdown kept between builds, by a hash of its text.
 
-    Rendering descriptions is most of a rebuild's work; only the texts of this
-    build are saved, so the file never grows past the shop's size.
+    Rendering descriptions is most of a cold build's work. Only the texts the
+    site still has are saved, so the file never grows past the shop's size.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.used: dict[str, str] = {}
+        self.new: dict[str, str] = {}  # rendered by this build (or this worker)
         try:
             self.known: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             self.known = {}
 
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()
+
     def render(self, text: str) -> Markup:
-        key = hashlib.sha256(text.encode()).hexdigest()
+        key = self.key(text)
         html = self.known.get(key)
         if html is None:
-            html = str(render_markdown(text))
-        self.used[key] = html
+            html = self.known[key] = self.new[key] = str(render_markdown(text))
         return Markup(html)  # noqa: S704 - the shop's own content, rendered by render_markdown
 
-    def save(self) -> None:
-        if self.used == self.known:
+    def take_new(self) -> dict[str, str]:
+        """What was rendered since the last call (a worker sends it to the parent)."""
+        new, self.new = self.new, {}
+        return new
+
+    def learn(self, rendered: dict[str, str]) -> None:
+        self.known.update(rendered)
+        self.new.update(rendered)
+
+    def save(self, texts: Iterable[str]) -> None:
+        """Keep the renderings of ``texts``, the Markdown the site has now."""
+        keys = {self.key(text) for text in texts}
+        if not self.new and keys.issuperset(self.known):
             return
+        kept = {key: html for key, html in self.known.items() if key in keys}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.used, ensure_ascii=False), encoding="utf-8")
+        temporary.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
         temporary.replace(self.path)
 
 
@@ -225,6 +241,12 @@ class Presenter:
             date=product.date,
         )
 
+    def fingerprint(self, product: Product) -> str:
+        """A digest of all a product's view is made from, besides the build's environment
+        (code, theme, configuration): the product as read, and its processed images."""
+        images = [self.images[self.content.content_dir / ref.src] for ref in product.images]
+        return hashlib.sha256(repr((product, images)).encode()).hexdigest()
+
     def json_ld(self, product: Product, summary: str, images: Sequence[ImageView]) -> Markup:
         """schema.org Product with one Offer per purchasable item."""
         url = self.config.url(product_url(product))
@@ -298,9 +320,40 @@ class Presenter:
         ]
 
 
+class ProductViews(Mapping[str, ProductView]):
+    """The public products' views by slug, each made the first time it is asked for:
+    a rebuild that renders ten pages makes a few dozen views, not ten thousand."""
+
+    def __init__(self, presenter: Presenter, products: Sequence[Product]) -> None:
+        self.presenter = presenter
+        self.products = {p.slug: p for p in products}
+        self.made: dict[str, ProductView] = {}
+        self.new: dict[str, ProductView] = {}
+
+    def __getitem__(self, slug: str) -> ProductView:
+        view = self.made.get(slug)
+        if view is None:
+            view = self.made[slug] = self.new[slug] = self.presenter.product(self.products[slug])
+        return view
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.products)
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def take_new(self) -> dict[str, ProductView]:
+        """The views made since the last call (a worker sends them to the parent)."""
+        new, self.new = self.new, {}
+        return new
+
+    def learn(self, views: Mapping[str, ProductView]) -> None:
+        self.made.update(views)
+
+
 def paginate(
-    items: Sequence[ProductView], per_page: int, url_for: Any
-) -> list[tuple[Pagination, Sequence[ProductView]]]:
+    items: Sequence[T], per_page: int, url_for: Any
+) -> list[tuple[Pagination, Sequence[T]]]:
     """Split a listing into pages; ``url_for(n)`` gives page n's URL."""
     count = max(1, -(-len(items) // per_page))
     pages = tuple(Link(str(n), url_for(n)) for n in range(1, count + 1))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from generator import pages
 from generator.build import build, theme_dir
 from generator.i18n import load_translations
 from tests.sitecheck import file_for, internal_links, url_of
@@ -201,3 +202,31 @@ def test_rebuild_after_a_price_edit_touches_only_dependent_pages(tmp_path: Path)
         "catalog.json",
     }
     assert "26,50\xa0€" in after["products/bol/index.html"][0].decode()
+
+
+def test_a_parallel_build_writes_the_same_site_as_a_serial_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def files(output: Path) -> dict[str, bytes]:
+        return {
+            p.relative_to(output).as_posix(): p.read_bytes()
+            for p in output.rglob("*")
+            if p.is_file()
+        }
+
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    for shop in (serial, parallel):
+        shutil.copytree(MINI, shop)
+    monkeypatch.setenv("COMPTOIR_BUILD_WORKERS", "1")
+    alone = build(serial)
+    monkeypatch.setenv("COMPTOIR_BUILD_WORKERS", "2")
+    monkeypatch.setattr(pages, "PARALLEL_MIN", 1)  # the mini shop is far below the threshold
+    monkeypatch.setattr(pages, "CHUNK", 1)
+    cold = build(parallel)
+    assert files(parallel / "output") == files(serial / "output")
+    assert cold.written == alone.written > 0
+    # What the workers rendered reached the parent: the page cache and the Markdown cache.
+    again = build(parallel)
+    assert again.written == 0
+    rendered = json.loads((parallel / ".cache" / "markdown.json").read_text(encoding="utf-8"))
+    assert rendered == json.loads((serial / ".cache" / "markdown.json").read_text("utf-8"))

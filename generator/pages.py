@@ -1,0 +1,189 @@
+"""Render the storefront's pages: only those whose inputs changed, across cores.
+
+A page is a ``PageJob``: where it goes, and a text naming everything it is
+made from besides the build's environment (theme, code, globals). A rebuild
+compares that text's hash with the last build's and renders only what
+changed. A cold build renders in forked worker processes, one per core: a
+fork inherits the catalogue, the views and the compiled templates, so nothing
+is pickled on the way in; each worker sends back what the parent must keep
+(page cache entries, and whatever ``collect`` returns, such as views it made).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Below this many pages to render, forking costs more than it saves.
+PARALLEL_MIN = 400
+CHUNK = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PageJob:
+    path: str  # relative to the output folder: "products/kyusu/index.html"
+    depends: str  # everything the page is made from, besides the build's environment
+    render: Callable[[], str]
+
+
+class PageCache:
+    """What each page was rendered from, so a rebuild renders only what changed.
+
+    An entry is the page's key (a hash of the environment, its path and what it
+    depends on) and the size and mtime of the file the build wrote: a file
+    edited or removed by hand is rendered again.
+    """
+
+    VERSION = 2
+
+    def __init__(self, path: Path, environment: str) -> None:
+        self.path = path
+        self.environment = environment
+        self.entries: dict[str, list[Any]] = {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("version") == self.VERSION and data.get("environment") == environment:
+                self.entries = data["pages"]
+        except (OSError, ValueError, KeyError, AttributeError):
+            self.entries = {}
+
+    def key(self, relative: str, depends: str) -> str:
+        text = f"{self.environment}\0{relative}\0{depends}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def fresh(self, relative: str, key: str, path: Path) -> bool:
+        entry = self.entries.get(relative)
+        if entry is None or entry[0] != key:
+            return False
+        try:
+            stat = path.stat()
+        except OSError:
+            return False
+        return [stat.st_size, stat.st_mtime_ns] == entry[1:]
+
+    def remember(self, relative: str, key: str, path: Path) -> None:
+        stat = path.stat()
+        self.entries[relative] = [key, stat.st_size, stat.st_mtime_ns]
+
+    def save(self, keep: Iterable[str]) -> None:
+        kept = set(keep)
+        data = {
+            "version": self.VERSION,
+            "environment": self.environment,
+            "pages": {k: v for k, v in self.entries.items() if k in kept},
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data), encoding="utf-8")
+        temporary.replace(self.path)
+
+
+Write = Callable[[str, str], bool]  # (relative path, text) -> whether the file changed
+
+
+@dataclass
+class RenderResult:
+    rendered: int = 0
+    skipped: int = 0
+    written: int = 0
+    parallel: bool = False  # rendered by workers: their writes were not counted in this process
+
+
+def render_pages(
+    jobs: Sequence[PageJob],
+    cache: PageCache,
+    output: Path,
+    write: Write,
+    collect: Callable[[], Any] = lambda: None,
+    merge: Callable[[Any], None] = lambda _: None,
+    workers: int | None = None,
+) -> RenderResult:
+    """Render and write the jobs whose key changed, in parallel when there are many.
+
+    ``collect`` runs in a worker after each batch and returns what the parent
+    should learn from it; ``merge`` receives that in the parent.
+    """
+    result = RenderResult()
+    stale: list[tuple[PageJob, str]] = []
+    for job in jobs:
+        key = cache.key(job.path, job.depends)
+        if cache.fresh(job.path, key, output / job.path):
+            result.skipped += 1
+        else:
+            stale.append((job, key))
+    result.rendered = len(stale)
+    count = workers if workers is not None else worker_count()
+    if count > 1 and len(stale) >= PARALLEL_MIN and _can_fork():
+        result.parallel = True
+        for entries, written, payload in _forked(stale, output, write, collect, count):
+            cache.entries.update(entries)
+            result.written += written
+            merge(payload)
+    else:
+        entries, result.written = _render_batch(stale, output, write)
+        cache.entries.update(entries)
+    return result
+
+
+def worker_count() -> int:
+    """COMPTOIR_BUILD_WORKERS when set (1: render in this process), else one per core."""
+    wanted = os.environ.get("COMPTOIR_BUILD_WORKERS", "").strip()
+    if wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _can_fork() -> bool:
+    # Only Linux forks safely here: macOS frameworks are not fork-safe.
+    return sys.platform.startswith("linux")
+
+
+def _render_batch(
+    batch: Sequence[tuple[PageJob, str]], output: Path, write: Write
+) -> tuple[dict[str, list[Any]], int]:
+    entries: dict[str, list[Any]] = {}
+    written = 0
+    for job, key in batch:
+        written += write(job.path, job.render())
+        stat = (output / job.path).stat()
+        entries[job.path] = [key, stat.st_size, stat.st_mtime_ns]
+    return entries, written
+
+
+# What forked workers inherit: set by _forked before the pool forks, read in the workers.
+_inherited: dict[str, Any] = {}
+
+
+Batch = tuple[dict[str, list[Any]], int, Any]  # page cache entries, files written, payload
+
+
+def _worker(bounds: tuple[int, int]) -> Batch:
+    stale, output, write, collect = _inherited["task"]
+    entries, written = _render_batch(stale[bounds[0] : bounds[1]], output, write)
+    return entries, written, collect()
+
+
+def _forked(
+    stale: Sequence[tuple[PageJob, str]],
+    output: Path,
+    write: Write,
+    collect: Callable[[], Any],
+    workers: int,
+) -> Iterator[Batch]:
+    bounds = [(start, min(start + CHUNK, len(stale))) for start in range(0, len(stale), CHUNK)]
+    _inherited["task"] = (stale, output, write, collect)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            yield from pool.imap_unordered(_worker, bounds)
+    finally:
+        _inherited.clear()
