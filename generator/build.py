@@ -9,7 +9,6 @@ longer belong to the site.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import time
@@ -34,7 +33,7 @@ from generator.presenters import (
     post_url,
     product_url,
 )
-from shop.catalog_file import catalog_document
+from shop.catalog_file import catalog_text
 from shop.catalogue import Catalogue
 from shop.config import ShopConfig
 from shop.content import Page, Post, ShopContent, load_content
@@ -398,10 +397,7 @@ class _ErrorRecorder(logging.Handler):
 
 def _write_catalog(state: BuildState) -> None:
     urls = {p.slug: product_url(p) for p in state.catalogue.public}
-    document = catalog_document(state.catalogue, state.config, urls)
-    # Compact: json's C encoder is used only without indentation (3× faster).
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    state.write("catalog.json", text + "\n")
+    state.write("catalog.json", catalog_text(state.catalogue, state.config, urls))
 
 
 def site_paths(content: ShopContent) -> list[str]:

@@ -121,10 +121,12 @@ class ShopGenerator(Generator):  # type: ignore[misc]
         state = state_of(self.settings)
         catalogue = state.catalogue
         views = self.views
-        templates = {name: self.get_template(name) for name in _TEMPLATES}
+        templates: dict[str, Any] = {}  # compiled when first needed: a rebuild may need none
 
         def job(path: str, template: str, depends: str, context: Any) -> PageJob:
             def render() -> str:
+                if template not in templates:
+                    templates[template] = self.get_template(template)
                 return str(templates[template].render(**context()))
 
             return PageJob(path, f"{template}\0{depends}", render)
@@ -207,9 +209,6 @@ class ShopGenerator(Generator):  # type: ignore[misc]
         yield job("cart/index.html", "cart", repr(cart), lambda: cart)
         yield job("order/index.html", "order", "", dict)
         yield job("404.html", "404", "", dict)
-
-
-_TEMPLATES = ("home", "product", "listing", "cart", "order", "404")
 
 
 class _WriteIfChanged(io.StringIO):

@@ -17,13 +17,12 @@ from shop.money import Money
 FORMAT_VERSION = 1
 
 
-def catalog_document(
-    catalogue: Catalogue, config: ShopConfig, urls: dict[str, str]
-) -> dict[str, Any]:
-    """The JSON document for the active products; ``urls`` maps product slug -> page URL.
+def catalog_text(catalogue: Catalogue, config: ShopConfig, urls: dict[str, str]) -> str:
+    """``catalog.json`` for the active products; ``urls`` maps product slug -> page URL.
 
-    ``hash`` is the SHA-256 of the canonical JSON of everything else, so the
-    functions can tell which catalogue priced an order.
+    Its ``hash`` is the SHA-256 of the canonical JSON of everything else (sorted
+    keys, no spaces), so the functions can tell which catalogue priced an order.
+    The file is that canonical text with the hash put first: one encoding, not two.
     """
     body: dict[str, Any] = {
         "version": FORMAT_VERSION,
@@ -33,7 +32,8 @@ def catalog_document(
         "products": [_product(p, config, urls[p.slug]) for p in catalogue.public],
     }
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return {"hash": hashlib.sha256(canonical.encode()).hexdigest(), **body}
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return f'{{"hash":"{digest}",{canonical[1:]}\n'
 
 
 def _product(product: Product, config: ShopConfig, url: str) -> dict[str, Any]:
