@@ -76,7 +76,20 @@ def install_globals(generator: Any) -> None:
     state = state_of(generator.settings)
     generator.env.install_gettext_translations(state.translations, newstyle=True)
     fast = quick_gettext(state.translations)
-    generator.env.globals.update(state.template_globals, _=fast, gettext=fast)
+    generator.env.globals.update(state.template_globals, _=fast, gettext=fast, once=_once())
+
+
+def _once() -> Callable[[str, Callable[[], Any]], Any]:
+    """``once(name, make)``: a fragment that is the same on every page of a build
+    (e.g. the cart script's texts), made on its first use and reused after."""
+    made: dict[str, Any] = {}
+
+    def once(name: str, make: Callable[[], Any]) -> Any:
+        if name not in made:
+            made[name] = make()
+        return made[name]
+
+    return once
 
 
 def quick_gettext(translations: Any) -> Callable[..., Markup]:
