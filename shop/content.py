@@ -3,19 +3,26 @@
 ``load_content`` returns the typed shop (configuration, catalogue, pages,
 articles) together with every problem found, each as ``path:line: message``.
 Nothing here raises for a merchant's mistake.
+
+Each product file is read on its own into a ``ProductRecord``, which a
+``ProductCache`` may keep between builds (keyed by the file's bytes and the
+settings it was read with); what involves several files (a SKU or an address
+used twice, category spellings) is checked afterwards, on every load.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from shop.catalogue import Catalogue, ImageRef, Product, Status, Variant
 from shop.config import LEGAL_ROLES, PAGE_ROLES, ShopConfig, read_config
 from shop.money import Money
-from shop.problems import Problems
+from shop.problems import Problem, Problems
 from shop.text import slugify
 from shop.yamldoc import MapReader, Node, as_map, parse_yaml
 
@@ -41,6 +48,7 @@ PAGE_KEYS = ("title", "role", "slug", "summary")
 POST_KEYS = ("title", "date", "summary", "tags", "image", "author")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 _SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+CACHE_VERSION = 1  # part of every cache key: bump it when reading a product file changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +99,33 @@ class Document:
     body: str
 
 
+@dataclass(frozen=True, slots=True)
+class SkuSite:
+    """A SKU declared in a product file (by the product or one of its variants)."""
+
+    sku: str
+    line: int  # of its 'sku' key: a later duplicate says "already used at path:line"
+    value_line: int  # of its value: where it is reported when it is the duplicate
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRecord:
+    """What one product file yields, independently of every other file."""
+
+    product: Product | None
+    problems: tuple[Problem, ...]
+    skus: tuple[SkuSite, ...]  # every valid one, in file order (a repeat too)
+    images: tuple[tuple[str, bool], ...]  # (path under content/, whether it existed)
+
+
+class ProductCache(Protocol):
+    """Product records kept between loads, by a key ``load_content`` computes."""
+
+    def get(self, key: str) -> ProductRecord | None: ...
+
+    def put(self, key: str, record: ProductRecord) -> None: ...
+
+
 def load_config(root: Path, problems: Problems) -> ShopConfig | None:
     """Read and validate ``root/content/shop.yaml`` alone; problems go into ``problems``."""
     content = root / "content"
@@ -120,37 +155,17 @@ def load_config(root: Path, problems: Problems) -> ShopConfig | None:
     return None
 
 
-def load_content(root: Path) -> ShopContent:
-    """Read ``root/content`` and validate it all; problems are collected, never raised."""
+def load_content(root: Path, cache: ProductCache | None = None) -> ShopContent:
+    """Read ``root/content`` and validate it all; problems are collected, never raised.
+
+    With a ``cache``, a product file whose bytes (and settings) are unchanged since
+    it was put there is not read again; the problems reported are the same.
+    """
     problems = Problems()
     content = root / "content"
     config = load_config(root, problems)
-    currency = config.currency if config else "EUR"
-    tax_classes = set(config.tax_classes) if config else None
-    default_tax = config.default_tax_class if config else "standard"
-
-    products: list[Product] = []
-    skus: dict[str, str] = {}
-    slugs: dict[str, str] = {}
-    for path in _markdown_files(content / "products"):
-        document = _read_document(root, path, problems)
-        if document is None:
-            continue
-        product = _read_product(
-            document, path, root, currency, tax_classes, default_tax, problems, skus
-        )
-        if product is not None:
-            if product.slug in slugs:
-                problems.add(
-                    document.path,
-                    1,
-                    f"this file's address /products/{product.slug}/ "
-                    f"is already used by {slugs[product.slug]}: rename it",
-                )
-            slugs[product.slug] = document.path
-            products.append(product)
-    _check_categories(products, problems)
-
+    settings = _ProductSettings.of(config)
+    products = _read_products(root, settings, cache if cache is not None else _NoCache(), problems)
     pages = _read_pages(root, content / "pages", problems)
     posts = _read_posts(root, content / "blog", problems)
     return ShopContent(root, config, Catalogue(tuple(products)), pages, posts, problems)
@@ -171,21 +186,36 @@ def _display(root: Path, path: Path) -> str:
 
 
 def _read_text(path: Path, display: str, problems: Problems) -> str | None:
+    data = _read_bytes(path, display, problems)
+    return None if data is None else _decode(data, display, problems)
+
+
+def _read_bytes(path: Path, display: str, problems: Problems) -> bytes | None:
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        line = path.read_bytes()[: error.start].count(b"\n") + 1
-        problems.add(display, line, "this file is not UTF-8 text: save it as UTF-8 in your editor")
+        return path.read_bytes()
     except OSError as error:
         problems.add(display, 1, f"cannot read this file ({error.strerror})")
-    return None
+        return None
+
+
+def _decode(data: bytes, display: str, problems: Problems) -> str | None:
+    """The text ``Path.read_text`` would give: UTF-8, any line ending read as "\\n"."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        problems.add(display, line, "this file is not UTF-8 text: save it as UTF-8 in your editor")
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _read_document(root: Path, path: Path, problems: Problems) -> Document | None:
     display = _display(root, path)
     text = _read_text(path, display, problems)
-    if text is None:
-        return None
+    return None if text is None else _split_document(display, text, problems)
+
+
+def _split_document(display: str, text: str, problems: Problems) -> Document | None:
     text = text.removeprefix("\ufeff")
     lines = text.splitlines(keepends=True)
     if not lines or lines[0].strip() != "---":
@@ -217,19 +247,151 @@ def _read_document(root: Path, path: Path, problems: Problems) -> Document | Non
 # -- products ----------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _ProductSettings:
+    """What reading a product file depends on besides its bytes (part of its cache key)."""
+
+    currency: str
+    tax_classes: tuple[str, ...] | None  # sorted; None without a valid shop.yaml
+    default_tax: str
+
+    @classmethod
+    def of(cls, config: ShopConfig | None) -> _ProductSettings:
+        if config is None:
+            return cls("EUR", None, "standard")
+        return cls(config.currency, tuple(sorted(config.tax_classes)), config.default_tax_class)
+
+
+class _NoCache:
+    """The cache of a load given none: remembers nothing."""
+
+    def get(self, key: str) -> ProductRecord | None:
+        return None
+
+    def put(self, key: str, record: ProductRecord) -> None:
+        pass
+
+
+@dataclass
+class _ImageChecks:
+    """Checks that image files exist under content/, remembering each answer."""
+
+    root: Path
+    answers: dict[str, bool] = field(default_factory=dict)
+
+    def exists(self, clean: str) -> bool:
+        found = self.answers[clean] = (self.root / "content" / clean).is_file()
+        return found
+
+
+def _read_products(
+    root: Path, settings: _ProductSettings, cache: ProductCache, problems: Problems
+) -> list[Product]:
+    products: list[Product] = []
+    claimed: dict[str, str] = {}  # SKU -> "path:line" where it was first declared
+    slugs: dict[str, str] = {}
+    for path in _markdown_files(root / "content" / "products"):
+        display = _display(root, path)
+        record = _product_record(root, path, display, settings, cache)
+        problems.items.extend(record.problems)
+        unique = _claim_skus(display, record.skus, claimed, problems)
+        if record.product is not None and unique:
+            _check_slug(record.product, slugs, problems)
+            products.append(record.product)
+    _check_categories(products, problems)
+    return products
+
+
+def _product_record(
+    root: Path, path: Path, display: str, settings: _ProductSettings, cache: ProductCache
+) -> ProductRecord:
+    """The file's record, from the cache when its bytes and its images are unchanged."""
+    unreadable = Problems()
+    data = _read_bytes(path, display, unreadable)
+    if data is None:
+        return ProductRecord(None, tuple(unreadable.items), (), ())
+    key = _cache_key(data, display, settings)
+    cached = cache.get(key)
+    if cached is not None and _same_images(root, cached):
+        return cached
+    text = _decode(data, display, unreadable)
+    if text is None:
+        return ProductRecord(None, tuple(unreadable.items), (), ())
+    record = _read_product_file(root, path, display, text, settings)
+    cache.put(key, record)
+    return record
+
+
+def _cache_key(data: bytes, display: str, settings: _ProductSettings) -> str:
+    context = repr((CACHE_VERSION, display, settings)).encode()
+    digest = hashlib.blake2b(len(context).to_bytes(8, "big"), digest_size=20)
+    digest.update(context)
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def _same_images(root: Path, record: ProductRecord) -> bool:
+    content = root / "content"
+    return all((content / src).is_file() == existed for src, existed in record.images)
+
+
+def _read_product_file(
+    root: Path, path: Path, display: str, text: str, settings: _ProductSettings
+) -> ProductRecord:
+    problems = Problems()
+    skus: list[SkuSite] = []
+    images = _ImageChecks(root)
+    document = _split_document(display, text, problems)
+    product = (
+        None
+        if document is None
+        else _read_product(document, path, settings, images, skus, problems)
+    )
+    return ProductRecord(product, tuple(problems.items), tuple(skus), tuple(images.answers.items()))
+
+
+def _claim_skus(
+    display: str, sites: tuple[SkuSite, ...], claimed: dict[str, str], problems: Problems
+) -> bool:
+    """Claim a file's SKUs in file order; False (each reported) when one is taken."""
+    unique = True
+    for site in sites:
+        if site.sku in claimed:
+            problems.add(
+                display,
+                site.value_line,
+                f"SKU '{site.sku}' is already used at {claimed[site.sku]}: every "
+                "product and variant needs its own SKU",
+            )
+            unique = False
+        else:
+            claimed[site.sku] = f"{display}:{site.line}"
+    return unique
+
+
+def _check_slug(product: Product, slugs: dict[str, str], problems: Problems) -> None:
+    if product.slug in slugs:
+        problems.add(
+            product.source,
+            1,
+            f"this file's address /products/{product.slug}/ "
+            f"is already used by {slugs[product.slug]}: rename it",
+        )
+    slugs[product.slug] = product.source
+
+
 def _read_product(
     document: Document,
     path: Path,
-    root: Path,
-    currency: str,
-    tax_classes: set[str] | None,
-    default_tax: str,
+    settings: _ProductSettings,
+    images: _ImageChecks,
+    skus: list[SkuSite],
     problems: Problems,
-    skus: dict[str, str],
 ) -> Product | None:
     reader = as_map(document.front, problems, PRODUCT_KEYS, "a product")
     if reader is None:
         return None
+    currency, tax_classes = settings.currency, settings.tax_classes
     title = reader.text("title", required=True, example="title: Théière en grès")
     sku = _sku(reader, "sku", skus)
     price = reader.money("price", currency, required=True)
@@ -237,15 +399,15 @@ def _read_product(
     _check_compare_at(reader, price, compare_at)
     category = reader.text("category", required=True, example="category: Céramiques")
     tags = tuple(reader.text_list("tags"))
-    images = tuple(_images(reader, root, title or ""))
+    refs = tuple(_images(reader, images, title or ""))
     weight = reader.integer("weight", minimum=0, unit=" of grams")
     stock = reader.integer("stock", minimum=0)
-    tax_class = reader.text("tax_class") or default_tax
+    tax_class = reader.text("tax_class") or settings.default_tax
     if reader.has("tax_class") and tax_classes is not None and tax_class not in tax_classes:
         reader.error(
             reader.values["tax_class"],
             f"unknown tax class '{tax_class}': use one of "
-            f"{', '.join(sorted(tax_classes))} (defined under tax.classes in shop.yaml)",
+            f"{', '.join(tax_classes)} (defined under tax.classes in shop.yaml)",
         )
     status = Status(reader.choice("status", tuple(s.value for s in Status), "active"))
     featured = reader.boolean("featured")
@@ -263,7 +425,7 @@ def _read_product(
         compare_at_price=compare_at,
         category=category,
         tags=tags,
-        images=images,
+        images=refs,
         weight=weight,
         stock=stock,
         tax_class=tax_class,
@@ -276,11 +438,11 @@ def _read_product(
     )
 
 
-def _sku(reader: MapReader, key: str, skus: dict[str, str]) -> str | None:
+def _sku(reader: MapReader, key: str, skus: list[SkuSite]) -> str | None:
+    """A valid SKU, added to ``skus``; whether another file has it is checked later."""
     sku = reader.text(key, required=True, example=f"{key}: THE-SENCHA-100")
     if sku is None:
         return None
-    where = f"{reader.node.path}:{reader.keys[key].line}"
     if not _SKU.fullmatch(sku):
         reader.error(
             reader.values[key],
@@ -288,14 +450,7 @@ def _sku(reader: MapReader, key: str, skus: dict[str, str]) -> str | None:
             "and '.' (64 at most), without spaces",
         )
         return None
-    if sku in skus:
-        reader.error(
-            reader.values[key],
-            f"SKU '{sku}' is already used at {skus[sku]}: every "
-            "product and variant needs its own SKU",
-        )
-        return None
-    skus[sku] = where
+    skus.append(SkuSite(sku, reader.keys[key].line, reader.values[key].line))
     return sku
 
 
@@ -308,7 +463,7 @@ def _check_compare_at(reader: MapReader, price: Money | None, compare_at: Money 
         )
 
 
-def _images(reader: MapReader, root: Path, title: str) -> list[ImageRef]:
+def _images(reader: MapReader, images: _ImageChecks, title: str) -> list[ImageRef]:
     result: list[ImageRef] = []
     for node in reader.seq("images"):
         if node.is_scalar:
@@ -321,13 +476,15 @@ def _images(reader: MapReader, root: Path, title: str) -> list[ImageRef]:
             if src_text is None:
                 continue
             src, alt, where = src_text, image.text("alt") or title, image.values["src"]
-        ref = _image_ref(src, alt, where, reader, root)
+        ref = _image_ref(src, alt, where, reader, images)
         if ref is not None:
             result.append(ref)
     return result
 
 
-def _image_ref(src: str, alt: str, where: Node, reader: MapReader, root: Path) -> ImageRef | None:
+def _image_ref(
+    src: str, alt: str, where: Node, reader: MapReader, images: _ImageChecks
+) -> ImageRef | None:
     clean = src.removeprefix("/").removeprefix("content/")
     if ".." in Path(clean).parts or not clean:
         reader.error(where, f"image path '{src}' must stay inside content/, e.g. images/photo.jpg")
@@ -335,7 +492,7 @@ def _image_ref(src: str, alt: str, where: Node, reader: MapReader, root: Path) -
     if Path(clean).suffix.lower() not in IMAGE_SUFFIXES:
         reader.error(where, f"image '{src}' must be a .jpg, .png or .webp file")
         return None
-    if not (root / "content" / clean).is_file():
+    if not images.exists(clean):
         reader.error(
             where,
             f"image file not found: content/{clean} — add the file there or "
@@ -350,7 +507,7 @@ def _variants(
     currency: str,
     price: Money | None,
     weight: int | None,
-    skus: dict[str, str],
+    skus: list[SkuSite],
 ) -> tuple[Variant, ...] | None:
     variants: list[Variant] = []
     option_names: tuple[str, ...] | None = None
@@ -517,7 +674,9 @@ def _read_posts(root: Path, folder: Path, problems: Problems) -> tuple[Post, ...
         if reader.has("image"):
             src = reader.text("image")
             if src:
-                image = _image_ref(src, title or "", reader.values["image"], reader, root)
+                image = _image_ref(
+                    src, title or "", reader.values["image"], reader, _ImageChecks(root)
+                )
         if title is not None and date is not None:
             posts.append(
                 Post(
