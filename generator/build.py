@@ -22,6 +22,7 @@ import generator
 import shop
 from generator import TEMPLATE_ROOT
 from generator.assets import AssetError, AssetManifest, build_assets
+from generator.content_cache import PickleProductCache
 from generator.i18n import load_translations
 from generator.images import ImageError, process_images
 from generator.pages import PageCache, PageJob, render_pages
@@ -154,7 +155,9 @@ def build(
     root = root.resolve()
     output = (output or root / "output").resolve()
     progress("Checking content…")
-    content = load_content(root)
+    products = PickleProductCache(root / ".cache" / "content.pickle")
+    content = load_content(root, products)
+    products.save()
     if content.problems or content.config is None:
         raise BuildError(list(content.problems))
     config = content.config

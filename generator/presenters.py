@@ -244,8 +244,11 @@ class Presenter:
     def fingerprint(self, product: Product) -> str:
         """A digest of all a product's view is made from, besides the build's environment
         (code, theme, configuration): the product as read, and its processed images."""
-        images = [self.images[self.content.content_dir / ref.src] for ref in product.images]
-        return hashlib.sha256(repr((product, images)).encode()).hexdigest()
+        basis = product.digest or repr(product)
+        if product.images:
+            images = [self.images[self.content.content_dir / ref.src] for ref in product.images]
+            basis += repr(images)
+        return hashlib.sha256(basis.encode()).hexdigest()
 
     def json_ld(self, product: Product, summary: str, images: Sequence[ImageView]) -> Markup:
         """schema.org Product with one Offer per purchasable item."""

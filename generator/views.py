@@ -8,18 +8,31 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from markupsafe import Markup
 
 
+class _View:
+    """Base of the views: pickled as a constructor call. Forked build workers send
+    their views back this way, several times faster than the generic state of
+    slotted dataclasses."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        names: tuple[str, ...] = self.__slots__
+        return type(self), tuple(getattr(self, name) for name in names)
+
+
 @dataclass(frozen=True, slots=True)
-class Link:
+class Link(_View):
     title: str
     url: str  # root-relative: "/products/kyusu/"
 
 
 @dataclass(frozen=True, slots=True)
-class ImageView:
+class ImageView(_View):
     alt: str
     src: str  # fallback (JPEG/PNG) URL for <img src>
     width: int
@@ -31,7 +44,7 @@ class ImageView:
 
 
 @dataclass(frozen=True, slots=True)
-class VariantView:
+class VariantView(_View):
     sku: str
     label: str  # "Bleu / 100 g"; "" for a product without variants
     options: tuple[tuple[str, str], ...]
@@ -43,7 +56,7 @@ class VariantView:
 
 
 @dataclass(frozen=True, slots=True)
-class ProductView:
+class ProductView(_View):
     slug: str
     url: str
     title: str
@@ -67,7 +80,7 @@ class ProductView:
 
 
 @dataclass(frozen=True, slots=True)
-class Pagination:
+class Pagination(_View):
     number: int  # 1-based
     count: int
     previous_url: str | None
@@ -76,7 +89,7 @@ class Pagination:
 
 
 @dataclass(frozen=True, slots=True)
-class CategoryView:
+class CategoryView(_View):
     name: str
     url: str
     count: int
@@ -84,7 +97,7 @@ class CategoryView:
 
 
 @dataclass(frozen=True, slots=True)
-class SiteView:
+class SiteView(_View):
     """Shared by every page: navigation, footer, shop identity."""
 
     name: str
@@ -104,7 +117,7 @@ class SiteView:
 
 
 @dataclass(frozen=True, slots=True)
-class PostLink:
+class PostLink(_View):
     title: str
     url: str
     date: str  # formatted for the shop's locale

@@ -90,6 +90,9 @@ class Product:
     summary: str | None
     description: str  # Markdown
     variants: tuple[Variant, ...] = ()
+    # A hash of the file and settings the product was read from: equal digests,
+    # equal products. "" when unknown (a product not read from a file).
+    digest: str = field(default="", compare=False, repr=False)
 
     @property
     def items(self) -> tuple[Item, ...]:

@@ -317,7 +317,7 @@ def _product_record(
     text = _decode(data, display, unreadable)
     if text is None:
         return ProductRecord(None, tuple(unreadable.items), (), ())
-    record = _read_product_file(root, path, display, text, settings)
+    record = _read_product_file(root, path, display, text, settings, key)
     cache.put(key, record)
     return record
 
@@ -336,7 +336,7 @@ def _same_images(root: Path, record: ProductRecord) -> bool:
 
 
 def _read_product_file(
-    root: Path, path: Path, display: str, text: str, settings: _ProductSettings
+    root: Path, path: Path, display: str, text: str, settings: _ProductSettings, digest: str
 ) -> ProductRecord:
     problems = Problems()
     skus: list[SkuSite] = []
@@ -345,7 +345,7 @@ def _read_product_file(
     product = (
         None
         if document is None
-        else _read_product(document, path, settings, images, skus, problems)
+        else _read_product(document, path, settings, images, skus, problems, digest)
     )
     return ProductRecord(product, tuple(problems.items), tuple(skus), tuple(images.answers.items()))
 
@@ -387,6 +387,7 @@ def _read_product(
     images: _ImageChecks,
     skus: list[SkuSite],
     problems: Problems,
+    digest: str,
 ) -> Product | None:
     reader = as_map(document.front, problems, PRODUCT_KEYS, "a product")
     if reader is None:
@@ -435,6 +436,7 @@ def _read_product(
         summary=summary,
         description=document.body.strip(),
         variants=variants,
+        digest=digest,
     )
 
 
