@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,8 +145,36 @@ def worker_count() -> int:
 
 
 def _can_fork() -> bool:
-    # Only Linux forks safely here: macOS frameworks are not fork-safe.
-    return sys.platform.startswith("linux")
+    """Fork only where it is safe: on Linux (macOS frameworks are not fork-safe) and
+    from a single-threaded process (a lock held by another thread would stay held
+    in the child), e.g. not from ``comptoir serve`` or a test driving a browser."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+def in_background(task: Callable[[], bool | None]) -> Callable[[], bool | None]:
+    """Start ``task`` in a forked process; the returned function waits for it and
+    gives what it returned (a bool, or None).
+
+    Where forking is not safe, or when the child fails, the task runs in this
+    process when waited for, so its errors surface here.
+    """
+    if not _can_fork():
+        return task
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            answer = task()
+            code = {None: 0, False: 2, True: 3}[answer]
+        finally:
+            os._exit(code)
+
+    def wait() -> bool | None:
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        return {0: None, 2: False, 3: True}[code] if code in (0, 2, 3) else task()
+
+    return wait
 
 
 def _render_batch(

@@ -140,11 +140,14 @@ class Catalogue:
     products: tuple[Product, ...]
     _by_sku: dict[str, Item] = field(default_factory=dict, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        for product in self.products:
-            if product.is_public:
-                for item in product.items:
-                    self._by_sku[item.sku] = item
+    def _index(self) -> dict[str, Item]:
+        """Items by SKU, made on the first lookup (a build never needs it)."""
+        if not self._by_sku:
+            for product in self.products:
+                if product.is_public:
+                    for item in product.items:
+                        self._by_sku[item.sku] = item
+        return self._by_sku
 
     @property
     def public(self) -> tuple[Product, ...]:
@@ -152,7 +155,7 @@ class Catalogue:
 
     def item(self, sku: str) -> Item | None:
         """A purchasable item of an active product, or None."""
-        return self._by_sku.get(sku)
+        return self._index().get(sku)
 
     def __iter__(self) -> Iterator[Product]:
         return iter(self.products)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
+from babel import Locale
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 
@@ -84,7 +85,12 @@ class Money:
 def _format(amount: int, currency: str, locale: str) -> str:
     # Babel's formatting is slow and a shop shows the same few prices on many pages.
     money = Decimal(amount).scaleb(-currency_exponent(currency))
-    return str(format_currency(money, currency, locale=locale))
+    return str(format_currency(money, currency, locale=_locale(locale)))
+
+
+@lru_cache(maxsize=16)
+def _locale(name: str) -> Locale:
+    return Locale.parse(name)
 
 
 _AMOUNT = re.compile(r"(?P<units>\d+)(?:\.(?P<fraction>\d+))?")
