@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+from jinja2 import FileSystemBytecodeCache
+
 import generator
 import shop
 from generator import TEMPLATE_ROOT
@@ -73,7 +75,7 @@ class BuildState:
     template_globals: dict[str, Any]
     documents: dict[Path, Page | Post]
     pages: PageCache
-    produced: set[Path] = field(default_factory=set)
+    produced: set[str] = field(default_factory=set)  # the site's files, relative to output
     written: int = 0
     skipped: int = 0
     folders: set[Path] = field(default_factory=set)  # known to exist
@@ -89,7 +91,7 @@ class BuildState:
         merge: Callable[[Any], None] = lambda _: None,
     ) -> None:
         """Render the pages whose inputs changed since the last build."""
-        self.produced.update(self.output / job.path for job in jobs)
+        self.produced.update(job.path for job in jobs)
         result = render_pages(jobs, self.pages, self.output, self.write, collect, merge)
         self.skipped += result.skipped
         if result.parallel:
@@ -108,7 +110,7 @@ class BuildState:
         """``write`` without counting (for a forked process, whose count would be lost)."""
         path = self.output / relative
         data = text.encode("utf-8")
-        self.produced.add(path)
+        self.produced.add(relative)
         try:
             if path.stat().st_size == len(data) and path.read_bytes() == data:
                 return False
@@ -178,18 +180,18 @@ def _build_site(
     theme = theme_dir(root)
 
     output.mkdir(parents=True, exist_ok=True)
-    produced: set[Path] = set()
+    produced: set[str] = set()
     sources = _image_sources(content)
     progress(f"Processing images… ({len(sources)} pictures)")
     images = _images(sources, root, output)
-    produced.update(_rendition_files(images, output / "images"))
+    produced.update(_rendition_files(images))
     try:
         assets = build_assets(theme / "static", output)
     except AssetError as error:
         raise BuildError(
             [Problem(_relative(Path(error.path), root), error.line, error.message)]
         ) from error
-    produced.update(output / url.lstrip("/") for url in assets.urls.values())
+    produced.update(url.lstrip("/") for url in assets.urls.values())
     translations = load_translations(theme, config.language)
     markdown = MarkdownCache(root / ".cache" / "markdown.json")
     presenter = Presenter(content, config, translations, images, markdown.render)
@@ -212,14 +214,14 @@ def _build_site(
         pages=PageCache(
             root / ".cache" / "pages.json", environment_key(theme, template_globals, assets)
         ),
-        produced={p.resolve() for p in produced},
+        produced=produced,
     )
     progress(
         f"Rendering {len(content.catalogue.public)} products and "
         f"{len(content.pages) + len(content.posts)} pages…"
     )
     catalog = in_background(lambda: _put_catalog(state))  # while pages render
-    state.produced.add(output / "catalog.json")
+    state.produced.add("catalog.json")
     try:
         _run_pelican(root, output, theme, config, state, has_blog=bool(content.posts))
     finally:
@@ -231,9 +233,9 @@ def _build_site(
         f"Sitemap: {config.url('/sitemap.xml')}\n",
     )
     _remove_stale(output, state.produced)
-    state.pages.save(p.relative_to(output).as_posix() for p in state.produced)
+    state.pages.save(state.produced)
     markdown.save(_markdown_texts(content))
-    pages = sum(1 for p in state.produced if p.suffix == ".html")
+    pages = sum(1 for p in state.produced if p.endswith(".html"))
     return BuildReport(
         pages,
         len(content.catalogue.public),
@@ -284,10 +286,10 @@ def _relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def _rendition_files(images: dict[Path, Any], folder: Path) -> set[Path]:
-    """The files in ``folder`` that the build's image renditions occupy."""
+def _rendition_files(images: dict[Path, Any]) -> set[str]:
+    """The files of output/images/ that the build's image renditions occupy."""
     return {
-        folder / rendition.url.rsplit("/", 1)[-1]
+        "images/" + rendition.url.rsplit("/", 1)[-1]
         for processed in images.values()
         for rendition in (*processed.webp, *processed.fallback)
     }
@@ -391,6 +393,8 @@ def _pelican_settings(
             "lstrip_blocks": True,
             "autoescape": True,
             "auto_reload": False,  # a build reads each template once
+            # Compiled templates kept between builds (Jinja checks each one's source).
+            "bytecode_cache": FileSystemBytecodeCache(str(_folder(root / ".cache" / "templates"))),
             "extensions": ["jinja2.ext.i18n"],
         },
         "CACHE_CONTENT": False,
@@ -403,6 +407,11 @@ def _pelican_settings(
         "DEFAULT_DATE_FORMAT": "%Y-%m-%d",
         "LOG_FILTER": [],
     }
+
+
+def _folder(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 class _ErrorRecorder(logging.Handler):
@@ -454,15 +463,15 @@ def _write_sitemap(state: BuildState) -> None:
     state.write("sitemap.xml", "\n".join(lines) + "\n")
 
 
-def _remove_stale(output: Path, produced: set[Path]) -> None:
+def _remove_stale(output: Path, produced: set[str]) -> None:
     """Delete files a previous build wrote that are no longer part of the site,
     then the folders left empty.
 
-    ``output`` and every path in ``produced`` are absolute and resolved. Paths
-    stay strings here: a Path per file would cost more than the walk itself.
+    ``output`` is absolute and resolved; ``produced`` holds POSIX paths relative to
+    it. Paths stay strings here: a Path per file would cost more than the walk.
     """
-    keep = {str(path) for path in produced}
     top = str(output)
+    keep = {os.path.join(top, *path.split("/")) for path in produced}  # noqa: PTH118
     alive: set[str] = set()  # folders holding a file of the site
     for folder, _, files in os.walk(top, topdown=False):
         for name in files:

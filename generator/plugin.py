@@ -110,7 +110,7 @@ def quick_gettext(translations: Any) -> Callable[..., Markup]:
 def record_written(path: str, **_: Any) -> None:
     state = _current.get("state")
     if state is not None:
-        state.produced.add(Path(path).resolve())
+        state.produced.add(Path(path).resolve().relative_to(state.output).as_posix())
 
 
 # Pelican's written-file signals carry no settings; the build sets this for its duration.

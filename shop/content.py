@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,7 +176,12 @@ def load_content(root: Path, cache: ProductCache | None = None) -> ShopContent:
 
 
 def _markdown_files(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.md")) if folder.is_dir() else []
+    """The folder's .md files, by name (names sort faster than paths: 10,000 files)."""
+    if not folder.is_dir():
+        return []
+    with os.scandir(folder) as entries:
+        names = sorted(e.name for e in entries if e.name.endswith(".md") and e.is_file())
+    return [folder / name for name in names]
 
 
 def _display(root: Path, path: Path) -> str:
@@ -291,7 +297,7 @@ def _read_products(
     claimed: dict[str, str] = {}  # SKU -> "path:line" where it was first declared
     slugs: dict[str, str] = {}
     for path in _markdown_files(root / "content" / "products"):
-        display = _display(root, path)
+        display = f"content/products/{path.name}"
         record = _product_record(root, path, display, settings, cache)
         problems.items.extend(record.problems)
         unique = _claim_skus(display, record.skus, claimed, problems)
