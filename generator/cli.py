@@ -7,6 +7,7 @@ it never shows a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -167,5 +168,17 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
+def run() -> None:
+    """The console script: ``main``, then a quick exit.
+
+    Every file is written and closed by then; a normal interpreter exit would
+    spend a quarter of a second freeing a 10,000-product catalogue object by object.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
