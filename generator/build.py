@@ -29,7 +29,8 @@ from generator.assets import AssetError, AssetManifest, build_assets
 from generator.content_cache import PickleProductCache
 from generator.i18n import load_translations
 from generator.images import ImageError, process_images
-from generator.pages import PageCache, PageJob, in_background, render_pages
+from generator.pages import PageCache, PageJob, render_pages
+from generator.parallel import in_background
 from generator.presenters import (
     FEED_PATH,
     MarkdownCache,

@@ -30,6 +30,8 @@ from typing import Literal
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from generator.parallel import worker_count
+
 DEFAULT_WIDTHS = (320, 640, 960, 1280)
 PREFERRED_SRC_WIDTH = 640
 JPEG_QUALITY = 80
@@ -253,7 +255,7 @@ def _atomic_writer(target: Path) -> Iterator[io.BufferedWriter]:
 
 
 def _run_jobs(jobs: list[_Job], workers: int | None) -> dict[str, _SourceInfo]:
-    count = min(len(jobs), workers if workers is not None else _available_cpus())
+    count = min(len(jobs), workers if workers is not None else worker_count())
     if count <= 1:
         return {job.digest: _render(job) for job in jobs}
     # Never fork a parent that may run threads: forkserver where there is one (Linux,
@@ -263,13 +265,6 @@ def _run_jobs(jobs: list[_Job], workers: int | None) -> dict[str, _SourceInfo]:
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
         futures = [(job.digest, pool.submit(_render, job)) for job in jobs]
         return dict(_results(futures))
-
-
-def _available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # honours container CPU limits where it can
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
 
 
 def _results(futures: list[tuple[str, Future[_SourceInfo]]]) -> Iterator[tuple[str, _SourceInfo]]:

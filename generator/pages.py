@@ -15,12 +15,12 @@ import hashlib
 import json
 import multiprocessing
 import os
-import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from generator.parallel import can_fork, worker_count
 
 # Below this many pages to render, forking costs more than it saves.
 PARALLEL_MIN = 400
@@ -64,7 +64,7 @@ class PageCache:
         if entry is None or entry[0] != key:
             return False
         try:
-            stat = os.stat(f"{output}/{relative}")  # noqa: PTH116 - 11,000 Paths cost 0.1 s
+            stat = os.stat(f"{output}/{relative}")  # noqa: PTH116 - no Path for 11,000 pages
         except OSError:
             return False
         return [stat.st_size, stat.st_mtime_ns] == entry[1:]
@@ -118,7 +118,7 @@ def render_pages(
             stale.append((job, key))
     result.rendered = len(stale)
     count = workers if workers is not None else worker_count()
-    if count > 1 and len(stale) >= PARALLEL_MIN and _can_fork():
+    if count > 1 and len(stale) >= PARALLEL_MIN and can_fork():
         result.parallel = True
         for entries, written, payload in _forked(stale, output, write, collect, count):
             cache.entries.update(entries)
@@ -128,50 +128,6 @@ def render_pages(
         entries, result.written = _render_batch(stale, output, write)
         cache.entries.update(entries)
     return result
-
-
-def worker_count() -> int:
-    """COMPTOIR_BUILD_WORKERS when set (1: render in this process), else one per core."""
-    wanted = os.environ.get("COMPTOIR_BUILD_WORKERS", "").strip()
-    if wanted.isdigit() and int(wanted) > 0:
-        return int(wanted)
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _can_fork() -> bool:
-    """Fork only where it is safe: on Linux (macOS frameworks are not fork-safe) and
-    from a single-threaded process (a lock held by another thread would stay held
-    in the child), e.g. not from ``comptoir serve`` or a test driving a browser."""
-    return sys.platform.startswith("linux") and threading.active_count() == 1
-
-
-def in_background(task: Callable[[], bool | None]) -> Callable[[], bool | None]:
-    """Start ``task`` in a forked process; the returned function waits for it and
-    gives what it returned (a bool, or None).
-
-    Where forking is not safe, or when the child fails, the task runs in this
-    process when waited for, so its errors surface here.
-    """
-    if not _can_fork():
-        return task
-    pid = os.fork()
-    if pid == 0:  # the child
-        code = 1
-        try:
-            answer = task()
-            code = {None: 0, False: 2, True: 3}[answer]
-        finally:
-            os._exit(code)
-
-    def wait() -> bool | None:
-        _, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        return {0: None, 2: False, 3: True}[code] if code in (0, 2, 3) else task()
-
-    return wait
 
 
 def _render_batch(
