@@ -24,13 +24,13 @@ from jinja2 import FileSystemBytecodeCache
 
 import generator
 import shop
-from generator import TEMPLATE_ROOT
+from generator import TEMPLATE_ROOT, content_cache
 from generator.assets import AssetError, AssetManifest, build_assets
 from generator.content_cache import PickleProductCache
 from generator.i18n import load_translations
 from generator.images import ImageError, process_images
 from generator.pages import PageCache, PageJob, render_pages
-from generator.parallel import in_background
+from generator.parallel import forked_map, in_background
 from generator.presenters import (
     FEED_PATH,
     MarkdownCache,
@@ -42,7 +42,7 @@ from generator.presenters import (
 from shop.catalog_file import catalog_text
 from shop.catalogue import Catalogue
 from shop.config import ShopConfig
-from shop.content import Page, Post, ShopContent, load_content
+from shop.content import Page, Post, ProductRecord, ShopContent, load_content
 from shop.problems import Problem
 
 DEFAULT_THEME = TEMPLATE_ROOT / "theme"
@@ -95,10 +95,9 @@ class BuildState:
     ) -> None:
         """Render the pages whose inputs changed since the last build."""
         self.produced.update(job.path for job in jobs)
-        result = render_pages(jobs, self.pages, self.output, self.write, collect, merge)
+        result = render_pages(jobs, self.pages, self.output, self.put, collect, merge)
         self.skipped += result.skipped
-        if result.parallel:
-            self.written += result.written
+        self.written += result.written
 
     def write(self, relative: str, text: str) -> bool:
         """Write a file of the site, leaving it untouched when its bytes are unchanged.
@@ -166,7 +165,7 @@ def build(
     output = (output or root / "output").resolve()
     progress("Checking content…")
     products = PickleProductCache(root / ".cache" / "content.pickle")
-    content = load_content(root, products)
+    content = load_content(root, products, _parse_in_parallel)
     saved = in_background(products.save)  # pickling 10,000 records takes 0.3 s
     try:
         with _fewer_collections():
@@ -186,6 +185,13 @@ def _fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
+
+
+def _parse_in_parallel(
+    parse: Callable[[Sequence[Any]], list[ProductRecord]], files: Sequence[Any]
+) -> list[ProductRecord]:
+    """Product files parsed on every core (a cold build of 10,000 spends 2 s here)."""
+    return forked_map(parse, files, encode=content_cache.dumps, decode=content_cache.loads)
 
 
 def _build_site(

@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.parallel import can_fork, worker_count
+from generator.parallel import forked_map
 
 # Below this many pages to render, forking costs more than it saves.
 PARALLEL_MIN = 400
-CHUNK = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +88,6 @@ class RenderResult:
     rendered: int = 0
     skipped: int = 0
     written: int = 0
-    parallel: bool = False  # rendered by workers: their writes were not counted in this process
 
 
 def render_pages(
@@ -100,12 +97,12 @@ def render_pages(
     write: Write,
     collect: Callable[[], Any] = lambda: None,
     merge: Callable[[Any], None] = lambda _: None,
-    workers: int | None = None,
 ) -> RenderResult:
-    """Render and write the jobs whose key changed, in parallel when there are many.
+    """Render and write the jobs whose key changed, in forked workers when there are many.
 
-    ``collect`` runs in a worker after each batch and returns what the parent
-    should learn from it; ``merge`` receives that in the parent.
+    ``write`` must not count files itself (a worker's count would be lost): the
+    result counts them. ``collect`` runs after each batch (in a worker) and returns
+    what the parent should learn from it; ``merge`` receives that in the parent.
     """
     result = RenderResult()
     stale: list[tuple[PageJob, str]] = []
@@ -117,17 +114,19 @@ def render_pages(
         else:
             stale.append((job, key))
     result.rendered = len(stale)
-    count = workers if workers is not None else worker_count()
-    if count > 1 and len(stale) >= PARALLEL_MIN and can_fork():
-        result.parallel = True
-        for entries, written, payload in _forked(stale, output, write, collect, count):
-            cache.entries.update(entries)
-            result.written += written
-            merge(payload)
-    else:
-        entries, result.written = _render_batch(stale, output, write)
+
+    def batch(chunk: Sequence[tuple[PageJob, str]]) -> list[Batch]:
+        entries, written = _render_batch(chunk, output, write)
+        return [(entries, written, collect())]
+
+    for entries, written, payload in forked_map(batch, stale, minimum=PARALLEL_MIN):
         cache.entries.update(entries)
+        result.written += written
+        merge(payload)
     return result
+
+
+Batch = tuple[dict[str, list[Any]], int, Any]  # page cache entries, files written, payload
 
 
 def _render_batch(
@@ -140,32 +139,3 @@ def _render_batch(
         stat = (output / job.path).stat()
         entries[job.path] = [key, stat.st_size, stat.st_mtime_ns]
     return entries, written
-
-
-# What forked workers inherit: set by _forked before the pool forks, read in the workers.
-_inherited: dict[str, Any] = {}
-
-
-Batch = tuple[dict[str, list[Any]], int, Any]  # page cache entries, files written, payload
-
-
-def _worker(bounds: tuple[int, int]) -> Batch:
-    stale, output, write, collect = _inherited["task"]
-    entries, written = _render_batch(stale[bounds[0] : bounds[1]], output, write)
-    return entries, written, collect()
-
-
-def _forked(
-    stale: Sequence[tuple[PageJob, str]],
-    output: Path,
-    write: Write,
-    collect: Callable[[], Any],
-    workers: int,
-) -> Iterator[Batch]:
-    bounds = [(start, min(start + CHUNK, len(stale))) for start in range(0, len(stale), CHUNK)]
-    _inherited["task"] = (stale, output, write, collect)
-    try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield from pool.imap_unordered(_worker, bounds)
-    finally:
-        _inherited.clear()

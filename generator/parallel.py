@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import pickle
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def worker_count() -> int:
@@ -50,3 +56,38 @@ def in_background(task: Callable[[], bool | None]) -> Callable[[], bool | None]:
         return {0: None, 2: False, 3: True}[code] if code in (0, 2, 3) else task()
 
     return wait
+
+
+def forked_map(
+    work: Callable[[Sequence[T]], list[R]],
+    items: Sequence[T],
+    encode: Callable[[list[R]], bytes] = pickle.dumps,
+    decode: Callable[[bytes], list[R]] = pickle.loads,
+    minimum: int = 500,
+) -> list[R]:
+    """``work(items)``, its items shared among forked workers when there are many.
+
+    Workers inherit ``work`` and ``items`` (nothing is pickled on the way in) and
+    send their results back through ``encode``; results keep the items' order.
+    """
+    count = worker_count()
+    if count <= 1 or len(items) < minimum or not can_fork():
+        return work(items)
+    size = -(-len(items) // (count * 4))  # a few chunks per worker, for balance
+    bounds = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
+    _inherited["map"] = (work, items, encode)
+    try:
+        with multiprocessing.get_context("fork").Pool(count) as pool:
+            blobs = pool.map(_map_chunk, bounds)
+    finally:
+        _inherited.clear()
+    return [result for blob in blobs for result in decode(blob)]
+
+
+# What forked workers inherit: set before the pool forks, read in the workers.
+_inherited: dict[str, Any] = {}
+
+
+def _map_chunk(bounds: tuple[int, int]) -> bytes:
+    work, items, encode = _inherited["map"]
+    return encode(work(items[bounds[0] : bounds[1]]))  # type: ignore[no-any-return]

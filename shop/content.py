@@ -16,9 +16,10 @@ import datetime as dt
 import hashlib
 import os
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 from shop.catalogue import Catalogue, ImageRef, Product, Status, Variant
 from shop.config import LEGAL_ROLES, PAGE_ROLES, ShopConfig, read_config
@@ -119,6 +120,17 @@ class ProductRecord:
     images: tuple[tuple[str, bool], ...]  # (path under content/, whether it existed)
 
 
+ParseMany = Callable[
+    [Callable[[Sequence[Any]], list[ProductRecord]], Sequence[Any]], list[ProductRecord]
+]
+
+
+def _parse_here(
+    parse: Callable[[Sequence[Any]], list[ProductRecord]], files: Sequence[Any]
+) -> list[ProductRecord]:
+    return parse(files)
+
+
 class ProductCache(Protocol):
     """Product records kept between loads, by a key ``load_content`` computes."""
 
@@ -156,17 +168,27 @@ def load_config(root: Path, problems: Problems) -> ShopConfig | None:
     return None
 
 
-def load_content(root: Path, cache: ProductCache | None = None) -> ShopContent:
+def load_content(
+    root: Path, cache: ProductCache | None = None, parse_many: ParseMany | None = None
+) -> ShopContent:
     """Read ``root/content`` and validate it all; problems are collected, never raised.
 
     With a ``cache``, a product file whose bytes (and settings) are unchanged since
     it was put there is not read again; the problems reported are the same.
+    ``parse_many(parse, files)`` may spread the parsing of product files over
+    several processes; it must return ``parse(files)``'s records, in order.
     """
     problems = Problems()
     content = root / "content"
     config = load_config(root, problems)
     settings = _ProductSettings.of(config)
-    products = _read_products(root, settings, cache if cache is not None else _NoCache(), problems)
+    products = _read_products(
+        root,
+        settings,
+        cache if cache is not None else _NoCache(),
+        problems,
+        parse_many or _parse_here,
+    )
     pages = _read_pages(root, content / "pages", problems)
     posts = _read_posts(root, content / "blog", problems)
     return ShopContent(root, config, Catalogue(tuple(products)), pages, posts, problems)
@@ -291,14 +313,32 @@ class _ImageChecks:
 
 
 def _read_products(
-    root: Path, settings: _ProductSettings, cache: ProductCache, problems: Problems
+    root: Path,
+    settings: _ProductSettings,
+    cache: ProductCache,
+    problems: Problems,
+    parse_many: ParseMany,
 ) -> list[Product]:
+    paths = _markdown_files(root / "content" / "products")
+    records: list[ProductRecord | None] = []
+    unread: list[_Unread] = []
+    for index, path in enumerate(paths):
+        known = _known_record(root, path, f"content/products/{path.name}", settings, cache)
+        if isinstance(known, _Unread):
+            unread.append(known._replace(position=index))
+            records.append(None)
+        else:
+            records.append(known)
+    for item, parsed in zip(unread, parse_many(_parse_files, unread), strict=True):
+        records[item.position] = parsed
+        cache.put(item.key, parsed)
+
     products: list[Product] = []
     claimed: dict[str, str] = {}  # SKU -> "path:line" where it was first declared
     slugs: dict[str, str] = {}
-    for path in _markdown_files(root / "content" / "products"):
+    for path, record in zip(paths, records, strict=True):
+        assert record is not None
         display = f"content/products/{path.name}"
-        record = _product_record(root, path, display, settings, cache)
         problems.items.extend(record.problems)
         unique = _claim_skus(display, record.skus, claimed, problems)
         if record.product is not None and unique:
@@ -308,10 +348,27 @@ def _read_products(
     return products
 
 
-def _product_record(
+class _Unread(NamedTuple):
+    """A product file to parse: its text, and where its record goes."""
+
+    root: Path
+    path: Path
+    display: str
+    text: str
+    settings: _ProductSettings
+    key: str
+    position: int = 0  # among the shop's product files
+
+
+def _parse_files(files: Sequence[_Unread]) -> list[ProductRecord]:
+    return [_read_product_file(f.root, f.path, f.display, f.text, f.settings, f.key) for f in files]
+
+
+def _known_record(
     root: Path, path: Path, display: str, settings: _ProductSettings, cache: ProductCache
-) -> ProductRecord:
-    """The file's record, from the cache when its bytes and its images are unchanged."""
+) -> ProductRecord | _Unread:
+    """The file's record when it needs no parsing: from the cache (its bytes and
+    images unchanged), or an unreadable file's; else what parsing it needs."""
     unreadable = Problems()
     data = _read_bytes(path, display, unreadable)
     if data is None:
@@ -323,9 +380,7 @@ def _product_record(
     text = _decode(data, display, unreadable)
     if text is None:
         return ProductRecord(None, tuple(unreadable.items), (), ())
-    record = _read_product_file(root, path, display, text, settings, key)
-    cache.put(key, record)
-    return record
+    return _Unread(root, path, display, text, settings, key)
 
 
 def _cache_key(data: bytes, display: str, settings: _ProductSettings) -> str:

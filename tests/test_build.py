@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from generator import pages
+from generator import content_cache, pages
 from generator.build import build, theme_dir
 from generator.i18n import load_translations
+from generator.parallel import can_fork, forked_map
+from shop.content import load_content
 from tests.sitecheck import file_for, internal_links, url_of
 
 MINI = Path(__file__).parent / "fixtures" / "mini"
@@ -214,6 +218,7 @@ def test_a_parallel_build_writes_the_same_site_as_a_serial_one(
             if p.is_file()
         }
 
+    assert can_fork()  # else this test would compare two serial builds
     serial, parallel = tmp_path / "serial", tmp_path / "parallel"
     for shop in (serial, parallel):
         shutil.copytree(MINI, shop)
@@ -221,7 +226,6 @@ def test_a_parallel_build_writes_the_same_site_as_a_serial_one(
     alone = build(serial)
     monkeypatch.setenv("COMPTOIR_BUILD_WORKERS", "2")
     monkeypatch.setattr(pages, "PARALLEL_MIN", 1)  # the mini shop is far below the threshold
-    monkeypatch.setattr(pages, "CHUNK", 1)
     cold = build(parallel)
     assert files(parallel / "output") == files(serial / "output")
     assert cold.written == alone.written > 0
@@ -230,3 +234,28 @@ def test_a_parallel_build_writes_the_same_site_as_a_serial_one(
     assert again.written == 0
     rendered = json.loads((parallel / ".cache" / "markdown.json").read_text(encoding="utf-8"))
     assert rendered == json.loads((serial / ".cache" / "markdown.json").read_text("utf-8"))
+
+
+def test_product_files_parsed_in_workers_give_what_one_process_gives(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    shutil.copytree(MINI, shop)
+    products = shop / "content" / "products"
+    (products / "copie.md").write_text("---\ntitle: Copie\nsku: VASE\nprice: 3\ncategory: X\n---\n")
+    (products / "faux.md").write_text("---\ntitle: Faux\nsku: F\nprice: 3,50\ncategory: X\n---\n")
+
+    parsers: set[int] = set()
+
+    def in_workers(parse: Any, files: Any) -> Any:
+        def tagged(chunk: Any) -> list[tuple[int, Any]]:
+            return [(os.getpid(), record) for record in parse(chunk)]
+
+        results = forked_map(tagged, files, content_cache.dumps, content_cache.loads, minimum=1)
+        parsers.update(pid for pid, _ in results)
+        return [record for _, record in results]
+
+    alone, spread = load_content(shop), load_content(shop, parse_many=in_workers)
+    assert parsers and os.getpid() not in parsers  # really parsed in other processes
+    assert list(spread.problems) == list(alone.problems)
+    assert len(list(alone.problems)) == 2  # the SKU used twice, the comma in a price
+    assert spread.catalogue.products == alone.catalogue.products
+    assert [p.digest for p in spread.catalogue] == [p.digest for p in alone.catalogue]
