@@ -164,6 +164,9 @@ def _init(args: argparse.Namespace) -> int:
     shutil.copytree(
         TEMPLATE_ROOT / "theme", target / "theme", ignore=shutil.ignore_patterns("README.md")
     )
+    ignore = target / ".gitignore"
+    if not ignore.exists():  # what a build makes is not the merchant's to commit
+        ignore.write_text("/output/\n/.cache/\n/var/\n", encoding="utf-8")
     print(f"New shop in {target}. Next: cd {target} && comptoir serve")
     return 0
 

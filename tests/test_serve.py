@@ -81,6 +81,8 @@ def test_init_creates_a_shop_that_checks(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert (target / "content" / "shop.yaml").is_file()
     assert (target / "theme" / "templates").is_dir()
+    ignored = (target / ".gitignore").read_text().split()
+    assert "/output/" in ignored and "/.cache/" in ignored
     check = subprocess.run(
         [sys.executable, "-m", "generator.cli", "check", "--shop", str(target)],
         capture_output=True,
