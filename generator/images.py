@@ -115,6 +115,7 @@ class _Job:
     digest: str
     cache_dir: Path
     widths: tuple[int, ...]
+    reusable: frozenset[str] = frozenset()  # cached renditions known intact (their size)
 
 
 # -- public API ----------------------------------------------------------------
@@ -145,7 +146,7 @@ def process_images(
             continue  # the same picture under two names is encoded once
         info = _cached_info(cache_dir, digest, wanted)
         if info is None:
-            jobs[digest] = _Job(source, digest, cache_dir, wanted)
+            jobs[digest] = _Job(source, digest, cache_dir, wanted, _intact_files(cache_dir, digest))
         else:
             infos[digest] = info
     infos.update(_run_jobs(list(jobs.values()), workers))
@@ -215,14 +216,31 @@ def _info_file(cache_dir: Path, digest: str) -> Path:
 
 
 def _cached_info(cache_dir: Path, digest: str, widths: tuple[int, ...]) -> _SourceInfo | None:
-    """The source's info when every derivative it needs is already in the cache."""
+    """The source's info when every derivative it needs is in the cache, intact."""
     try:
         data = json.loads(_info_file(cache_dir, digest).read_text("utf-8"))
         info = _SourceInfo(int(data["width"]), int(data["height"]), bool(data["alpha"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    intact = _intact_files(cache_dir, digest)
     needed = _needed_files(cache_dir, digest, info, widths)
-    return info if all(path.is_file() for path in needed) else None
+    return info if all(path.name in intact for path in needed) else None
+
+
+def _intact_files(cache_dir: Path, digest: str) -> frozenset[str]:
+    """The source's cached renditions whose size is the one recorded when they were
+    made: a file cut short or replaced since is encoded again."""
+    try:
+        data = json.loads(_info_file(cache_dir, digest).read_text("utf-8"))
+        sizes = {str(name): int(size) for name, size in data["sizes"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return frozenset()
+    intact = set()
+    for name, size in sizes.items():
+        with contextlib.suppress(OSError):
+            if (cache_dir / name).stat().st_size == size:
+                intact.add(name)
+    return frozenset(intact)
 
 
 def _needed_files(
@@ -289,7 +307,8 @@ def _results(futures: list[tuple[str, Future[_SourceInfo]]]) -> Iterator[tuple[s
 
 
 def _render(job: _Job) -> _SourceInfo:
-    """Encode the derivatives of one source that the cache lacks; record its info last."""
+    """Encode the derivatives of one source the cache lacks (or holds damaged); record
+    its info and their sizes last."""
     try:
         data = job.source.read_bytes()
     except OSError as error:
@@ -300,10 +319,13 @@ def _render(job: _Job) -> _SourceInfo:
         raise ImageError(job.source, CHANGED)
     with _open(job.source, io.BytesIO(data)) as image:
         info = _encode_missing(job, image)
+    sizes = {
+        path.name: path.stat().st_size
+        for path in _needed_files(job.cache_dir, job.digest, info, job.widths)
+    }
+    record = {"width": info.width, "height": info.height, "alpha": info.alpha, "sizes": sizes}
     with _atomic_writer(_info_file(job.cache_dir, job.digest)) as file:
-        file.write(
-            json.dumps({"width": info.width, "height": info.height, "alpha": info.alpha}).encode()
-        )
+        file.write(json.dumps(record).encode())
     return info
 
 
@@ -320,7 +342,7 @@ def _encode_missing(job: _Job, image: Image.Image) -> _SourceInfo:
     for target_width in planned:
         webp_file = _cache_file(job.cache_dir, job.digest, target_width, webp)
         fallback_file = _cache_file(job.cache_dir, job.digest, target_width, fallback)
-        if webp_file.is_file() and fallback_file.is_file():
+        if {webp_file.name, fallback_file.name} <= job.reusable:
             continue
         resized = _resized(picture, (target_width, _height_for(target_width, info)))
         _save(resized, webp_file, "WEBP")

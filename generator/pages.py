@@ -49,7 +49,8 @@ class PageCache:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("version") == self.VERSION and data.get("environment") == environment:
-                self.entries = data["pages"]
+                pages = data["pages"]
+                self.entries = pages if isinstance(pages, dict) else {}
         except (OSError, ValueError, KeyError, AttributeError):
             self.entries = {}
 
@@ -59,7 +60,7 @@ class PageCache:
 
     def fresh(self, relative: str, key: str, output: str) -> bool:
         entry = self.entries.get(relative)
-        if entry is None or entry[0] != key:
+        if not isinstance(entry, list) or entry[:1] != [key]:
             return False
         try:
             stat = os.stat(f"{output}/{relative}")  # noqa: PTH116 - no Path for 11,000 pages

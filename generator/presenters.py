@@ -60,7 +60,10 @@ def post_url(post: Post) -> str:
     return f"/blog/{post.slug}/"
 
 
-_MARKDOWN = markdown.Markdown(extensions=["extra", "sane_lists"], output_format="html")
+_EXTENSIONS = ["extra", "sane_lists"]
+_MARKDOWN = markdown.Markdown(extensions=_EXTENSIONS, output_format="html")
+# What a rendering depends on besides the text: a new Markdown or extension renders anew.
+_RENDERER = f"markdown {markdown.__version__} {' '.join(_EXTENSIONS)}\0"
 _MARKDOWN_LOCK = threading.Lock()
 
 
@@ -87,13 +90,14 @@ class MarkdownCache:
         self.path = path
         self.new: dict[str, str] = {}  # rendered by this build (or this worker)
         try:
-            self.known: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+            known = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            self.known = {}
+            known = None
+        self.known: dict[str, str] = known if isinstance(known, dict) else {}
 
     @staticmethod
     def key(text: str) -> str:
-        return hashlib.sha256(text.encode()).hexdigest()
+        return hashlib.sha256((_RENDERER + text).encode()).hexdigest()
 
     def render(self, text: str) -> Markup:
         key = self.key(text)

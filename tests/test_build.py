@@ -259,3 +259,18 @@ def test_product_files_parsed_in_workers_give_what_one_process_gives(tmp_path: P
     assert len(list(alone.problems)) == 2  # the SKU used twice, the comma in a price
     assert spread.catalogue.products == alone.catalogue.products
     assert [p.digest for p in spread.catalogue] == [p.digest for p in alone.catalogue]
+
+
+def test_a_damaged_cache_only_costs_a_cold_build(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    shutil.copytree(MINI, shop)
+    build(shop)
+    output = shop / "output"
+    before = {p: p.read_bytes() for p in output.rglob("*") if p.is_file()}
+    damaged = [p for p in (shop / ".cache").rglob("*") if p.is_file()]
+    assert {p.name for p in damaged} >= {"pages.json", "markdown.json", "content.pickle"}
+    for number, path in enumerate(damaged):
+        path.write_bytes([b"\x00garbage", b"[]", b'"text"', b"{}"][number % 4])
+    (output / "products" / "bol" / "index.html").write_text("edited by hand")
+    build(shop)
+    assert {p: p.read_bytes() for p in output.rglob("*") if p.is_file()} == before

@@ -340,3 +340,15 @@ def test_widths_must_be_positive(tmp_path: Path) -> None:
 def _close(pixel: object, expected: tuple[int, int, int], tolerance: int = 40) -> bool:
     assert isinstance(pixel, tuple)
     return all(abs(int(a) - b) <= tolerance for a, b in zip(pixel, expected, strict=True))
+
+
+def test_a_damaged_cached_rendition_is_encoded_again(tmp_path: Path) -> None:
+    source = make_photo(tmp_path / "tea.jpg", (700, 400))
+    first = run([source], tmp_path)[source]
+    published = {r.url: file_of(r, tmp_path / "out").read_bytes() for r in first.webp}
+    cached = sorted((tmp_path / "cache").glob("*.webp"))
+    cached[0].write_bytes(b"cut short")
+    second = run([source], tmp_path, output="again")[source]
+    again = {r.url: file_of(r, tmp_path / "again").read_bytes() for r in second.webp}
+    assert again == published
+    assert cached[0].read_bytes() != b"cut short"
