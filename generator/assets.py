@@ -243,6 +243,8 @@ def minify_css(css: str, rewrite: Rewriter = _keep) -> str:
             out.append(" ")
         elif text[0] == "}" and last == ";":
             out[-1] = out[-1][:-1]
+        elif text == ";" and last == ";":
+            continue  # an empty declaration means nothing (and ";;}" must end as "}")
         out.append(text)
         space = separated = False
     return "".join(out)
