@@ -13,6 +13,7 @@ import gc
 import hashlib
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,15 +23,13 @@ from xml.sax.saxutils import escape
 
 from jinja2 import FileSystemBytecodeCache
 
-import generator
-import shop
-from generator import TEMPLATE_ROOT, content_cache
+from generator import TEMPLATE_ROOT, code_digest, content_cache
 from generator.assets import AssetError, AssetManifest, build_assets
 from generator.content_cache import PickleProductCache
 from generator.i18n import load_translations
 from generator.images import ImageError, process_images
 from generator.pages import PageCache, PageJob, render_pages
-from generator.parallel import forked_map, in_background
+from generator.parallel import Background, forked_map
 from generator.presenters import (
     FEED_PATH,
     MarkdownCache,
@@ -128,11 +127,9 @@ class BuildState:
 
 def environment_key(theme: Path, template_globals: dict[str, Any], assets: AssetManifest) -> str:
     """A hash of everything every page depends on besides its own inputs: comptoir's
-    own code, the theme (templates, translations, assets) and the template globals."""
-    digest = hashlib.sha256()
-    code = [Path(module.__file__ or "").parent for module in (generator, shop)]
-    for path in sorted(p for folder in code for p in folder.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    own code and libraries, the theme (templates, translations, assets) and the
+    template globals."""
+    digest = hashlib.sha256(code_digest().encode())
     for folder in (theme / "templates", theme / "translations"):
         for path in sorted(folder.rglob("*")):
             if path.is_file():
@@ -166,12 +163,18 @@ def build(
     progress("Checking content…")
     products = PickleProductCache(root / ".cache" / "content.pickle")
     content = load_content(root, products, _parse_in_parallel)
-    saved = in_background(products.save)  # pickling 10,000 records takes 0.3 s
+    saving = Background(products.save)  # pickling 10,000 records takes 0.3 s
     try:
         with _fewer_collections():
-            return _build_site(root, output, content, progress, started)
-    finally:
-        saved()
+            report = _build_site(root, output, content, progress, started)
+    except BuildError:
+        saving.wait()  # the merchant's next try reuses what was read
+        raise
+    except BaseException:
+        saving.abandon()  # an unexpected error (or Ctrl-C) comes first
+        raise
+    saving.wait()
+    return report
 
 
 @contextlib.contextmanager
@@ -243,12 +246,17 @@ def _build_site(
         f"Rendering {len(content.catalogue.public)} products and "
         f"{len(content.pages) + len(content.posts)} pages…"
     )
-    catalog = in_background(lambda: _put_catalog(state))  # while pages render
-    state.produced.add("catalog.json")
+    # catalog.json is made while pages render, but published only if they all were:
+    # the functions must never price with a catalogue the pages do not show.
+    staged = output / f".catalog-{os.getpid()}.json.tmp"
+    staging = Background(lambda: _stage_catalog(state, staged))
     try:
         _run_pelican(root, output, theme, config, state, has_blog=bool(content.posts))
+        staging.wait()
+        state.write("catalog.json", staged.read_text(encoding="utf-8"))
     finally:
-        state.written += bool(catalog())
+        staging.abandon()
+        staged.unlink(missing_ok=True)
     _write_sitemap(state)
     state.write(
         "robots.txt",
@@ -416,8 +424,9 @@ def _pelican_settings(
             "lstrip_blocks": True,
             "autoescape": True,
             "auto_reload": False,  # a build reads each template once
-            # Compiled templates kept between builds (Jinja checks each one's source).
-            "bytecode_cache": FileSystemBytecodeCache(str(_folder(root / ".cache" / "templates"))),
+            # Compiled templates kept between builds. Jinja checks each one's source;
+            # its options and version are comptoir's code, hence the folder's name.
+            "bytecode_cache": FileSystemBytecodeCache(str(_template_cache(root))),
             "extensions": ["jinja2.ext.i18n"],
         },
         "CACHE_CONTENT": False,
@@ -432,9 +441,16 @@ def _pelican_settings(
     }
 
 
-def _folder(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def _template_cache(root: Path) -> Path:
+    """.cache/templates/<code digest>/, the folders of other versions removed."""
+    folder = root / ".cache" / "templates"
+    current = folder / code_digest()[:16]
+    if folder.is_dir():
+        for other in folder.iterdir():
+            if other != current:
+                shutil.rmtree(other) if other.is_dir() else other.unlink()
+    current.mkdir(parents=True, exist_ok=True)
+    return current
 
 
 class _ErrorRecorder(logging.Handler):
@@ -448,9 +464,9 @@ class _ErrorRecorder(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def _put_catalog(state: BuildState) -> bool:
+def _stage_catalog(state: BuildState, staged: Path) -> None:
     urls = {p.slug: product_url(p) for p in state.catalogue.public}
-    return state.put("catalog.json", catalog_text(state.catalogue, state.config, urls))
+    staged.write_text(catalog_text(state.catalogue, state.config, urls), encoding="utf-8")
 
 
 def site_paths(content: ShopContent) -> list[str]:
@@ -506,4 +522,5 @@ def _remove_stale(output: Path, produced: set[str]) -> None:
         if folder in alive:
             alive.add(os.path.dirname(folder))  # noqa: PTH120
         elif folder != top:
-            Path(folder).rmdir()
+            with contextlib.suppress(OSError):  # e.g. a symlink to a folder is left in it
+                Path(folder).rmdir()

@@ -1,9 +1,9 @@
 """The product files a build read, kept for the next build in one pickle file.
 
 ``PickleProductCache`` implements ``shop.content.ProductCache``. The file holds
-a one-line header naming this format and a hash of the source of ``shop/*.py``
-(so a new comptoir starts empty rather than unpickling records of classes that
-changed), then the pickled records, keyed by ``load_content``'s cache keys.
+a one-line header naming this format and ``generator.code_digest()`` (so a new
+comptoir starts empty rather than unpickling records of classes that changed),
+then the pickled records, keyed by ``load_content``'s cache keys.
 
 pickle is acceptable here, though it can run code when loaded: the file lives
 in the merchant's own build cache folder (``.cache/``), which only comptoir
@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
-import hashlib
 import io
 import os
 import pickle
@@ -25,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import shop
+from generator import code_digest
 from shop.content import ProductRecord
 
 FORMAT = b"comptoir-product-cache 1"
@@ -33,10 +32,7 @@ FORMAT = b"comptoir-product-cache 1"
 
 def code_header() -> bytes:
     """The first line of a cache file this comptoir can read."""
-    digest = hashlib.sha256()
-    for source in sorted(Path(shop.__file__).parent.glob("*.py")):
-        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
-    return FORMAT + b" " + digest.hexdigest().encode() + b"\n"
+    return FORMAT + b" " + code_digest().encode() + b"\n"
 
 
 class PickleProductCache:

@@ -76,7 +76,7 @@ class PageCache:
             "pages": {k: v for k, v in self.entries.items() if k in kept},
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
+        temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_text(json.dumps(data), encoding="utf-8")
         temporary.replace(self.path)
 

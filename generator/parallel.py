@@ -8,6 +8,7 @@ import pickle
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -32,30 +33,47 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
-def in_background(task: Callable[[], bool | None]) -> Callable[[], bool | None]:
-    """Start ``task`` in a forked process; the returned function waits for it and
-    gives what it returned (a bool, or None).
+class Background:
+    """A task running in a forked process while this one goes on.
 
-    Where forking is not safe, or when the child fails, the task runs in this
-    process when waited for, so its errors surface here.
+    With one worker, or where forking is not safe, the task runs in this process
+    at ``wait()``. When the child raised, ``wait()`` runs the task again here so
+    that its error surfaces; a child killed by a signal (Ctrl-C) is not run again.
     """
-    if not can_fork():
-        return task
-    pid = os.fork()
-    if pid == 0:  # the child
-        code = 1
-        try:
-            answer = task()
-            code = {None: 0, False: 2, True: 3}[answer]
-        finally:
-            os._exit(code)
 
-    def wait() -> bool | None:
-        _, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        return {0: None, 2: False, 3: True}[code] if code in (0, 2, 3) else task()
+    def __init__(self, task: Callable[[], None]) -> None:
+        self.task = task
+        self.pid: int | None = None
+        self.done = False
+        if worker_count() > 1 and can_fork():
+            self.pid = os.fork()
+            if self.pid == 0:  # the child
+                code = 1
+                try:
+                    task()
+                    code = 0
+                finally:
+                    os._exit(code)
 
-    return wait
+    def wait(self) -> None:
+        """Return once the task has run, here or in the child."""
+        if self.done:
+            return
+        failed = self.pid is None or self._reap() > 0
+        self.done = True
+        if failed:
+            self.task()
+
+    def abandon(self) -> None:
+        """The task's result is not wanted: reap the child, never run the task here."""
+        if not self.done and self.pid is not None:
+            self._reap()
+        self.done = True
+
+    def _reap(self) -> int:
+        assert self.pid is not None
+        _, status = os.waitpid(self.pid, 0)
+        return os.waitstatus_to_exitcode(status)
 
 
 def forked_map(
@@ -77,8 +95,12 @@ def forked_map(
     bounds = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
     _inherited["map"] = (work, items, encode)
     try:
-        with multiprocessing.get_context("fork").Pool(count) as pool:
-            blobs = pool.map(_map_chunk, bounds)
+        # An executor, not a Pool: a worker that dies (out of memory) fails the build
+        # with BrokenProcessPool instead of leaving it waiting forever. With "fork" it
+        # starts every worker at once, before its own thread.
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(count, mp_context=context) as pool:
+            blobs = list(pool.map(_map_chunk, bounds))
     finally:
         _inherited.clear()
     return [result for blob in blobs for result in decode(blob)]

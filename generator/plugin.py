@@ -161,7 +161,7 @@ class ShopGenerator(Generator):  # type: ignore[misc]
             for p in catalogue.public
         ]
         state.run(products, collect, merge)
-        state.run([*self._listings(job), *self._other_pages(job)])
+        state.run([*self._listings(job), *self._other_pages(job)], collect, merge)
 
     def _listings(self, job: Callable[..., PageJob]) -> Iterator[PageJob]:
         state = state_of(self.settings)

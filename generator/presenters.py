@@ -5,6 +5,7 @@ from __future__ import annotations
 import gettext
 import hashlib
 import json
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -122,7 +123,7 @@ class MarkdownCache:
             return
         kept = {key: html for key, html in self.known.items() if key in keys}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
+        temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
         temporary.replace(self.path)
 

@@ -274,3 +274,21 @@ def test_a_damaged_cache_only_costs_a_cold_build(tmp_path: Path) -> None:
     (output / "products" / "bol" / "index.html").write_text("edited by hand")
     build(shop)
     assert {p: p.read_bytes() for p in output.rglob("*") if p.is_file()} == before
+
+
+def test_a_failed_build_publishes_no_new_catalogue(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    shutil.copytree(MINI, shop)
+    build(shop)
+    catalog = (shop / "output" / "catalog.json").read_bytes()
+    product = shop / "content" / "products" / "bol.md"
+    product.write_text(product.read_text().replace("price: 24.90", "price: 26.50"))
+    shutil.copytree(theme_dir(MINI), shop / "theme")
+    template = shop / "theme" / "templates" / "product.html"
+    text = template.read_text()
+    assert "{{ product.title }}" in text
+    template.write_text(text.replace("{{ product.title }}", "{{ product.title|no_such_filter }}"))
+    with pytest.raises(Exception, match="no_such_filter"):
+        build(shop)
+    assert (shop / "output" / "catalog.json").read_bytes() == catalog
+    assert not list((shop / "output").glob(".catalog-*"))
