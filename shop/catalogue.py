@@ -141,12 +141,19 @@ class Catalogue:
     _by_sku: dict[str, Item] = field(default_factory=dict, repr=False, compare=False)
 
     def _index(self) -> dict[str, Item]:
-        """Items by SKU, made on the first lookup (a build never needs it)."""
+        """Items by SKU, made on the first lookup (a build never needs it).
+
+        Made apart and put in at once: a lookup from another thread meanwhile sees
+        an empty index (and makes its own), never half of one.
+        """
         if not self._by_sku:
-            for product in self.products:
-                if product.is_public:
-                    for item in product.items:
-                        self._by_sku[item.sku] = item
+            index = {
+                item.sku: item
+                for product in self.products
+                if product.is_public
+                for item in product.items
+            }
+            self._by_sku.update(index)  # one C call: atomic under the GIL
         return self._by_sku
 
     @property

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shop.catalogue import Catalogue
 from shop.content import ShopContent, load_content
 from shop.money import Money
 from shop.pricing import CartLine, QuoteError, allocate, payment_lines, quote_cart
@@ -216,3 +220,27 @@ def test_quote_invariants(
     assert q.subtotal - q.discount_total == q.goods_total
     assert sum(v.gross.amount for v in q.vat) == q.total.amount
     assert all(0 <= v.vat.amount <= v.gross.amount for v in q.vat)
+
+
+def test_threads_looking_up_a_new_catalogue_all_find_every_item(shop: ShopContent) -> None:
+    skus = [item.sku for product in shop.catalogue.public for item in product.items]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show
+    try:
+        _look_up_together(shop, skus)
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def _look_up_together(shop: ShopContent, skus: list[str]) -> None:
+    for _ in range(50):
+        fresh = Catalogue(shop.catalogue.products)  # its SKU index is made on first lookup
+        start = threading.Barrier(8)
+
+        def look_up(catalogue: Catalogue = fresh, start: threading.Barrier = start) -> list[bool]:
+            start.wait()
+            return [catalogue.item(sku) is not None for sku in skus]
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = [f.result() for f in [pool.submit(look_up) for _ in range(8)]]
+        assert all(all(found) for found in answers)
