@@ -161,9 +161,7 @@ def build(
     root = root.resolve()
     output = (output or root / "output").resolve()
     progress("Checking content…")
-    products = PickleProductCache(root / ".cache" / "content.pickle")
-    content = load_content(root, products, _parse_in_parallel)
-    saving = Background(products.save)  # pickling 10,000 records takes 0.3 s
+    content, saving = _load(root)
     try:
         with _fewer_collections():
             report = _build_site(root, output, content, progress, started)
@@ -175,6 +173,20 @@ def build(
         raise
     saving.wait()
     return report
+
+
+def check(root: Path) -> ShopContent:
+    """Read and check the shop's content as a build does (cached, on every core)."""
+    content, saving = _load(root.resolve())
+    saving.wait()
+    return content
+
+
+def _load(root: Path) -> tuple[ShopContent, Background]:
+    """The shop's content, and the saving of what was read for the next time."""
+    products = PickleProductCache(root / ".cache" / "content.pickle")
+    content = load_content(root, products, _parse_in_parallel)
+    return content, Background(products.save)  # pickling 10,000 records takes 0.3 s
 
 
 @contextlib.contextmanager

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from generator import TEMPLATE_ROOT
-from shop.content import load_content
 from shop.problems import Problem
 
 
@@ -75,7 +74,9 @@ def report(problems: Sequence[Problem]) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    content = load_content(args.shop.resolve())
+    from generator.build import check
+
+    content = check(args.shop)
     problems = list(content.problems)
     if problems:
         report(problems)
