@@ -158,6 +158,7 @@ class Presenter:
         self.t = translations
         self.images = images
         self.markdown = markdown
+        self._tax_notes: dict[str, str] = {}
 
     # -- shared --------------------------------------------------------------
 
@@ -210,11 +211,15 @@ class Presenter:
         )
 
     def tax_note(self, product: Product) -> str:
-        rate = self.config.tax_classes[product.tax_class].rate
-        percent = format_percent(
-            rate / Decimal(100), locale=self.config.locale, decimal_quantization=False
-        )
-        return self.t.gettext("VAT %(rate)s included") % {"rate": percent}
+        note = self._tax_notes.get(product.tax_class)
+        if note is None:  # babel's percent formatting is slow: once per tax class
+            rate = self.config.tax_classes[product.tax_class].rate
+            percent = format_percent(
+                rate / Decimal(100), locale=self.config.locale, decimal_quantization=False
+            )
+            note = self.t.gettext("VAT %(rate)s included") % {"rate": percent}
+            self._tax_notes[product.tax_class] = note
+        return note
 
     def product(self, product: Product) -> ProductView:
         items = product.items
