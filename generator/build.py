@@ -79,7 +79,7 @@ class BuildState:
     pages: PageCache
     produced: set[str] = field(default_factory=set)  # the site's files, relative to output
     written: int = 0
-    skipped: int = 0
+    rendered: int = 0
     folders: set[Path] = field(default_factory=set)  # known to exist
 
     @property
@@ -95,7 +95,7 @@ class BuildState:
         """Render the pages whose inputs changed since the last build."""
         self.produced.update(job.path for job in jobs)
         result = render_pages(jobs, self.pages, self.output, self.put, collect, merge)
-        self.skipped += result.skipped
+        self.rendered += result.rendered
         self.written += result.written
 
     def write(self, relative: str, text: str) -> bool:
@@ -148,6 +148,7 @@ class BuildReport:
     images: int
     written: int
     seconds: float
+    rendered: int = 0  # storefront pages rendered (the others were up to date)
 
 
 def build(
@@ -285,6 +286,7 @@ def _build_site(
         len(images),
         state.written,
         time.perf_counter() - started,
+        state.rendered,
     )
 
 

@@ -99,7 +99,8 @@ def _build(args: argparse.Namespace) -> int:
         return 1
     print(
         f"Built {result.pages} pages ({result.products} products, {result.images} images) "
-        f"in {result.seconds:.2f} s; {result.written} files changed."
+        f"in {result.seconds:.2f} s; {result.rendered} rendered (the others were up to date), "
+        f"{result.written} files changed."
     )
     return 0
 

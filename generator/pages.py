@@ -87,7 +87,6 @@ Write = Callable[[str, str], bool]  # (relative path, text) -> whether the file 
 @dataclass
 class RenderResult:
     rendered: int = 0
-    skipped: int = 0
     written: int = 0
 
 
@@ -110,9 +109,7 @@ def render_pages(
     folder = str(output)
     for job in jobs:
         key = cache.key(job.path, job.depends)
-        if cache.fresh(job.path, key, folder):
-            result.skipped += 1
-        else:
+        if not cache.fresh(job.path, key, folder):
             stale.append((job, key))
     result.rendered = len(stale)
 
