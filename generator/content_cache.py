@@ -67,9 +67,9 @@ class PickleProductCache:
             dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
         )
         try:
-            with os.fdopen(descriptor, "wb") as file, _gc_paused():
+            with os.fdopen(descriptor, "wb") as file:
                 file.write(self._header)
-                _Pickler(file).dump(used)
+                file.write(dumps(used))
             Path(temporary).replace(self.path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
@@ -79,10 +79,10 @@ class PickleProductCache:
     def _load(self) -> dict[str, ProductRecord]:
         """The file's records; none when it is missing, unreadable or from another comptoir."""
         try:
-            with self.path.open("rb") as file, _gc_paused():
+            with self.path.open("rb") as file:
                 if file.readline() != self._header:
                     return {}
-                records = pickle.load(file)  # noqa: S301 - our own cache file, see the docstring
+                records = loads(file.read())
         except Exception:  # any damage or surprise only costs a cold read
             return {}
         if not isinstance(records, dict) or not all(
@@ -101,8 +101,9 @@ def dumps(value: Any) -> bytes:
 
 
 def loads(data: bytes) -> Any:
+    """What ``dumps`` made: in a worker of this build, or in the cache file (see above)."""
     with _gc_paused():
-        return pickle.loads(data)  # noqa: S301 - made by dumps in a worker of this build
+        return pickle.loads(data)  # noqa: S301 - only ever data dumps made, see the docstring
 
 
 class _Pickler(pickle.Pickler):

@@ -16,7 +16,8 @@ R = TypeVar("R")
 
 
 def worker_count() -> int:
-    """COMPTOIR_BUILD_WORKERS when set (1: render in this process), else one per core."""
+    """COMPTOIR_BUILD_WORKERS when set, else one per core. It bounds every parallel
+    step of a build (pages, parsing, images); 1 keeps them all in this process."""
     wanted = os.environ.get("COMPTOIR_BUILD_WORKERS", "").strip()
     if wanted.isdigit() and int(wanted) > 0:
         return int(wanted)
