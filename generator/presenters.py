@@ -20,6 +20,7 @@ from babel.dates import format_date
 from babel.numbers import format_percent
 from markupsafe import Markup
 
+from generator import quick_markdown
 from generator.images import ProcessedImage
 from generator.views import (
     CategoryView,
@@ -63,8 +64,12 @@ def post_url(post: Post) -> str:
 
 _EXTENSIONS = ["extra", "sane_lists"]
 _MARKDOWN = markdown.Markdown(extensions=_EXTENSIONS, output_format="html")
-# What a rendering depends on besides the text: a new Markdown or extension renders anew.
-_RENDERER = f"markdown {markdown.__version__} {' '.join(_EXTENSIONS)}\0"
+# What a rendering depends on besides the text: a new Markdown, extension or fast path
+# renders anew.
+_RENDERER = (
+    f"markdown {markdown.__version__} {' '.join(_EXTENSIONS)} "
+    f"{hashlib.sha256(Path(quick_markdown.__file__).read_bytes()).hexdigest()}\0"
+)
 _MARKDOWN_LOCK = threading.Lock()
 
 
@@ -72,11 +77,15 @@ _MARKDOWN_LOCK = threading.Lock()
 def render_markdown(text: str) -> Markup:
     """The merchant's Markdown as HTML (the merchant's own content is trusted).
 
-    One converter serves the whole build (building one costs more than converting
-    a description), and a rebuild in the same process reuses what it rendered.
+    Most descriptions take the fast path, which writes what Python-Markdown would
+    in a tenth of the time. For the others, one converter serves the whole build
+    (building one costs more than converting a description), and a rebuild in the
+    same process reuses what it rendered.
     """
-    with _MARKDOWN_LOCK:
-        html = _MARKDOWN.reset().convert(text)
+    html = quick_markdown.render(text)
+    if html is None:
+        with _MARKDOWN_LOCK:
+            html = _MARKDOWN.reset().convert(text)
     return Markup(html)  # noqa: S704 - the shop's own content, not a visitor's
 
 
