@@ -28,7 +28,7 @@ from generator.assets import AssetError, AssetManifest, build_assets
 from generator.content_cache import PickleProductCache
 from generator.i18n import load_translations
 from generator.images import ImageError, process_images
-from generator.pages import PageCache, PageJob, render_pages
+from generator.pages import PageCache, PageJob, Written, render_pages, write_file
 from generator.parallel import Background, forked_map
 from generator.presenters import (
     FEED_PATH,
@@ -80,7 +80,7 @@ class BuildState:
     produced: set[str] = field(default_factory=set)  # the site's files, relative to output
     written: int = 0
     rendered: int = 0
-    folders: set[Path] = field(default_factory=set)  # known to exist
+    folders: set[str] = field(default_factory=set)  # known to exist
 
     @property
     def catalogue(self) -> Catalogue:
@@ -103,26 +103,14 @@ class BuildState:
 
         Returns whether the file changed, and counts it.
         """
-        changed = self.put(relative, text)
+        changed = self.put(relative, text).changed
         self.written += changed
         return changed
 
-    def put(self, relative: str, text: str) -> bool:
+    def put(self, relative: str, text: str) -> Written:
         """``write`` without counting (for a forked process, whose count would be lost)."""
-        path = self.output / relative
-        data = text.encode("utf-8")
         self.produced.add(relative)
-        try:
-            if path.stat().st_size == len(data) and path.read_bytes() == data:
-                return False
-        except FileNotFoundError:
-            if path.parent not in self.folders:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self.folders.add(path.parent)
-        temporary = path.with_name(path.name + ".tmp")
-        temporary.write_bytes(data)
-        temporary.replace(path)
-        return True
+        return write_file(f"{self.output}/{relative}", text.encode("utf-8"), self.folders)
 
 
 def environment_key(theme: Path, template_globals: dict[str, Any], assets: AssetManifest) -> str:

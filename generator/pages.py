@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from generator.parallel import forked_map
 
@@ -81,7 +81,52 @@ class PageCache:
         temporary.replace(self.path)
 
 
-Write = Callable[[str, str], bool]  # (relative path, text) -> whether the file changed
+class Written(NamedTuple):
+    changed: bool
+    size: int
+    mtime_ns: int
+
+
+Write = Callable[[str, str], Written]  # (relative path, text) -> the file as it now is
+
+
+def write_file(path: str, data: bytes, folders: set[str]) -> Written:
+    """Write ``data`` at ``path`` unless the file already holds it.
+
+    A file that exists is replaced at once (written aside, then renamed), so a
+    visitor of ``comptoir serve`` never gets half a page. A new file is written in
+    place, which saves a cold build a rename per page: if the build stops halfway,
+    the next one finds the file's size wrong and writes it again. ``folders``
+    remembers the folders known to exist.
+    """
+    try:
+        stat = os.stat(path)  # noqa: PTH116 - strings, not Paths, for 11,000 pages
+    except FileNotFoundError:
+        folder = os.path.dirname(path)  # noqa: PTH120
+        if folder not in folders:
+            os.makedirs(folder, exist_ok=True)  # noqa: PTH103
+            folders.add(folder)
+        return _write(path, data)
+    if stat.st_size == len(data):
+        with open(path, "rb") as file:  # noqa: PTH123 - no Path for 11,000 pages
+            if file.read() == data:
+                return Written(False, stat.st_size, stat.st_mtime_ns)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    written = _write(temporary, data)
+    os.replace(temporary, path)  # noqa: PTH105
+    return written
+
+
+def _write(path: str, data: bytes) -> Written:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(descriptor, view) :]
+        stat = os.fstat(descriptor)
+    finally:
+        os.close(descriptor)
+    return Written(True, stat.st_size, stat.st_mtime_ns)
 
 
 @dataclass
@@ -114,7 +159,7 @@ def render_pages(
     result.rendered = len(stale)
 
     def batch(chunk: Sequence[tuple[PageJob, str]]) -> list[Batch]:
-        entries, written = _render_batch(chunk, output, write)
+        entries, written = _render_batch(chunk, write)
         return [(entries, written, collect())]
 
     for entries, written, payload in forked_map(batch, stale, minimum=PARALLEL_MIN):
@@ -128,12 +173,12 @@ Batch = tuple[dict[str, list[Any]], int, Any]  # page cache entries, files writt
 
 
 def _render_batch(
-    batch: Sequence[tuple[PageJob, str]], output: Path, write: Write
+    batch: Sequence[tuple[PageJob, str]], write: Write
 ) -> tuple[dict[str, list[Any]], int]:
     entries: dict[str, list[Any]] = {}
     written = 0
     for job, key in batch:
-        written += write(job.path, job.render())
-        stat = (output / job.path).stat()
-        entries[job.path] = [key, stat.st_size, stat.st_mtime_ns]
+        file = write(job.path, job.render())
+        written += file.changed
+        entries[job.path] = [key, file.size, file.mtime_ns]
     return entries, written

@@ -79,15 +79,17 @@ def install_globals(generator: Any) -> None:
     generator.env.globals.update(state.template_globals, _=fast, gettext=fast, once=_once())
 
 
-def _once() -> Callable[[str, Callable[[], Any]], Any]:
-    """``once(name, make)``: a fragment that is the same on every page of a build
-    (e.g. the cart script's texts), made on its first use and reused after."""
-    made: dict[str, Any] = {}
+def _once() -> Callable[..., Any]:
+    """``once(name, make, *arguments)``: a fragment that is the same on many pages of a
+    build (the header, the footer, the cart script's texts), made on its first use with
+    these arguments and reused after."""
+    made: dict[tuple[Any, ...], Any] = {}
 
-    def once(name: str, make: Callable[[], Any]) -> Any:
-        if name not in made:
-            made[name] = make()
-        return made[name]
+    def once(name: str, make: Callable[..., Any], *arguments: Any) -> Any:
+        key = (name, *arguments)
+        if key not in made:
+            made[key] = make(*arguments)
+        return made[key]
 
     return once
 

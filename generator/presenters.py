@@ -203,6 +203,7 @@ class Presenter:
             blog_url=blog,
             feed_url=FEED_PATH if blog else None,
             cart_url="/cart/",
+            current_urls=(*(link.url for link in nav), "/cart/"),
         )
 
     # -- products ------------------------------------------------------------

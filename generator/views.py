@@ -114,6 +114,7 @@ class SiteView(_View):
     blog_url: str | None
     feed_url: str | None
     cart_url: str
+    current_urls: tuple[str, ...]  # pages the header marks as current (a tuple: a stable repr)
 
 
 @dataclass(frozen=True, slots=True)

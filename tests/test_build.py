@@ -293,3 +293,36 @@ def test_a_failed_build_publishes_no_new_catalogue(tmp_path: Path) -> None:
         build(shop)
     assert (shop / "output" / "catalog.json").read_bytes() == catalog
     assert not list((shop / "output").glob(".catalog-*"))
+
+
+def test_a_page_left_half_written_is_written_again(tmp_path: Path) -> None:
+    """New pages are written in place, not renamed: a build that stops halfway leaves a
+    short file, and the next build must notice it, whatever its page cache says."""
+    shop = tmp_path / "shop"
+    shutil.copytree(MINI, shop)
+    build(shop)
+    page = shop / "output" / "products" / "bol" / "index.html"
+    whole = page.read_bytes()
+    stat = page.stat()
+    page.write_bytes(whole[: len(whole) // 2])
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # even with the old mtime
+    build(shop)
+    assert page.read_bytes() == whole
+
+
+def test_write_file_reports_the_file_as_written(tmp_path: Path) -> None:
+    folders: set[str] = set()
+    path = str(tmp_path / "a" / "b" / "index.html")
+    first = pages.write_file(path, b"one", folders)
+    stat = os.stat(path)
+    assert first == pages.Written(True, 3, stat.st_mtime_ns)
+    assert str(tmp_path / "a" / "b") in folders
+    same = pages.write_file(path, b"one", folders)
+    assert same == pages.Written(False, 3, stat.st_mtime_ns)
+    inode = stat.st_ino
+    changed = pages.write_file(path, b"three", folders)
+    assert changed.changed and changed.size == 5
+    assert Path(path).read_bytes() == b"three"
+    assert os.stat(path).st_ino != inode  # replaced by a rename, never rewritten in place
+    assert changed.mtime_ns == os.stat(path).st_mtime_ns
+    assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["index.html"]
