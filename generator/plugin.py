@@ -80,16 +80,17 @@ def install_globals(generator: Any) -> None:
 
 
 def _once() -> Callable[..., Any]:
-    """``once(name, make, *arguments)``: a fragment that is the same on many pages of a
-    build (the header, the footer, the cart script's texts), made on its first use with
-    these arguments and reused after."""
-    made: dict[tuple[Any, ...], Any] = {}
+    """``once(key, make, *arguments)``: a fragment that is the same on many pages of a
+    build (the header, the footer, a product's card, the cart script's texts), made by
+    ``make(*arguments)`` the first time ``key`` is asked for and reused after. The key
+    must name everything the fragment depends on."""
+    made: dict[Any, Any] = {}
 
-    def once(name: str, make: Callable[..., Any], *arguments: Any) -> Any:
-        key = (name, *arguments)
-        if key not in made:
-            made[key] = make(*arguments)
-        return made[key]
+    def once(key: Any, make: Callable[..., Any], *arguments: Any) -> Any:
+        fragment = made.get(key)
+        if fragment is None:
+            fragment = made[key] = make(*arguments)
+        return fragment
 
     return once
 
