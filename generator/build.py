@@ -512,11 +512,11 @@ def _remove_stale(output: Path, produced: set[str]) -> None:
     it. Paths stay strings here: a Path per file would cost more than the walk.
     """
     top = str(output)
-    keep = {os.path.join(top, *path.split("/")) for path in produced}  # noqa: PTH118
+    keep = {f"{top}/{path}" for path in produced}
     alive: set[str] = set()  # folders holding a file of the site
     for folder, _, files in os.walk(top, topdown=False):
         for name in files:
-            path = os.path.join(folder, name)  # noqa: PTH118
+            path = f"{folder}/{name}"
             if path in keep:
                 alive.add(folder)
             else:

@@ -322,8 +322,10 @@ def _read_products(
     paths = _markdown_files(root / "content" / "products")
     records: list[ProductRecord | None] = []
     unread: list[_Unread] = []
+    images: dict[str, bool] = {}  # whether each image a cached record names exists
     for index, path in enumerate(paths):
-        known = _known_record(root, path, f"content/products/{path.name}", settings, cache)
+        display = f"content/products/{path.name}"
+        known = _known_record(root, path, display, settings, cache, images)
         if isinstance(known, _Unread):
             unread.append(known._replace(position=index))
             records.append(None)
@@ -365,7 +367,12 @@ def _parse_files(files: Sequence[_Unread]) -> list[ProductRecord]:
 
 
 def _known_record(
-    root: Path, path: Path, display: str, settings: _ProductSettings, cache: ProductCache
+    root: Path,
+    path: Path,
+    display: str,
+    settings: _ProductSettings,
+    cache: ProductCache,
+    images: dict[str, bool],
 ) -> ProductRecord | _Unread:
     """The file's record when it needs no parsing: from the cache (its bytes and
     images unchanged), or an unreadable file's; else what parsing it needs."""
@@ -375,7 +382,7 @@ def _known_record(
         return ProductRecord(None, tuple(unreadable.items), (), ())
     key = _cache_key(data, display, settings)
     cached = cache.get(key)
-    if cached is not None and _same_images(root, cached):
+    if cached is not None and _same_images(root, cached, images):
         return cached
     text = _decode(data, display, unreadable)
     if text is None:
@@ -391,9 +398,16 @@ def _cache_key(data: bytes, display: str, settings: _ProductSettings) -> str:
     return digest.hexdigest()
 
 
-def _same_images(root: Path, record: ProductRecord) -> bool:
-    content = root / "content"
-    return all((content / src).is_file() == existed for src, existed in record.images)
+def _same_images(root: Path, record: ProductRecord, exists: dict[str, bool]) -> bool:
+    """Whether the images the record names exist as they did (``exists`` remembers
+    each file's answer: a few pictures serve thousands of products)."""
+    for src, existed in record.images:
+        found = exists.get(src)
+        if found is None:
+            found = exists[src] = os.path.isfile(f"{root}/content/{src}")  # noqa: PTH113
+        if found != existed:
+            return False
+    return True
 
 
 def _read_product_file(
