@@ -261,7 +261,7 @@ def _build_site(
     _write_sitemap(state)
     state.write(
         "robots.txt",
-        "User-agent: *\nAllow: /\nDisallow: /cart/\nDisallow: /order/\n\n"
+        "User-agent: *\nAllow: /\nDisallow: /order/\n\n"
         f"Sitemap: {config.url('/sitemap.xml')}\n",
     )
     _remove_stale(output, state.produced)

@@ -112,6 +112,17 @@ def test_sitemap_lists_every_public_page(mini: Path) -> None:
     assert "Sitemap: https://mini.example/sitemap.xml" in (output / "robots.txt").read_text()
 
 
+def test_the_cart_is_crawlable_and_order_pages_are_not(mini: Path) -> None:
+    """The cart is a public page (Lighthouse SEO 1.0, its canonical folds the ?sku=…
+    links into /cart/); an order page shows one shopper's order and stays out of search."""
+    robots = (mini / "output" / "robots.txt").read_text()
+    assert "Disallow: /order/" in robots and "/cart/" not in robots
+    cart = read(mini, "/cart/")
+    assert 'name="robots"' not in cart
+    assert '<link rel="canonical" href="https://mini.example/cart/">' in cart
+    assert '<meta name="robots" content="noindex">' in read(mini, "/order/")
+
+
 def test_no_broken_internal_link_or_missing_asset(mini: Path) -> None:
     output = mini / "output"
     links = internal_links(output, "https://mini.example")

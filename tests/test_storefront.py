@@ -257,9 +257,13 @@ def test_lighthouse_mobile_scores(site: str, catalog: dict[str, Any], which: str
     }[which]
     scores = run_lighthouse(site + path)
     print(f"Lighthouse {which} {path}: {scores}")
-    if which == "cart":
-        # The cart is noindex (and disallowed in robots.txt) on purpose: an empty, personal
-        # page has no place in search results. That must be the only SEO audit it fails.
-        assert LIGHTHOUSE_FAILED_AUDITS[site + path] == {"is-crawlable"}
-        scores = {k: v for k, v in scores.items() if k != "seo"}
-    assert min(scores.values()) >= 0.95, scores
+    # The bar: performance never below 0.95 (1.0 is the aim), and accessibility,
+    # best practices and SEO at 1.0. The cart is crawlable (its canonical URL folds the
+    # ?sku=… links of the no-JavaScript form into /cart/), so it is held to the same bar.
+    failed = LIGHTHOUSE_FAILED_AUDITS[site + path]
+    assert scores["performance"] >= 0.95, (scores, failed)
+    assert {k: v for k, v in scores.items() if k != "performance"} == {
+        "accessibility": 1.0,
+        "best-practices": 1.0,
+        "seo": 1.0,
+    }, (scores, failed)
