@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
@@ -95,6 +96,7 @@ def forked_map(
     size = -(-len(items) // (count * 4))  # a few chunks per worker, for balance
     bounds = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
     _inherited["map"] = (work, items, encode)
+    gc.freeze()  # workers' collections then skip what they inherit, sparing its pages copies
     try:
         # An executor, not a Pool: a worker that dies (out of memory) fails the build
         # with BrokenProcessPool instead of leaving it waiting forever. With "fork" it
@@ -103,6 +105,7 @@ def forked_map(
         with ProcessPoolExecutor(count, mp_context=context) as pool:
             blobs = list(pool.map(_map_chunk, bounds))
     finally:
+        gc.unfreeze()
         _inherited.clear()
     return [result for blob in blobs for result in decode(blob)]
 
