@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -207,6 +208,7 @@ def _build_site(
     theme = theme_dir(root)
 
     output.mkdir(parents=True, exist_ok=True)
+    previous = _take_file_list(root, output)  # before this build writes anything
     produced: set[str] = set()
     sources = _image_sources(content)
     progress(f"Processing images… ({len(sources)} pictures)")
@@ -261,11 +263,11 @@ def _build_site(
     _write_sitemap(state)
     state.write(
         "robots.txt",
-        "User-agent: *\nAllow: /\nDisallow: /order/\n\n"
-        f"Sitemap: {config.url('/sitemap.xml')}\n",
+        f"User-agent: *\nAllow: /\nDisallow: /order/\n\nSitemap: {config.url('/sitemap.xml')}\n",
     )
-    _remove_stale(output, state.produced)
+    _remove_stale(output, state.produced, previous)
     state.pages.save(state.produced)
+    _save_file_list(root, output, state.produced)
     markdown.save(_markdown_texts(content))
     pages = sum(1 for p in state.produced if p.endswith(".html"))
     return BuildReport(
@@ -504,14 +506,61 @@ def _write_sitemap(state: BuildState) -> None:
     state.write("sitemap.xml", "\n".join(lines) + "\n")
 
 
-def _remove_stale(output: Path, produced: set[str]) -> None:
+def _file_list(root: Path) -> Path:
+    return root / ".cache" / "files.json"
+
+
+def _take_file_list(root: Path, output: Path) -> set[str] | None:
+    """The files the last build wrote into ``output``, when it finished; None if unknown.
+
+    The list is deleted as it is read: should this build stop halfway, the files it
+    wrote are in no list, and the next build sweeps the whole folder instead.
+    """
+    path = _file_list(root)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        path.unlink()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("output") != str(output):
+        return None
+    files = data.get("files")
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        return None
+    return set(files)
+
+
+def _save_file_list(root: Path, output: Path, produced: set[str]) -> None:
+    path = _file_list(root)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.parent.mkdir(parents=True, exist_ok=True)
+    temporary.write_text(json.dumps({"output": str(output), "files": sorted(produced)}))
+    temporary.replace(path)
+
+
+def _remove_stale(output: Path, produced: set[str], previous: set[str] | None) -> None:
     """Delete files a previous build wrote that are no longer part of the site,
     then the folders left empty.
 
-    ``output`` is absolute and resolved; ``produced`` holds POSIX paths relative to
-    it. Paths stay strings here: a Path per file would cost more than the walk.
+    ``output`` is absolute and resolved; ``produced`` and ``previous`` (what the
+    last build wrote, when the page cache knows it) hold POSIX paths relative to
+    it. Without ``previous``, every file of ``output`` the build did not write is
+    deleted. Paths stay strings here: a Path per file would cost more than the walk.
     """
     top = str(output)
+    if previous is not None:
+        for relative in previous - produced:
+            path = f"{top}/{relative}"
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                os.unlink(path)  # noqa: PTH108
+            folder = os.path.dirname(path)  # noqa: PTH120
+            while folder.startswith(top + "/"):
+                try:
+                    os.rmdir(folder)  # noqa: PTH106
+                except OSError:  # not empty (or already gone)
+                    break
+                folder = os.path.dirname(folder)  # noqa: PTH120
+        return
     keep = {f"{top}/{path}" for path in produced}
     alive: set[str] = set()  # folders holding a file of the site
     for folder, _, files in os.walk(top, topdown=False):

@@ -337,3 +337,47 @@ def test_write_file_reports_the_file_as_written(tmp_path: Path) -> None:
     assert os.stat(path).st_ino != inode  # replaced by a rename, never rewritten in place
     assert changed.mtime_ns == os.stat(path).st_mtime_ns
     assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["index.html"]
+
+
+def test_stale_pages_go_whether_the_last_build_finished_or_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild removes what the last build wrote and this one does not, from the list
+    the last build left. A build that stops halfway leaves no list, so pages it wrote
+    for a product deleted since are found by sweeping the whole folder."""
+    shop = tmp_path / "shop"
+    shutil.copytree(MINI, shop)
+    build(shop)
+    output = shop / "output"
+    assert (
+        "products/vase/index.html"
+        in json.loads((shop / ".cache" / "files.json").read_text())["files"]
+    )
+    (shop / "content" / "products" / "vase.md").unlink()
+    build(shop)
+    assert not (output / "products" / "vase").exists()
+
+    # A new product is written, then the build fails before it finishes…
+    extra = shop / "content" / "products" / "extra.md"
+    extra.write_text(
+        (MINI / "content" / "products" / "vase.md")
+        .read_text()
+        .replace("vase", "extra")
+        .replace("VASE", "EXTRA")
+    )
+    from generator import build as build_module
+
+    def fail(*_: Any) -> None:
+        raise RuntimeError("stopped halfway")
+
+    monkeypatch.setattr(build_module, "_write_sitemap", fail)
+    with pytest.raises(RuntimeError, match="stopped halfway"):
+        build(shop)
+    monkeypatch.undo()
+    assert (output / "products" / "extra" / "index.html").exists()
+    assert not (shop / ".cache" / "files.json").exists()
+    # …and the product is deleted before the next build: its page must not survive.
+    extra.unlink()
+    build(shop)
+    assert not (output / "products" / "extra").exists()
+    assert (shop / ".cache" / "files.json").exists()
