@@ -222,7 +222,7 @@ def _build_site(
         ) from error
     produced.update(url.lstrip("/") for url in assets.urls.values())
     translations = load_translations(theme, config.language)
-    markdown = MarkdownCache(root / ".cache" / "markdown.json")
+    markdown = MarkdownCache(root / ".cache" / "markdown.pickle")
     presenter = Presenter(content, config, translations, images, markdown.render)
     template_globals = {
         "site": presenter.site(),

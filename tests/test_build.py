@@ -17,6 +17,7 @@ from generator import content_cache, pages
 from generator.build import build, theme_dir
 from generator.i18n import load_translations
 from generator.parallel import can_fork, forked_map
+from generator.presenters import MarkdownCache
 from shop.content import load_content
 from tests.sitecheck import file_for, internal_links, url_of
 
@@ -244,8 +245,8 @@ def test_a_parallel_build_writes_the_same_site_as_a_serial_one(
     # What the workers rendered reached the parent: the page cache and the Markdown cache.
     again = build(parallel)
     assert again.written == 0
-    rendered = json.loads((parallel / ".cache" / "markdown.json").read_text(encoding="utf-8"))
-    assert rendered == json.loads((serial / ".cache" / "markdown.json").read_text("utf-8"))
+    rendered = MarkdownCache(parallel / ".cache" / "markdown.pickle").known
+    assert rendered and rendered == MarkdownCache(serial / ".cache" / "markdown.pickle").known
 
 
 def test_product_files_parsed_in_workers_give_what_one_process_gives(tmp_path: Path) -> None:
@@ -280,7 +281,12 @@ def test_a_damaged_cache_only_costs_a_cold_build(tmp_path: Path) -> None:
     output = shop / "output"
     before = {p: p.read_bytes() for p in output.rglob("*") if p.is_file()}
     damaged = [p for p in (shop / ".cache").rglob("*") if p.is_file()]
-    assert {p.name for p in damaged} >= {"pages.json", "markdown.json", "content.pickle"}
+    assert {p.name for p in damaged} >= {
+        "pages.json",
+        "markdown.pickle",
+        "content.pickle",
+        "files.json",
+    }
     for number, path in enumerate(damaged):
         path.write_bytes([b"\x00garbage", b"[]", b'"text"', b"{}"][number % 4])
     (output / "products" / "bol" / "index.html").write_text("edited by hand")
