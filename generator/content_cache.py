@@ -3,7 +3,8 @@
 ``PickleProductCache`` implements ``shop.content.ProductCache``. The file holds
 a one-line header naming this format and ``generator.code_digest()`` (so a new
 comptoir starts empty rather than unpickling records of classes that changed),
-then the pickled records, keyed by ``load_content``'s cache keys.
+then the pickled records, keyed by ``load_content``'s cache keys, and the keys of
+the files by their signatures (so an unchanged file is not even read).
 
 pickle is acceptable here, though it can run code when loaded: the file lives
 in the merchant's own build cache folder (``.cache/``), which only comptoir
@@ -25,9 +26,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from generator import code_digest
-from shop.content import ProductRecord
+from shop.content import ProductRecord, Signature
 
-FORMAT = b"comptoir-product-cache 1"
+FORMAT = b"comptoir-product-cache 2"
 
 
 def code_header() -> bytes:
@@ -45,8 +46,9 @@ class PickleProductCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._header = code_header()
-        self._stored = self._load()
+        self._stored, self._stored_keys = self._load()
         self._used: dict[str, ProductRecord] = {}
+        self._used_keys: dict[str, tuple[Signature, str]] = {}
 
     def get(self, key: str) -> ProductRecord | None:
         record = self._stored.get(key)
@@ -57,10 +59,21 @@ class PickleProductCache:
     def put(self, key: str, record: ProductRecord) -> None:
         self._used[key] = record
 
+    def key_of(self, context: str, signature: Signature) -> str | None:
+        known = self._stored_keys.get(context)
+        if known is None or known[0] != signature:
+            return None
+        self._used_keys[context] = known
+        return known[1]
+
+    def note_key(self, context: str, signature: Signature, key: str) -> None:
+        self._used_keys[context] = (signature, key)
+
     def save(self) -> None:
         """Write the records used since the last save, when they differ from the file's."""
         used, self._used = self._used, {}
-        if used == self._stored:
+        keys, self._used_keys = self._used_keys, {}
+        if used == self._stored and keys == self._stored_keys:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(
@@ -69,27 +82,43 @@ class PickleProductCache:
         try:
             with os.fdopen(descriptor, "wb") as file:
                 file.write(self._header)
-                file.write(dumps(used))
+                file.write(dumps((used, keys)))
             Path(temporary).replace(self.path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        self._stored = used
+        self._stored, self._stored_keys = used, keys
 
-    def _load(self) -> dict[str, ProductRecord]:
-        """The file's records; none when it is missing, unreadable or from another comptoir."""
+    def _load(self) -> tuple[dict[str, ProductRecord], dict[str, tuple[Signature, str]]]:
+        """The file's records and keys; none when it is missing, unreadable or from
+        another comptoir."""
         try:
             with self.path.open("rb") as file:
                 if file.readline() != self._header:
-                    return {}
-                records = loads(file.read())
+                    return {}, {}
+                records, keys = loads(file.read())
         except Exception:  # any damage or surprise only costs a cold read
-            return {}
-        if not isinstance(records, dict) or not all(
-            isinstance(record, ProductRecord) for record in records.values()
+            return {}, {}
+        if not (
+            isinstance(records, dict)
+            and all(isinstance(record, ProductRecord) for record in records.values())
+            and isinstance(keys, dict)
+            and all(_is_known_key(context, known) for context, known in keys.items())
         ):
-            return {}
-        return records
+            return {}, {}
+        return records, keys
+
+
+def _is_known_key(context: object, known: object) -> bool:
+    return (
+        isinstance(context, str)
+        and isinstance(known, tuple)
+        and len(known) == 2
+        and isinstance(known[1], str)
+        and isinstance(known[0], tuple)
+        and len(known[0]) == 5
+        and all(isinstance(number, int) for number in known[0])
+    )
 
 
 def dumps(value: Any) -> bytes:

@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,11 +133,21 @@ def _parse_here(
 
 
 class ProductCache(Protocol):
-    """Product records kept between loads, by a key ``load_content`` computes."""
+    """Product records kept between loads, by a key ``load_content`` computes.
+
+    The key of a file hashes its bytes. So that an unchanged file need not be read
+    again, the cache also remembers each file's key by its *signature*: what
+    ``os.stat`` says of it (size, modification and change times, inode, device),
+    recorded only once the file has not changed for a while (see ``_signature``).
+    """
 
     def get(self, key: str) -> ProductRecord | None: ...
 
     def put(self, key: str, record: ProductRecord) -> None: ...
+
+    def key_of(self, context: str, signature: Signature) -> str | None: ...
+
+    def note_key(self, context: str, signature: Signature, key: str) -> None: ...
 
 
 def load_config(root: Path, problems: Problems) -> ShopConfig | None:
@@ -299,6 +310,12 @@ class _NoCache:
     def put(self, key: str, record: ProductRecord) -> None:
         pass
 
+    def key_of(self, context: str, signature: Signature) -> str | None:
+        return None
+
+    def note_key(self, context: str, signature: Signature, key: str) -> None:
+        pass
+
 
 @dataclass
 class _ImageChecks:
@@ -323,9 +340,10 @@ def _read_products(
     records: list[ProductRecord | None] = []
     unread: list[_Unread] = []
     images: dict[str, bool] = {}  # whether each image a cached record names exists
+    settled = time.time_ns() - SETTLED_NS
     for index, path in enumerate(paths):
         display = f"content/products/{path.name}"
-        known = _known_record(root, path, display, settings, cache, images)
+        known = _known_record(root, path, display, settings, cache, images, settled)
         if isinstance(known, _Unread):
             unread.append(known._replace(position=index))
             records.append(None)
@@ -366,6 +384,13 @@ def _parse_files(files: Sequence[_Unread]) -> list[ProductRecord]:
     return [_read_product_file(f.root, f.path, f.display, f.text, f.settings, f.key) for f in files]
 
 
+Signature = tuple[int, int, int, int, int]  # size, mtime, ctime (ns), inode, device
+# A file's signature is trusted only once its change time is this far in the past:
+# a file changed twice within one tick of the file system's clock, with a build
+# reading it in between, must not keep the first version's key.
+SETTLED_NS = 2_000_000_000
+
+
 def _known_record(
     root: Path,
     path: Path,
@@ -373,14 +398,25 @@ def _known_record(
     settings: _ProductSettings,
     cache: ProductCache,
     images: dict[str, bool],
+    settled: int,
 ) -> ProductRecord | _Unread:
-    """The file's record when it needs no parsing: from the cache (its bytes and
-    images unchanged), or an unreadable file's; else what parsing it needs."""
+    """The file's record when it needs no parsing: from the cache (its signature or
+    its bytes and images unchanged), or an unreadable file's; else what parsing it
+    needs. ``settled``: files changed before this time (ns) may be known by signature."""
+    context = repr((CACHE_VERSION, display, settings))
+    signature = _signature(path, settled)
+    if signature is not None:
+        key = cache.key_of(context, signature)
+        cached = None if key is None else cache.get(key)
+        if cached is not None and _same_images(root, cached, images):
+            return cached
     unreadable = Problems()
     data = _read_bytes(path, display, unreadable)
     if data is None:
         return ProductRecord(None, tuple(unreadable.items), (), ())
-    key = _cache_key(data, display, settings)
+    key = _cache_key(data, context)
+    if signature is not None:
+        cache.note_key(context, signature, key)
     cached = cache.get(key)
     if cached is not None and _same_images(root, cached, images):
         return cached
@@ -390,10 +426,20 @@ def _known_record(
     return _Unread(root, path, display, text, settings, key)
 
 
-def _cache_key(data: bytes, display: str, settings: _ProductSettings) -> str:
-    context = repr((CACHE_VERSION, display, settings)).encode()
-    digest = hashlib.blake2b(len(context).to_bytes(8, "big"), digest_size=20)
-    digest.update(context)
+def _signature(path: Path, settled: int) -> Signature | None:
+    try:
+        stat = os.stat(path)  # noqa: PTH116 - a stat_result, for 10,000 files
+    except OSError:
+        return None
+    if stat.st_ctime_ns >= settled or stat.st_mtime_ns >= settled:
+        return None  # changed too recently to be told apart from its next change
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev)
+
+
+def _cache_key(data: bytes, context: str) -> str:
+    encoded = context.encode()
+    digest = hashlib.blake2b(len(encoded).to_bytes(8, "big"), digest_size=20)
+    digest.update(encoded)
     digest.update(data)
     return digest.hexdigest()
 

@@ -6,6 +6,7 @@ cache is never parsed.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import shop.content
-from generator.content_cache import PickleProductCache
+from generator.content_cache import FORMAT, PickleProductCache
 from shop.content import ShopContent, load_content
 from shop.problems import Problems
 from shop.yamldoc import Node, parse_yaml
@@ -178,7 +179,7 @@ def test_a_duplicate_sku_inside_one_file_is_reported_cold_and_warm(shop_dir: Pat
     [
         lambda data: b"not a cache at all",
         lambda data: data[: len(data) // 2],
-        lambda data: data.replace(b"comptoir-product-cache 1 ", b"comptoir-product-cache 1 0", 1),
+        lambda data: data.replace(FORMAT + b" ", FORMAT + b" 0", 1),
         lambda data: data.split(b"\n", 1)[0] + b"\n" + b"\x80\x05K\x01.",  # a pickled 1
     ],
     ids=["garbage", "truncated", "other comptoir", "not a dict"],
@@ -223,3 +224,69 @@ def test_a_deleted_product_leaves_the_cache_file(shop_dir: Path, parsed: list[st
     cached_load(shop_dir)
 
     assert parsed == ["content/products/vase.md"]
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The product files load_content reads the bytes of from now on."""
+    paths: list[str] = []
+    real = shop.content._read_bytes
+
+    def watched(path: Path, display: str, problems: Problems) -> bytes | None:
+        if display.startswith("content/products/"):
+            paths.append(display)
+        return real(path, display, problems)
+
+    monkeypatch.setattr(shop.content, "_read_bytes", watched)
+    return paths
+
+
+def settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every file count as settled (its change time old enough to be trusted)."""
+    monkeypatch.setattr(shop.content, "SETTLED_NS", -(10**18))  # the future: all settled
+
+
+def test_a_settled_unchanged_file_is_known_without_being_read(
+    shop_dir: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settle(monkeypatch)
+    cold = cached_load(shop_dir)
+    assert sorted(reads) == PRODUCTS
+    reads.clear()
+
+    warm = cached_load(shop_dir)
+
+    assert reads == []
+    assert warm.catalogue.products == cold.catalogue.products
+    assert lines(warm) == lines(cold)
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_still_seen(
+    shop_dir: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The change time gives the edit away (no tool can set it back)."""
+    settle(monkeypatch)
+    cached_load(shop_dir)
+    bol = shop_dir / "content/products/bol.md"
+    before = bol.stat()
+    bol.write_text(bol.read_text(encoding="utf-8").replace("24.90", "26.50"), encoding="utf-8")
+    os.utime(bol, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert bol.stat().st_size == before.st_size
+    reads.clear()
+
+    warm = cached_load(shop_dir)
+
+    assert reads == ["content/products/bol.md"]
+    item = warm.catalogue.item("BOL-BLEU")
+    assert item is not None and item.price.to_text() == "26.50"
+
+
+def test_a_file_changed_just_now_is_read_whatever_its_signature(
+    shop_dir: Path, reads: list[str]
+) -> None:
+    """Unsettled files (changed in the last seconds, as right after a copy) are always
+    read: two edits within one tick of the file system's clock look alike."""
+    cached_load(shop_dir)
+    reads.clear()
+    cached_load(shop_dir)
+    assert sorted(reads) == PRODUCTS  # copied by the fixture a moment ago
