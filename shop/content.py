@@ -341,9 +341,10 @@ def _read_products(
     unread: list[_Unread] = []
     images: dict[str, bool] = {}  # whether each image a cached record names exists
     settled = time.time_ns() - SETTLED_NS
+    reading = hashlib.blake2b(repr((CACHE_VERSION, settings)).encode(), digest_size=8).hexdigest()
     for index, path in enumerate(paths):
         display = f"content/products/{path.name}"
-        known = _known_record(root, path, display, settings, cache, images, settled)
+        known = _known_record(root, path, display, settings, reading, cache, images, settled)
         if isinstance(known, _Unread):
             unread.append(known._replace(position=index))
             records.append(None)
@@ -396,15 +397,17 @@ def _known_record(
     path: Path,
     display: str,
     settings: _ProductSettings,
+    reading: str,
     cache: ProductCache,
     images: dict[str, bool],
     settled: int,
 ) -> ProductRecord | _Unread:
     """The file's record when it needs no parsing: from the cache (its signature or
     its bytes and images unchanged), or an unreadable file's; else what parsing it
-    needs. ``settled``: files changed before this time (ns) may be known by signature."""
-    context = repr((CACHE_VERSION, display, settings))
+    needs. ``reading`` names the settings; ``settled``: files changed before this
+    time (ns) may be known by their signature."""
     signature = _signature(path, settled)
+    context = f"{display}\0{reading}"
     if signature is not None:
         key = cache.key_of(context, signature)
         cached = None if key is None else cache.get(key)
@@ -414,7 +417,7 @@ def _known_record(
     data = _read_bytes(path, display, unreadable)
     if data is None:
         return ProductRecord(None, tuple(unreadable.items), (), ())
-    key = _cache_key(data, context)
+    key = _cache_key(data, repr((CACHE_VERSION, display, settings)))
     if signature is not None:
         cache.note_key(context, signature, key)
     cached = cache.get(key)
