@@ -209,6 +209,8 @@ def _build_site(
 
     output.mkdir(parents=True, exist_ok=True)
     previous = _take_file_list(root, output)  # before this build writes anything
+    if previous is None and not any(output.iterdir()):
+        previous = set()  # an empty output folder: nothing can be stale
     produced: set[str] = set()
     sources = _image_sources(content)
     progress(f"Processing images… ({len(sources)} pictures)")

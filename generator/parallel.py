@@ -93,7 +93,7 @@ def forked_map(
     count = worker_count()
     if count <= 1 or len(items) < minimum or not can_fork():
         return work(items)
-    size = -(-len(items) // (count * 4))  # a few chunks per worker, for balance
+    size = -(-len(items) // (count * 8))  # several chunks per worker: no long tail
     bounds = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
     _inherited["map"] = (work, items, encode)
     gc.freeze()  # workers' collections then skip what they inherit, sparing its pages copies

@@ -343,6 +343,10 @@ def test_write_file_reports_the_file_as_written(tmp_path: Path) -> None:
     assert os.stat(path).st_ino != inode  # replaced by a rename, never rewritten in place
     assert changed.mtime_ns == os.stat(path).st_mtime_ns
     assert sorted(p.name for p in (tmp_path / "a" / "b").iterdir()) == ["index.html"]
+    # A build that did not make the folder finds the file there.
+    again = pages.write_file(path, b"three", set())
+    assert again == pages.Written(False, 5, changed.mtime_ns)
+    assert pages.write_file(str(tmp_path / "a" / "new.html"), b"x", set()).changed
 
 
 def test_stale_pages_go_whether_the_last_build_finished_or_not(

@@ -38,38 +38,12 @@ def agrees(text: str) -> bool:
 
 # Words the fast path takes, and words that could make a text mean something else.
 PLAIN = [
-    "thé",
-    "vert",
-    "Sencha",
-    "70 °C",
-    "«",
-    "»",
-    "l'équipe",
-    '"dit"',
-    "(bio)",
-    "3,5 g",
-    "2026",
-    "*doux*",
-    "**rond**",
-    "_frais_",
-    "*deux mots*",
-    "**très bon**",
-    "[lien](/a-propos/)",
-    "[la boutique](https://exemple.fr/a_b?x=1)",
-    "[x](mailto:a@b.fr)",
-    "(*fin*)",
-    "«_x_»",
-    "*doux*,",
-    "**rond**.",
-    "_frais_!",
-    "#1",
-    "a-b",
-    "x:",
-    "1.",
-    "é?",
-    "\xa0",
-    "\u202f",
-]
+    "thé", "vert", "Sencha", "70 °C", "«", "»", "l'équipe", '"dit"', "(bio)", "3,5 g", "2026",
+    "*doux*", "**rond**", "_frais_", "*deux mots*", "**très bon**", "[lien](/a-propos/)",
+    "[la boutique](https://exemple.fr/a_b?x=1)", "[x](mailto:a@b.fr)", "(*fin*)", "«_x_»",
+    "*doux*,", "**rond**.", "_frais_!", "#1", "a-b", "x:", "1.", "é?", "\xa0", "\u202f",
+    "l'*eau*", '"**dit**"', "(_bio_)", "*a*b", "**x**y", "a_b_", "*)", "(*", "*a\nb*",
+]  # fmt: skip
 TRICKY = [
     "*", "**", "_", "__", "***", "*a", "b*", "_c", "d_", "snake_case", "2*3*4", "**a*", "*b**",
     "[", "]", "(", ")", "[a]", "[a][b]", "[a]: /x", "[^1]", "![i](/i.png)", "#", "##",
@@ -141,6 +115,9 @@ def document(draw: st.DrawFn, depth: int = 0, tricky: bool | None = None) -> str
 @example("> a\n>\n> b\n\n> c")
 @example("| a | b |\n|---|---|\n| 1 |")
 @example("Text *em*.\n2026. A year")
+@example("x *a\nb* y")
+@example("**a\nb** and _c\nd_")
+@example("- *a\n- b*")
 def test_the_fast_path_renders_as_python_markdown(text: str) -> None:
     agrees(text)
 
