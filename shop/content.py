@@ -13,6 +13,7 @@ used twice, category spellings) is checked afterwards, on every load.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 import re
@@ -121,14 +122,13 @@ class ProductRecord:
     images: tuple[tuple[str, bool], ...]  # (path under content/, whether it existed)
 
 
-ParseMany = Callable[
-    [Callable[[Sequence[Any]], list[ProductRecord]], Sequence[Any]], list[ProductRecord]
-]
+Parsed = tuple[str | None, ProductRecord]  # a file's cache key (None: unreadable), its record
+ParseMany = Callable[[Callable[[Sequence[Any]], list[Parsed]], Sequence[Any]], list[Parsed]]
 
 
 def _parse_here(
-    parse: Callable[[Sequence[Any]], list[ProductRecord]], files: Sequence[Any]
-) -> list[ProductRecord]:
+    parse: Callable[[Sequence[Any]], list[Parsed]], files: Sequence[Any]
+) -> list[Parsed]:
     return parse(files)
 
 
@@ -186,8 +186,8 @@ def load_content(
 
     With a ``cache``, a product file whose bytes (and settings) are unchanged since
     it was put there is not read again; the problems reported are the same.
-    ``parse_many(parse, files)`` may spread the parsing of product files over
-    several processes; it must return ``parse(files)``'s records, in order.
+    ``parse_many(parse, files)`` may spread the reading and parsing of product files
+    over several processes; it must return ``parse(files)``'s results, in order.
     """
     problems = Problems()
     content = root / "content"
@@ -344,15 +344,19 @@ def _read_products(
     reading = hashlib.blake2b(repr((CACHE_VERSION, settings)).encode(), digest_size=8).hexdigest()
     for index, path in enumerate(paths):
         display = f"content/products/{path.name}"
-        known = _known_record(root, path, display, settings, reading, cache, images, settled)
-        if isinstance(known, _Unread):
-            unread.append(known._replace(position=index))
-            records.append(None)
-        else:
-            records.append(known)
-    for item, parsed in zip(unread, parse_many(_parse_files, unread), strict=True):
-        records[item.position] = parsed
-        cache.put(item.key, parsed)
+        context = f"{display}\0{reading}"
+        signature = _signature(path, settled)
+        known = _known_record(root, context, signature, cache, images)
+        if known is None:
+            unread.append(_Unread(root, path, display, settings, context, signature, index))
+        records.append(known)
+    parsed = parse_many(functools.partial(_parse_files, cache), unread)
+    for item, (key, fresh) in zip(unread, parsed, strict=True):
+        records[item.position] = fresh
+        if key is not None:
+            cache.put(key, fresh)
+            if item.signature is not None:
+                cache.note_key(item.context, item.signature, key)
 
     products: list[Product] = []
     claimed: dict[str, str] = {}  # SKU -> "path:line" where it was first declared
@@ -370,19 +374,36 @@ def _read_products(
 
 
 class _Unread(NamedTuple):
-    """A product file to parse: its text, and where its record goes."""
+    """A product file its signature did not vouch for: to read, and to parse unless
+    the cache has the record of its bytes (in a worker process, perhaps)."""
 
     root: Path
     path: Path
     display: str
-    text: str
     settings: _ProductSettings
-    key: str
-    position: int = 0  # among the shop's product files
+    context: str  # the file's name and the reading settings, for ``note_key``
+    signature: Signature | None
+    position: int  # among the shop's product files
 
 
-def _parse_files(files: Sequence[_Unread]) -> list[ProductRecord]:
-    return [_read_product_file(f.root, f.path, f.display, f.text, f.settings, f.key) for f in files]
+def _parse_files(cache: ProductCache, files: Sequence[_Unread]) -> list[Parsed]:
+    images: dict[str, bool] = {}
+    return [_parse_file(cache, file, images) for file in files]
+
+
+def _parse_file(cache: ProductCache, file: _Unread, images: dict[str, bool]) -> Parsed:
+    unreadable = Problems()
+    data = _read_bytes(file.path, file.display, unreadable)
+    if data is None:
+        return None, ProductRecord(None, tuple(unreadable.items), (), ())
+    key = _cache_key(data, repr((CACHE_VERSION, file.display, file.settings)))
+    cached = cache.get(key)
+    if cached is not None and _same_images(file.root, cached, images):
+        return key, cached
+    text = _decode(data, file.display, unreadable)
+    if text is None:
+        return None, ProductRecord(None, tuple(unreadable.items), (), ())
+    return key, _read_product_file(file.root, file.path, file.display, text, file.settings, key)
 
 
 Signature = tuple[int, int, int, int, int]  # size, mtime, ctime (ns), inode, device
@@ -394,39 +415,20 @@ SETTLED_NS = 2_000_000_000
 
 def _known_record(
     root: Path,
-    path: Path,
-    display: str,
-    settings: _ProductSettings,
-    reading: str,
+    context: str,
+    signature: Signature | None,
     cache: ProductCache,
     images: dict[str, bool],
-    settled: int,
-) -> ProductRecord | _Unread:
-    """The file's record when it needs no parsing: from the cache (its signature or
-    its bytes and images unchanged), or an unreadable file's; else what parsing it
-    needs. ``reading`` names the settings; ``settled``: files changed before this
-    time (ns) may be known by their signature."""
-    signature = _signature(path, settled)
-    context = f"{display}\0{reading}"
-    if signature is not None:
-        key = cache.key_of(context, signature)
-        cached = None if key is None else cache.get(key)
-        if cached is not None and _same_images(root, cached, images):
-            return cached
-    unreadable = Problems()
-    data = _read_bytes(path, display, unreadable)
-    if data is None:
-        return ProductRecord(None, tuple(unreadable.items), (), ())
-    key = _cache_key(data, repr((CACHE_VERSION, display, settings)))
-    if signature is not None:
-        cache.note_key(context, signature, key)
-    cached = cache.get(key)
+) -> ProductRecord | None:
+    """The cached record of a file its signature vouches for (and whose images are
+    as they were); None when the file must be read."""
+    if signature is None:
+        return None
+    key = cache.key_of(context, signature)
+    cached = None if key is None else cache.get(key)
     if cached is not None and _same_images(root, cached, images):
         return cached
-    text = _decode(data, display, unreadable)
-    if text is None:
-        return ProductRecord(None, tuple(unreadable.items), (), ())
-    return _Unread(root, path, display, text, settings, key)
+    return None
 
 
 def _signature(path: Path, settled: int) -> Signature | None:
