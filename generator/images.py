@@ -30,7 +30,7 @@ from typing import Literal
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from generator.parallel import worker_count
+from generator.parallel import can_fork, worker_count
 
 DEFAULT_WIDTHS = (320, 640, 960, 1280)
 PREFERRED_SRC_WIDTH = 640
@@ -276,10 +276,13 @@ def _run_jobs(jobs: list[_Job], workers: int | None) -> dict[str, _SourceInfo]:
     count = min(len(jobs), workers if workers is not None else worker_count())
     if count <= 1:
         return {job.digest: _render(job) for job in jobs}
-    # Never fork a parent that may run threads: forkserver where there is one (Linux,
-    # macOS), spawn elsewhere. Scripts calling this need the usual __main__ guard.
+    # Fork a single-threaded parent: its workers start at once, with Pillow imported.
+    # Never fork one that may run threads (comptoir serve): forkserver where there is
+    # one (Linux, macOS), spawn elsewhere. Scripts calling this need the usual
+    # __main__ guard.
     methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    method = "fork" if can_fork() else "forkserver" if "forkserver" in methods else "spawn"
+    context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
         futures = [(job.digest, pool.submit(_render, job)) for job in jobs]
         return dict(_results(futures))
