@@ -29,7 +29,7 @@ from generator.assets import AssetError, AssetManifest, build_assets
 from generator.content_cache import PickleProductCache
 from generator.i18n import load_translations
 from generator.images import ImageError, process_images
-from generator.pages import PageCache, PageJob, Written, render_pages, write_file
+from generator.pages import PageCache, PageJob, Written, render_pages, replace_file, write_file
 from generator.parallel import Background, forked_map
 from generator.presenters import (
     FEED_PATH,
@@ -533,11 +533,8 @@ def _take_file_list(root: Path, output: Path) -> set[str] | None:
 
 
 def _save_file_list(root: Path, output: Path, produced: set[str]) -> None:
-    path = _file_list(root)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.parent.mkdir(parents=True, exist_ok=True)
-    temporary.write_text(json.dumps({"output": str(output), "files": sorted(produced)}))
-    temporary.replace(path)
+    files = {"output": str(output), "files": sorted(produced)}
+    replace_file(_file_list(root), json.dumps(files).encode())
 
 
 def _remove_stale(output: Path, produced: set[str], previous: set[str] | None) -> None:

@@ -75,10 +75,16 @@ class PageCache:
             "environment": self.environment,
             "pages": {k: v for k, v in self.entries.items() if k in kept},
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(data), encoding="utf-8")
-        temporary.replace(self.path)
+        replace_file(self.path, json.dumps(data).encode())
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Replace a cache file whole: written aside under this process's name, then renamed
+    (its folder made if need be), so a reader never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
 
 
 class Written(NamedTuple):

@@ -18,7 +18,7 @@ from pelican.generators import Generator
 from pelican.readers import BaseReader
 from pelican.writers import Writer
 
-from generator.pages import PageJob
+from generator.pages import PageJob, write_file
 from generator.presenters import (
     ProductViews,
     category_url,
@@ -232,15 +232,11 @@ class _WriteIfChanged(io.StringIO):
 
     def __init__(self, path: str) -> None:
         super().__init__()
-        self.path = Path(path)
+        self.path = path
 
     def close(self) -> None:
         if not self.closed:
-            data = self.getvalue().encode("utf-8")
-            if not (self.path.is_file() and self.path.read_bytes() == data):
-                temporary = self.path.with_name(self.path.name + ".tmp")
-                temporary.write_bytes(data)
-                temporary.replace(self.path)
+            write_file(self.path, self.getvalue().encode("utf-8"), set())
         super().close()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gettext
 import hashlib
 import json
-import os
 import pickle
 import re
 import threading
@@ -23,6 +22,7 @@ from markupsafe import Markup
 
 from generator import quick_markdown
 from generator.images import ProcessedImage
+from generator.pages import replace_file
 from generator.views import (
     CategoryView,
     ImageView,
@@ -148,10 +148,7 @@ class MarkdownCache:
         if not self.new and keys.issuperset(self.known):
             return
         kept = {key: html for key, html in self.known.items() if key in keys}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_bytes(self.HEADER + pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL))
-        temporary.replace(self.path)
+        replace_file(self.path, self.HEADER + pickle.dumps(kept, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def image_view(ref: ImageRef, processed: ProcessedImage, base_url: str) -> ImageView:
