@@ -102,12 +102,14 @@ def forked_map(
         # with BrokenProcessPool instead of leaving it waiting forever. With "fork" it
         # starts every worker at once, before its own thread.
         context = multiprocessing.get_context("fork")
+        results: list[R] = []
         with ProcessPoolExecutor(count, mp_context=context) as pool:
-            blobs = list(pool.map(_map_chunk, bounds))
+            for blob in pool.map(_map_chunk, bounds):
+                results += decode(blob)  # while the workers go on with the next chunks
     finally:
         gc.unfreeze()
         _inherited.clear()
-    return [result for blob in blobs for result in decode(blob)]
+    return results
 
 
 # What forked workers inherit: set before the pool forks, read in the workers.
