@@ -36,7 +36,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -1011,6 +1011,7 @@ class SizeResult:
     size: int
     facts: str
     rows: list[Measure]
+    round_ratios: list[float] = field(default_factory=list)  # comptoir/Hugo, cold, per round
 
     def get(self, label_start: str) -> Measure | None:
         return next((m for m in self.rows if m.label.startswith(label_start)), None)
@@ -1062,35 +1063,14 @@ def bench_size(
         result.rows.append(row)
         return row
 
+    colds: list[ColdRun] = []
     if "pelican" in only:
         site = base / "pelican"
         write_pelican(shop, site, pool)
         out = site / "out"
-
-        def pelican_before(_: int) -> None:
-            trash.discard(out)
-
-        attempt(
-            "pelican (default settings)",
-            lambda: run_measured(
-                "pelican (default settings)",
-                [
-                    sys.executable,
-                    "-m",
-                    "pelican",
-                    "content",
-                    "-s",
-                    "pelicanconf.py",
-                    "-o",
-                    "out",
-                    "-q",
-                ],
-                site,
-                out,
-                logs,
-                args.repeat,
-                pelican_before,
-            ),
+        command = [sys.executable, "-m", "pelican", "content", "-s", "pelicanconf.py"]
+        colds.append(
+            ColdRun("pelican (default settings)", [*command, "-o", "out", "-q"], site, out, [out])
         )
 
     if "hugo" in only:
@@ -1101,46 +1081,103 @@ def bench_size(
             result.rows.append(Measure("hugo (minimal layout)", note="hugo not installed"))
             print(f"[{size:,}] hugo not installed", flush=True)
         else:
-
-            def hugo_before(_: int) -> None:
-                trash.discard(out)
-                trash.discard(site / "resources")
-
-            attempt(
-                "hugo (minimal layout)",
-                lambda: run_measured(
-                    "hugo (minimal layout)",
-                    [hugo, "--quiet", "-d", "out"],
-                    site,
-                    out,
-                    logs,
-                    args.repeat,
-                    hugo_before,
-                ),
+            command = [hugo, "--quiet", "-d", "out"]
+            colds.append(
+                ColdRun("hugo (minimal layout)", command, site, out, [out, site / "resources"])
             )
 
+    root = base / "comptoir"
+    out = root / "output"
+    env = comptoir_env(args.source)
     if "comptoir" in only:
-        root = base / "comptoir"
         write_comptoir(shop, root, pool)
-        out = root / "output"
         command = comptoir_command(root, out)
-        env = comptoir_env(args.source)
+        cold = ColdRun("comptoir build (cold)", command, args.source, out, [out, root / ".cache"])
+        colds.append(replace(cold, env=env))
 
-        def comptoir(label: str, before: BeforeRun | None = None) -> Measure | None:
-            return attempt(
-                label,
-                lambda: run_measured(
-                    label, command, args.source, out, logs, args.repeat, before, env
-                ),
-            )
+    for row in measure_cold(colds, args.repeat, logs, trash, size, failures, result):
+        result.rows.append(row)
 
-        def cold(_: int) -> None:
-            trash.discard(out)
-            trash.discard(root / ".cache")
+    def comptoir(label: str, before: BeforeRun | None = None) -> Measure | None:
+        return attempt(
+            label,
+            lambda: run_measured(
+                label, comptoir_command(root, out), args.source, out, logs, args.repeat, before, env
+            ),
+        )
 
-        if comptoir("comptoir build (cold)", cold) is not None:
-            bench_rebuilds(size, shop, root, args.seed, comptoir)
+    built = result.get("comptoir build (cold)")
+    if built is not None and built.ok:
+        bench_rebuilds(size, shop, root, args.seed, comptoir)
     return result
+
+
+@dataclass(frozen=True)
+class ColdRun:
+    """A tool's cold build: its command, and what to move aside before each run."""
+
+    label: str
+    command: list[str]
+    cwd: Path
+    output: Path
+    aside: list[Path]
+    env: dict[str, str] | None = None
+
+
+def measure_cold(
+    colds: list[ColdRun],
+    repeat: int,
+    logs: Path,
+    trash: Trash,
+    size: int,
+    failures: list[ToolFailed],
+    result: SizeResult,
+) -> list[Measure]:
+    """The tools' cold builds in rounds (Pelican, Hugo, comptoir, then again), not each
+    tool's runs in a row: this machine's speed drifts within minutes, and a tool timed
+    only while it was slow would be judged on that. Keeps the fastest run of each and
+    notes each round's comptoir/Hugo ratio."""
+    best: dict[str, Measure] = {}
+    failed: set[str] = set()
+    for number in range(repeat):
+        times: dict[str, float] = {}
+        for run in colds:
+            if run.label in failed:
+                continue
+            for path in run.aside:
+                trash.discard(path)
+            try:
+                row = run_measured(run.label, run.command, run.cwd, run.output, logs, env=run.env)
+            except ToolFailed as failure:
+                failed.add(run.label)
+                failures.append(failure)
+                best[run.label] = Measure(run.label, note=f"failed (exit {failure.code})")
+                continue
+            assert row.seconds is not None
+            times[run.label] = row.seconds
+            best[run.label] = fastest(best.get(run.label), row)
+        shown = " · ".join(
+            f"{label.split()[0]} {seconds:.2f} s" for label, seconds in times.items()
+        )
+        hugo, ours = times.get("hugo (minimal layout)"), times.get("comptoir build (cold)")
+        if hugo and ours:
+            result.round_ratios.append(ours / hugo)
+            shown += f" (comptoir/Hugo {ours / hugo:.2f}×)"
+        print(f"[{size:,}] cold builds, round {number + 1} of {repeat}: {shown}", flush=True)
+    return [best[run.label] for run in colds]
+
+
+def fastest(kept: Measure | None, row: Measure) -> Measure:
+    """The fastest wall time of the runs so far, with the largest memory any of them used."""
+    if kept is None or not kept.ok:
+        return row
+    assert kept.seconds is not None and row.seconds is not None
+    quicker = row if row.seconds < kept.seconds else kept
+    return replace(
+        quicker,
+        peak_mb=max(kept.peak_mb or 0, row.peak_mb or 0),
+        tree_mb=max(kept.tree_mb or 0, row.tree_mb or 0) or None,
+    )
 
 
 def bench_rebuilds(
@@ -1210,6 +1247,9 @@ def size_table(result: SizeResult) -> str:
                 f"{ratio(comptoir.seconds, other.seconds)} wall time, "
                 f"{ratio(comptoir.peak_mb, other.peak_mb)} peak memory"
             )
+    if result.round_ratios:
+        each = ", ".join(f"{r:.2f}×" for r in result.round_ratios)
+        lines.append(f"- comptoir / Hugo, cold, round by round: {each}")
     return "\n".join(lines)
 
 
