@@ -181,8 +181,11 @@ class ShopGenerator(Generator):  # type: ignore[misc]
 
                 for pagination, chunk in paginate(products, per_page, page_of):
                     url = page_of(pagination.number)
+                    # The pagination is its number and count: its links follow from the
+                    # name (the code that makes them is part of the build's environment).
+                    position = f"{pagination.number}/{pagination.count}"
                     depends = "\0".join(
-                        [kind, name, repr(pagination), *(self.fingerprints[p.slug] for p in chunk)]
+                        [kind, name, position, *(self.fingerprints[p.slug] for p in chunk)]
                     )
                     context = {
                         "heading": name,

@@ -182,11 +182,13 @@ class Presenter:
         self.images = images
         self.markdown = markdown
         self._tax_notes: dict[str, str] = {}
+        self._content_dir = content.content_dir
+        self._image_reprs: dict[str, str] = {}
 
     # -- shared --------------------------------------------------------------
 
     def image(self, ref: ImageRef) -> ImageView:
-        processed = self.images[self.content.content_dir / ref.src]
+        processed = self.images[self._content_dir / ref.src]
         return image_view(ref, processed, self.config.base_url)
 
     def money(self, item_price: Any) -> str:
@@ -279,10 +281,15 @@ class Presenter:
         """A digest of all a product's view is made from, besides the build's environment
         (code, theme, configuration): the product as read, and its processed images."""
         basis = product.digest or repr(product)
-        if product.images:
-            images = [self.images[self.content.content_dir / ref.src] for ref in product.images]
-            basis += repr(images)
+        if product.images:  # the repr of the list of their ProcessedImage, each made once
+            basis += "[" + ", ".join(self._image_repr(ref.src) for ref in product.images) + "]"
         return hashlib.sha256(basis.encode()).hexdigest()
+
+    def _image_repr(self, src: str) -> str:
+        found = self._image_reprs.get(src)
+        if found is None:
+            found = self._image_reprs[src] = repr(self.images[self._content_dir / src])
+        return found
 
     def json_ld(self, product: Product, summary: str, images: Sequence[ImageView]) -> Markup:
         """schema.org Product with one Offer per purchasable item."""

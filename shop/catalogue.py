@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from shop.money import Money
 
@@ -139,6 +140,8 @@ class Product:
 class Catalogue:
     products: tuple[Product, ...]
     _by_sku: dict[str, Item] = field(default_factory=dict, repr=False, compare=False)
+    # The public products and their groups, made on first use (products never change).
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def _index(self) -> dict[str, Item]:
         """Items by SKU, made on the first lookup (a build never needs it).
@@ -158,7 +161,10 @@ class Catalogue:
 
     @property
     def public(self) -> tuple[Product, ...]:
-        return tuple(p for p in self.products if p.is_public)
+        found = self._memo.get("public")
+        if found is None:
+            found = self._memo["public"] = tuple(p for p in self.products if p.is_public)
+        return found
 
     def item(self, sku: str) -> Item | None:
         """A purchasable item of an active product, or None."""
@@ -169,14 +175,22 @@ class Catalogue:
 
     def categories(self) -> dict[str, list[Product]]:
         """Category name -> its active products, in title order."""
-        result: dict[str, list[Product]] = {}
-        for product in sorted(self.public, key=lambda p: p.title.casefold()):
-            result.setdefault(product.category, []).append(product)
-        return dict(sorted(result.items(), key=lambda kv: kv[0].casefold()))
+        return self._grouped("categories", lambda product: (product.category,))
 
     def tags(self) -> dict[str, list[Product]]:
-        result: dict[str, list[Product]] = {}
-        for product in sorted(self.public, key=lambda p: p.title.casefold()):
-            for tag in product.tags:
-                result.setdefault(tag, []).append(product)
-        return dict(sorted(result.items(), key=lambda kv: kv[0].casefold()))
+        """Tag -> its active products, in title order."""
+        return self._grouped("tags", lambda product: product.tags)
+
+    def _grouped(
+        self, kind: str, names: Callable[[Product], tuple[str, ...]]
+    ) -> dict[str, list[Product]]:
+        """Active products by group name, both in order; sorted once, a new dict each call."""
+        groups = self._memo.get(kind)
+        if groups is None:
+            result: dict[str, list[Product]] = {}
+            for product in sorted(self.public, key=lambda p: p.title.casefold()):
+                for name in names(product):
+                    result.setdefault(name, []).append(product)
+            ordered = sorted(result.items(), key=lambda kv: kv[0].casefold())
+            groups = self._memo[kind] = tuple((name, tuple(group)) for name, group in ordered)
+        return {name: list(group) for name, group in groups}
