@@ -1092,8 +1092,8 @@ def bench_size(
     if "comptoir" in only:
         write_comptoir(shop, root, pool)
         command = comptoir_command(root, out)
-        cold = ColdRun("comptoir build (cold)", command, args.source, out, [out, root / ".cache"])
-        colds.append(replace(cold, env=env))
+        aside = [out, root / ".cache"]
+        colds.append(ColdRun("comptoir build (cold)", command, args.source, out, aside, env))
 
     for row in measure_cold(colds, args.repeat, logs, trash, size, failures, result):
         result.rows.append(row)
