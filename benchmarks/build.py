@@ -4,8 +4,10 @@
 For each size N (default 100, 1,000 and 10,000 products) it writes one
 deterministic synthetic shop three times — as a comptoir shop, as plain
 Pelican articles and as a Hugo site with a minimal layout — then times each
-tool as a separate process: wall time, peak resident memory (``ru_maxrss``
-from ``os.wait4``) and pages written (``*.html`` files in its output). It then
+tool as a separate process, the cold builds in rounds (one run of each tool,
+then again), each from an empty output folder (the previous one moved aside,
+see ``Trash``): wall time, peak resident memory (``ru_maxrss`` from
+``os.wait4``) and pages written (``*.html`` files in its output). It then
 times comptoir rebuilding the same output folder after nothing changed, after
 one product's price was edited and after one product was added.
 
