@@ -908,42 +908,50 @@ def run_measured(
     env: dict[str, str] | None = None,
 ) -> Measure:
     """Run ``command`` ``repeat`` times; keep the fastest wall time and the largest peak RSS."""
-    best: float | None = None
-    peak_kb = 0
-    tree_mb: float | None = None
-    changed = 0
+    kept: Measure | None = None
     for attempt in range(repeat):
         if before_each is not None:
             before_each(attempt)
-        before = snapshot(output)
-        stem = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
-        out_path, err_path = logs / f"{stem}.out", logs / f"{stem}.err"
-        with out_path.open("wb") as out, err_path.open("wb") as err:
-            started = time.perf_counter()
-            process = subprocess.Popen(list(command), cwd=cwd, stdout=out, stderr=err, env=env)
-            sampler = TreeMemory(process.pid)
-            sampler.start()
-            try:
-                _, status, usage = os.wait4(process.pid, 0)
-            except BaseException:
-                process.kill()
-                process.wait()
-                raise
-            finally:
-                elapsed = time.perf_counter() - started
-                sampled = sampler.stop()
-        process.returncode = code = os.waitstatus_to_exitcode(status)
-        if code != 0:
-            stderr = err_path.read_text(errors="replace") + out_path.read_text(errors="replace")
-            raise ToolFailed(label, command, code, stderr)
-        best = elapsed if best is None else min(best, elapsed)
-        peak_kb = max(peak_kb, usage.ru_maxrss)  # kilobytes on Linux
-        if sampled is not None:
-            tree_mb = max(tree_mb or 0.0, sampled)
-        after = snapshot(output)
-        changed = sum(1 for path, stamp in after.items() if before.get(path) != stamp)
-        changed += sum(1 for path in before if path not in after)
-    return Measure(label, best, peak_kb / 1024, tree_mb, count_pages(output), changed)
+        kept = fastest(kept, run_once(label, command, cwd, output, logs, env))
+    assert kept is not None, "repeat must be at least 1"
+    return kept
+
+
+def run_once(
+    label: str,
+    command: Sequence[str],
+    cwd: Path,
+    output: Path,
+    logs: Path,
+    env: dict[str, str] | None,
+) -> Measure:
+    """Run ``command`` once: its wall time, memory, and what it changed in ``output``."""
+    before = snapshot(output)
+    stem = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+    out_path, err_path = logs / f"{stem}.out", logs / f"{stem}.err"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(list(command), cwd=cwd, stdout=out, stderr=err, env=env)
+        sampler = TreeMemory(process.pid)
+        sampler.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            sampled = sampler.stop()
+    process.returncode = code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        stderr = err_path.read_text(errors="replace") + out_path.read_text(errors="replace")
+        raise ToolFailed(label, command, code, stderr)
+    after = snapshot(output)
+    changed = sum(1 for path, stamp in after.items() if before.get(path) != stamp)
+    changed += sum(1 for path in before if path not in after)
+    peak_mb = usage.ru_maxrss / 1024  # ru_maxrss is in kilobytes on Linux
+    return Measure(label, elapsed, peak_mb, sampled, count_pages(output), changed)
 
 
 def find_hugo(try_install: bool) -> str | None:
@@ -1149,7 +1157,7 @@ def measure_cold(
             for path in run.aside:
                 trash.discard(path)
             try:
-                row = run_measured(run.label, run.command, run.cwd, run.output, logs, env=run.env)
+                row = run_once(run.label, run.command, run.cwd, run.output, logs, run.env)
             except ToolFailed as failure:
                 failed.add(run.label)
                 failures.append(failure)
@@ -1170,13 +1178,14 @@ def measure_cold(
 
 
 def fastest(kept: Measure | None, row: Measure) -> Measure:
-    """The fastest wall time of the runs so far, with the largest memory any of them used."""
+    """The fastest wall time of the runs so far, with the largest memory any of them
+    used, and the pages and changed files of the latest (``row``)."""
     if kept is None or not kept.ok:
         return row
     assert kept.seconds is not None and row.seconds is not None
-    quicker = row if row.seconds < kept.seconds else kept
     return replace(
-        quicker,
+        row,
+        seconds=min(kept.seconds, row.seconds),
         peak_mb=max(kept.peak_mb or 0, row.peak_mb or 0),
         tree_mb=max(kept.tree_mb or 0, row.tree_mb or 0) or None,
     )
