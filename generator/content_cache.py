@@ -18,14 +18,13 @@ import contextlib
 import dataclasses
 import gc
 import io
-import os
 import pickle
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from generator import code_digest
+from generator.pages import replace_file
 from shop.content import ProductRecord, Signature
 
 FORMAT = b"comptoir-product-cache 2"
@@ -75,18 +74,7 @@ class PickleProductCache:
         keys, self._used_keys = self._used_keys, {}
         if used == self._stored and keys == self._stored_keys:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(self._header)
-                file.write(dumps((used, keys)))
-            Path(temporary).replace(self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        replace_file(self.path, self._header + dumps((used, keys)))
         self._stored, self._stored_keys = used, keys
 
     def _load(self) -> tuple[dict[str, ProductRecord], dict[str, tuple[Signature, str]]]:

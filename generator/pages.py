@@ -80,11 +80,16 @@ class PageCache:
 
 def replace_file(path: Path, data: bytes) -> None:
     """Replace a cache file whole: written aside under this process's name, then renamed
-    (its folder made if need be), so a reader never sees half of it."""
+    (its folder made if need be), so a reader never sees half of it. A write that fails
+    (a full disk) leaves no temporary file behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
+    try:
+        temporary.write_bytes(data)
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 class Written(NamedTuple):
