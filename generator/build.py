@@ -542,7 +542,7 @@ def _remove_stale(output: Path, produced: set[str], previous: set[str] | None) -
     then the folders left empty.
 
     ``output`` is absolute and resolved; ``produced`` and ``previous`` (what the
-    last build wrote, when the page cache knows it) hold POSIX paths relative to
+    last finished build wrote, from its file list) hold POSIX paths relative to
     it. Without ``previous``, every file of ``output`` the build did not write is
     deleted. Paths stay strings here: a Path per file would cost more than the walk.
     """
