@@ -28,10 +28,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from functions.local import local_stack  # noqa: E402
-from functions.stripe_emulator import signature_header  # noqa: E402
+from comptoir.local import local_stack  # noqa: E402
+from comptoir.serve import create_app  # noqa: E402
 from generator.build import build  # noqa: E402
-from generator.serve import create_app  # noqa: E402
+from stripe_emulator import signature_header  # noqa: E402
 from tests.servers import free_port, serve_app  # noqa: E402
 
 CART = {

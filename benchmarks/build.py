@@ -999,12 +999,17 @@ def export_commit(repo: Path, commit: str, target: Path, trash: Trash) -> Path:
     return target
 
 
-def comptoir_command(shop: Path, output: Path) -> list[str]:
+def cli_module(source: Path) -> str:
+    """The CLI's module in a checkout: ``comptoir.cli``, or ``generator.cli`` before it moved."""
+    return "comptoir.cli" if (source / "comptoir" / "cli.py").is_file() else "generator.cli"
+
+
+def comptoir_command(source: Path, shop: Path, output: Path) -> list[str]:
     """Run from the checkout being measured (``--source``), so ``generator`` is imported from it."""
     return [
         sys.executable,
         "-m",
-        "generator.cli",
+        cli_module(source),
         "build",
         "--shop",
         str(shop),
@@ -1101,7 +1106,7 @@ def bench_size(
     env = comptoir_env(args.source)
     if "comptoir" in only:
         write_comptoir(shop, root, pool)
-        command = comptoir_command(root, out)
+        command = comptoir_command(args.source, root, out)
         aside = [out, root / ".cache"]
         colds.append(ColdRun("comptoir build (cold)", command, args.source, out, aside, env))
 
@@ -1112,7 +1117,14 @@ def bench_size(
         return attempt(
             label,
             lambda: run_measured(
-                label, comptoir_command(root, out), args.source, out, logs, args.repeat, before, env
+                label,
+                comptoir_command(args.source, root, out),
+                args.source,
+                out,
+                logs,
+                args.repeat,
+                before,
+                env,
             ),
         )
 
@@ -1424,8 +1436,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"- comptoir at commit {head} (exported to {args.source})")
     else:
         args.source = args.source.resolve()
-        if not (args.source / "generator" / "cli.py").is_file():
-            parser().error(f"--source {args.source} holds no comptoir checkout (generator/cli.py)")
+        if not (args.source / "generator").is_dir():
+            parser().error(f"--source {args.source} holds no comptoir checkout (generator/)")
         head = version_of(["git", "-C", str(args.source), "log", "-1", "--format=%h %s"])
         dirty = version_of(
             [
@@ -1455,7 +1467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     make_image_pool(pool, args.seed)
     # Untimed warm-up: load each tool's files into the page cache once.
     subprocess.run(
-        [sys.executable, "-m", "generator.cli", "--help"],
+        [sys.executable, "-m", cli_module(args.source), "--help"],
         cwd=args.source,
         capture_output=True,
         check=False,

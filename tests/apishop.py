@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from functions.local import LocalStack, local_stack
+from comptoir.local import LocalStack, local_stack
+from comptoir.serve import create_app
 from functions.settings import Settings, from_environment
 from generator.build import build
-from generator.serve import create_app
 from tests.servers import free_port, serve_app
 
 MINI = Path(__file__).parent / "fixtures" / "mini"

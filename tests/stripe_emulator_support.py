@@ -17,7 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from functions.stripe_emulator import (
+from stripe_emulator import (
     Clock,
     EmulatorState,
     RetryPolicy,

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from functions.local import LocalStack
+from comptoir.local import LocalStack
 from shop.money import Money
 from tests.apishop import built_shop, running_stack
 from tests.webtools import collect_requests, other_origins, run_axe, run_vnu

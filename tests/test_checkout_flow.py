@@ -23,10 +23,10 @@ from typing import Any
 import httpx
 import pytest
 
-from functions.local import LocalStack
+from comptoir.local import LocalStack
 from functions.store import OrderStatus
-from functions.stripe_emulator import signature_header
 from generator.build import build
+from stripe_emulator import signature_header
 from tests.apishop import MINI, PROMOS, running_stack
 
 CARD_OK = "4242 4242 4242 4242"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.cli import main
+from comptoir.cli import main
 
 MINI = Path(__file__).parent / "fixtures" / "mini"
 
@@ -264,7 +264,7 @@ def test_build_refuses_and_leaves_output_untouched(
 def test_no_traceback_from_the_real_command(tmp_path: Path) -> None:
     shop = make_shop(tmp_path, {"content/products/pot.md": "---\n: : :\n\t---\n"})
     result = subprocess.run(
-        [sys.executable, "-m", "generator.cli", "check", "--shop", str(shop)],
+        [sys.executable, "-m", "comptoir.cli", "check", "--shop", str(shop)],
         capture_output=True,
         text=True,
         check=False,

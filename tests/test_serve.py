@@ -23,7 +23,7 @@ def test_serve_builds_and_serves_site_and_api(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "generator.cli",
+            "comptoir.cli",
             "serve",
             "--shop",
             str(shop),
@@ -73,7 +73,7 @@ def test_serve_builds_and_serves_site_and_api(tmp_path: Path) -> None:
 def test_init_creates_a_shop_that_checks(tmp_path: Path) -> None:
     target = tmp_path / "new-shop"
     result = subprocess.run(
-        [sys.executable, "-m", "generator.cli", "init", str(target)],
+        [sys.executable, "-m", "comptoir.cli", "init", str(target)],
         capture_output=True,
         text=True,
         check=False,
@@ -84,14 +84,14 @@ def test_init_creates_a_shop_that_checks(tmp_path: Path) -> None:
     ignored = (target / ".gitignore").read_text().split()
     assert "/output/" in ignored and "/.cache/" in ignored
     check = subprocess.run(
-        [sys.executable, "-m", "generator.cli", "check", "--shop", str(target)],
+        [sys.executable, "-m", "comptoir.cli", "check", "--shop", str(target)],
         capture_output=True,
         text=True,
         check=False,
     )
     assert check.returncode == 0, check.stderr
     again = subprocess.run(
-        [sys.executable, "-m", "generator.cli", "init", str(target)],
+        [sys.executable, "-m", "comptoir.cli", "init", str(target)],
         capture_output=True,
         text=True,
         check=False,

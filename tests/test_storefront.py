@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from comptoir.serve import create_app
 from generator.build import build
-from generator.serve import create_app
 from shop.text import slugify
 from tests.servers import serve_app
 from tests.sitecheck import file_for

@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from stripe._encode import _api_encode
 
-from functions.stripe_emulator import (
+from stripe_emulator import (
     Clock,
     EmulatorState,
     LiveKeyError,
@@ -33,8 +33,8 @@ from functions.stripe_emulator import (
     refuse_live_keys,
     signature_header,
 )
-from functions.stripe_emulator.__main__ import main as cli_main
-from functions.stripe_emulator.forms import decode_form
+from stripe_emulator.__main__ import main as cli_main
+from stripe_emulator.forms import decode_form
 from tests.servers import free_port, serve_app
 from tests.stripe_emulator_support import (
     API_KEY,
@@ -414,7 +414,7 @@ def test_cli_refuses_a_live_key(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_serves_on_localhost_and_says_test_only() -> None:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "functions.stripe_emulator", "--port", str(port)],
+        [sys.executable, "-m", "stripe_emulator", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -112,7 +112,7 @@ def _progress(message: str) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from generator.serve import create_app, watch
+    from comptoir.serve import create_app, watch
 
     shop = args.shop.resolve()
     if _build(args) != 0:
@@ -126,7 +126,7 @@ def _serve(args: argparse.Namespace) -> int:
             _build(args)
 
         watch([shop / "content", shop / "theme"], rebuild)
-    from functions.local import local_stack
+    from comptoir.local import local_stack
     from functions.settings import ConfigurationError
 
     origin = f"http://{args.host}:{args.port}"

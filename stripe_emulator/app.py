@@ -1,6 +1,6 @@
 """The emulator's ASGI app: the ``/v1`` API, the hosted payment page and the test hooks.
 
-Serve it alone (``python -m functions.stripe_emulator``) or mount it, e.g.
+Serve it alone (``python -m stripe_emulator``) or mount it, e.g.
 ``Mount("/_stripe", app=create_emulator_app(state))`` with
 ``public_base_url=".../_stripe"``; the library then uses
 ``base_addresses={"api": ".../_stripe"}``. A mounted app's lifespan does not

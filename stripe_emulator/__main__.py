@@ -1,4 +1,4 @@
-"""``python -m functions.stripe_emulator``: serve the TEST ONLY Stripe emulator on 127.0.0.1."""
+"""``python -m stripe_emulator``: serve the TEST ONLY Stripe emulator on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def _endpoint(value: str) -> WebhookEndpoint:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m functions.stripe_emulator",
+        prog="python -m stripe_emulator",
         description="Serve the TEST ONLY offline Stripe emulator on 127.0.0.1.",
     )
     parser.add_argument("--port", type=int, default=12111)

@@ -21,7 +21,7 @@ from functions.mailers import OutboxMailer, SMTPMailer
 from functions.outbox import deliver_due
 from functions.settings import Settings, from_environment
 from functions.sqlite_store import SQLiteStore
-from functions.stripe_emulator import EmulatorState, WebhookEndpoint, create_emulator_app
+from stripe_emulator import EmulatorState, WebhookEndpoint, create_emulator_app
 
 log = logging.getLogger("comptoir.local")
 MAIL_INTERVAL = 30.0  # seconds between two passes over the outbox
