@@ -112,31 +112,45 @@ def _progress(message: str) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from comptoir.local import local_stack
     from comptoir.serve import create_app, watch
+    from functions.settings import ConfigurationError
+    from shop.published import PublishedShopError, published_path
 
     shop = args.shop.resolve()
     if _build(args) != 0:
         return 1
     output = (args.output or shop / "output").resolve()
-    if not args.no_watch:
-
-        def rebuild() -> None:
-            started = time.strftime("%H:%M:%S")
-            print(f"[{started}] change detected, rebuilding…", flush=True)
-            _build(args)
-
-        watch([shop / "content", shop / "theme"], rebuild)
-    from comptoir.local import local_stack
-    from functions.settings import ConfigurationError
-
     origin = f"http://{args.host}:{args.port}"
+    # /api prices with what this command builds, whatever COMPTOIR_PUBLISHED says.
+    environ = {**os.environ, "COMPTOIR_PUBLISHED": str(published_path(shop))}
     try:
-        stack = local_stack(shop, origin)
+        stack = local_stack(shop, origin, environ)
     except ConfigurationError as error:
         print(f"cannot start the functions: {error}", file=sys.stderr)
         return 1
+    if not args.no_watch:
+
+        def rebuild(changed: set[str]) -> None:
+            started = time.strftime("%H:%M:%S")
+            print(f"[{started}] change detected, rebuilding…", flush=True)
+            if _build(args) != 0:
+                print(
+                    "The site and /api keep the last good build until the problems are fixed.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                return
+            try:
+                stack.reload()
+            except PublishedShopError as error:
+                print(f"/api keeps the last good build: {error}", file=sys.stderr, flush=True)
+                return
+            print(f"[{time.strftime('%H:%M:%S')}] /api now uses this build.", flush=True)
+
+        watch([shop / "content", shop / "theme"], rebuild)
     stack.start()
-    print(f"Serving {stack.settings.config.name} on {origin}/", flush=True)
+    print(f"Serving {stack.shops.current().config.name} on {origin}/", flush=True)
     if stack.emulator is not None:
         print(
             "Payments: TEST ONLY offline Stripe emulator (no STRIPE_SECRET_KEY set); "
@@ -168,7 +182,7 @@ def _init(args: argparse.Namespace) -> int:
     )
     ignore = target / ".gitignore"
     if not ignore.exists():  # what a build makes is not the merchant's to commit
-        ignore.write_text("/output/\n/.cache/\n/var/\n", encoding="utf-8")
+        ignore.write_text("/output/\n/published/\n/.cache/\n/var/\n", encoding="utf-8")
     print(f"New shop in {target}. Next: cd {target} && comptoir serve")
     return 0
 

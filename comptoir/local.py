@@ -19,8 +19,9 @@ from functions.app import create_app, utc_now
 from functions.mailer import Mailer
 from functions.mailers import OutboxMailer, SMTPMailer
 from functions.outbox import deliver_due
-from functions.settings import Settings, from_environment
+from functions.settings import PublishedShopFile, Settings, from_environment
 from functions.sqlite_store import SQLiteStore
+from shop.published import PublishedShop
 from stripe_emulator import EmulatorState, WebhookEndpoint, create_emulator_app
 
 log = logging.getLogger("comptoir.local")
@@ -47,6 +48,7 @@ def mailer_for(settings: Settings) -> Mailer:
 @dataclass
 class LocalStack:
     settings: Settings
+    shops: PublishedShopFile  # the published shop /api prices with; reload() after a build
     store: SQLiteStore
     mailer: Mailer
     api: ASGIApp
@@ -66,6 +68,12 @@ class LocalStack:
             except Exception:  # the outbox keeps the mail for the next pass
                 log.exception("mail delivery pass failed")
 
+    def reload(self) -> PublishedShop:
+        """Switch /api to the published shop the last build wrote (atomically: a request
+        sees the old one or the new one). Raises PublishedShopError, keeping the old one,
+        when the file cannot be read."""
+        return self.shops.reload()
+
     def close(self) -> None:
         self._stop.set()
         if self.emulator is not None:
@@ -80,6 +88,7 @@ def local_stack(
     env = dict(os.environ if environ is None else environ)
     hosts_emulator = not env.get("STRIPE_SECRET_KEY") and not env.get("STRIPE_API_BASE")
     settings = from_environment(shop_root, env, local_origin=origin)
+    shops = PublishedShopFile(settings.published_path)
     settings.store_path.parent.mkdir(parents=True, exist_ok=True)
     store = SQLiteStore(settings.store_path)
     mailer = mailer_for(settings)
@@ -92,8 +101,8 @@ def local_stack(
                 WebhookEndpoint(origin + "/api/stripe/webhook", settings.webhook_secret.reveal())
             ],
             public_base_url=origin + "/_stripe",
-            terms_of_service_url=origin + "/cgv/",
+            terms_of_service_url=origin + shops.current().pages.terms_of_sale,
         )
         mounts["/_stripe"] = create_emulator_app(emulator)
-    api = create_app(settings, store, mailer)
-    return LocalStack(settings, store, mailer, api, emulator, mounts)
+    api = create_app(settings, store, mailer, shops=shops)
+    return LocalStack(settings, shops, store, mailer, api, emulator, mounts)

@@ -1,7 +1,8 @@
 """``comptoir serve``: the static site and the functions on one local origin.
 
 ``/api/*`` is the functions' ASGI app (same paths as in production); every
-other path is a file of ``output/``. Content changes trigger a rebuild.
+other path is a file of ``output/``. Content changes trigger a rebuild, after which
+the functions switch to the new published shop.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import watchfiles
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -78,29 +80,26 @@ def create_app(
 
 def watch(
     paths: list[Path],
-    on_change: Callable[[], None],
-    interval: float = 1.0,
+    on_change: Callable[[set[str]], None],
     stop: threading.Event | None = None,
 ) -> threading.Thread:
-    """Poll ``paths`` for changes (no extra dependency) and call ``on_change``."""
-    stop = stop or threading.Event()
+    """Call ``on_change`` with the changed files' paths after each burst of changes under
+    ``paths`` (an editor's save, a ``git pull``), from a background thread.
 
-    def snapshot() -> dict[Path, float]:
-        state: dict[Path, float] = {}
-        for root in paths:
-            if root.exists():
-                for path in root.rglob("*"):
-                    if path.is_file():
-                        state[path] = path.stat().st_mtime
-        return state
+    watchfiles waits on the system's file events (inotify) rather than walking the
+    tree every second; changes made while ``on_change`` runs come as the next burst.
+    Editors' swap and backup files are ignored.
+    """
+    stop = stop or threading.Event()
+    roots = [str(path) for path in paths if path.exists()]
 
     def loop() -> None:
-        previous = snapshot()
-        while not stop.wait(interval):
-            current = snapshot()
-            if current != previous:
-                previous = current
-                on_change()
+        for changes in watchfiles.watch(
+            *roots, stop_event=stop, debounce=300, step=50, raise_interrupt=False
+        ):
+            changed = {path for _, path in changes}
+            if changed:
+                on_change(changed)
 
     thread = threading.Thread(target=loop, name="comptoir-watch", daemon=True)
     thread.start()

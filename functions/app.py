@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import threading
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -34,10 +35,11 @@ from functions.mailer import Mailer
 from functions.outbox import deliver_due
 from functions.payments import StripePayments
 from functions.quotes import money_json, quote_json, rate_display
-from functions.settings import Settings
+from functions.settings import PublishedShopFile, Settings, ShopSource
 from functions.store import OrderStatus, Store
 from functions.webhooks import Services, handle_event
 from shop.money import Money
+from shop.published import PublishedShop
 
 log = logging.getLogger("comptoir.functions")
 Clock = Callable[[], dt.datetime]
@@ -50,48 +52,71 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def stock_levels(shop: PublishedShop) -> dict[str, int]:
+    """The merchant's counts of the tracked SKUs, as the published shop states them."""
+    return {
+        item.sku: item.stock
+        for product in shop.catalogue.public
+        for item in product.items
+        if item.stock is not None
+    }
+
+
 class Api:
-    """The handlers, with their collaborators injected (fakes in tests, real ones in prod)."""
+    """The handlers, with their collaborators injected (fakes in tests, real ones in prod).
+
+    Each request takes the published shop once (``shop()``) and uses that one throughout,
+    so a shop switched meanwhile (``comptoir serve`` after a rebuild) never mixes with it.
+    """
 
     def __init__(
         self,
         settings: Settings,
+        shops: ShopSource,
         store: Store,
         mailer: Mailer,
         payments: StripePayments,
         clock: Clock = utc_now,
     ) -> None:
         self.settings = settings
+        self.shops = shops
         self.store = store
         self.mailer = mailer
         self.payments = payments
         self.clock = clock
-        levels = {
-            item.sku: item.stock
-            for p in settings.catalogue.public
-            for item in p.items
-            if item.stock is not None
-        }
-        store.sync_stock(levels)
-        self.services = Services(settings, store)
+        self._synced: PublishedShop | None = None
+        self._sync_lock = threading.Lock()
+        self.shop()
+
+    def shop(self) -> PublishedShop:
+        """The current published shop, its stock counts adopted by the store once."""
+        shop = self.shops.current()
+        if shop is not self._synced:
+            with self._sync_lock:  # rare: at start, and once after each rebuild
+                if shop is not self._synced:
+                    self.store.sync_stock(stock_levels(shop))
+                    self._synced = shop
+        return shop
 
     # -- routes ---------------------------------------------------------------
 
     async def quote(self, request: Request) -> Response:
-        check_origin(request, self.settings.allowed_origins)
+        shop = self.shop()
+        check_origin(request, self.settings.allowed_origins(shop))
         cart = parse_cart(await read_json(request))
         quote = await run_in_threadpool(
-            quote_request, self.settings, self.store, cart, self.settings.shop_date(self.clock())
+            quote_request, shop, self.store, cart, shop.today(self.clock())
         )
         return JSONResponse(
-            quote_json(quote, self.settings.config.locale), headers={"cache-control": "no-store"}
+            quote_json(quote, shop.config.locale), headers={"cache-control": "no-store"}
         )
 
     async def checkout(self, request: Request) -> Response:
-        check_origin(request, self.settings.allowed_origins)
+        shop = self.shop()
+        check_origin(request, self.settings.allowed_origins(shop))
         cart = parse_cart(await read_json(request))
         session_id, url = await run_in_threadpool(
-            start_checkout, self.settings, self.store, self.payments, cart, self.clock()
+            start_checkout, self.settings, shop, self.store, self.payments, cart, self.clock()
         )
         return JSONResponse(
             {"url": url, "session_id": session_id},
@@ -100,7 +125,7 @@ class Api:
         )
 
     async def cancel(self, request: Request) -> Response:
-        check_origin(request, self.settings.allowed_origins)
+        check_origin(request, self.settings.allowed_origins(self.shop()))
         session_id = request.path_params["session_id"]
         if not _SESSION_ID.fullmatch(session_id):
             raise ApiError(404, "checkout_not_found", "No such checkout.")
@@ -115,8 +140,9 @@ class Api:
         except (stripe.SignatureVerificationError, ValueError):
             raise ApiError(400, "invalid_signature", "The signature does not match.") from None
         obj = event.data.object.to_dict()
+        services = Services(self.shop(), self.store)
         outcome = await run_in_threadpool(
-            handle_event, self.services, event.id, event.type, obj, self.clock()
+            handle_event, services, event.id, event.type, obj, self.clock()
         )
         log.info("webhook %s %s: %s", event.type, event.id, outcome)
         return JSONResponse({"received": True}, background=BackgroundTask(self.deliver_mail))
@@ -125,7 +151,8 @@ class Api:
         skus = request.query_params.getlist("sku")
         if not skus or len(skus) > 100 or not all(_SKU.fullmatch(s) for s in skus):
             raise ApiError(400, "invalid_sku", "Ask for 1 to 100 product references (?sku=…).")
-        unknown = [s for s in skus if self.settings.catalogue.item(s) is None]
+        catalogue = self.shop().catalogue
+        unknown = [s for s in skus if catalogue.item(s) is None]
         if unknown:
             raise ApiError(404, "unknown_sku", "This product is not for sale.", sku=unknown[0])
         levels = await run_in_threadpool(self.store.available, skus, self.clock())
@@ -150,7 +177,7 @@ class Api:
                 status_code=202,
                 headers={"cache-control": "no-store", "retry-after": "2"},
             )
-        locale = self.settings.config.locale
+        locale = self.shop().config.locale
         data = order.data
 
         def money(amount: int) -> dict[str, Any]:
@@ -247,8 +274,12 @@ def create_app(
     mailer: Mailer,
     payments: StripePayments | None = None,
     clock: Clock = utc_now,
+    shops: ShopSource | None = None,
 ) -> Starlette:
-    api = Api(settings, store, mailer, payments or StripePayments(settings), clock)
+    """The functions' ASGI app; ``shops`` defaults to the file ``settings.published_path``
+    (raises ConfigurationError, saying what to run, when it cannot be loaded)."""
+    shops = shops or PublishedShopFile(settings.published_path)
+    api = Api(settings, shops, store, mailer, payments or StripePayments(settings), clock)
     return Starlette(
         routes=[
             Route("/quote", api.quote, methods=["POST"]),

@@ -13,6 +13,7 @@ from functions.quotes import quote_json
 from functions.settings import Settings
 from functions.store import Checkout, InsufficientStock, Store
 from shop.pricing import Quote, QuoteError, payment_lines, quote_cart, zone_for
+from shop.published import PublishedShop
 
 # Stripe's smallest charge in the currencies a French shop uses (EUR: 0,50 €).
 MINIMUM_CHARGE = {"EUR": 50, "USD": 50, "GBP": 30, "CHF": 50}
@@ -22,14 +23,14 @@ HOLD_MARGIN = dt.timedelta(minutes=5)  # holds outlive their session: the expiry
 EXPIRY_SLACK = dt.timedelta(minutes=1)
 
 
-def quote_request(settings: Settings, store: Store, cart: CartRequest, today: dt.date) -> Quote:
+def quote_request(shop: PublishedShop, store: Store, cart: CartRequest, today: dt.date) -> Quote:
     """The server's quote for a cart; QuoteError becomes a 4xx the cart page can show."""
     try:
         code = cart.promo_code.upper() if cart.promo_code else None
         uses = {code: store.code_uses(code)} if code else {}
         return quote_cart(
-            settings.catalogue,
-            settings.config,
+            shop.catalogue,
+            shop.config,
             cart.lines,
             country=cart.country,
             promo_code=cart.promo_code,
@@ -44,22 +45,30 @@ def quote_request(settings: Settings, store: Store, cart: CartRequest, today: dt
         raise ApiError(status, error.code, error.message, sku=error.sku) from None
 
 
-def tracked_quantities(settings: Settings, quote: Quote) -> dict[str, int]:
+def tracked_quantities(shop: PublishedShop, quote: Quote) -> dict[str, int]:
     quantities: dict[str, int] = {}
     for line in quote.lines:
-        item = settings.catalogue.item(line.sku)
+        item = shop.catalogue.item(line.sku)
         if item is not None and item.stock is not None:
             quantities[line.sku] = line.quantity
     return quantities
 
 
 def start_checkout(
-    settings: Settings, store: Store, payments: StripePayments, cart: CartRequest, now: dt.datetime
+    settings: Settings,
+    shop: PublishedShop,
+    store: Store,
+    payments: StripePayments,
+    cart: CartRequest,
+    now: dt.datetime,
 ) -> tuple[str, str]:
-    """Open a payment page for the cart: (session id, URL). Stock is held until it expires."""
+    """Open a payment page for the cart, priced by ``shop``: (session id, URL).
+
+    Stock is held until the session expires.
+    """
     if cart.country is None:
         raise ApiError(422, "country_required", "Choose the delivery country.")
-    quote = quote_request(settings, store, cart, settings.shop_date(now))
+    quote = quote_request(shop, store, cart, shop.today(now))
     if cart.promo_code and quote.promo_rejection:
         raise ApiError(
             422,
@@ -73,9 +82,9 @@ def start_checkout(
         raise ApiError(422, "amount_too_small", "The order total is below the minimum charge.")
     hold_key = "hold_" + secrets.token_urlsafe(18)
     expires_at = now + dt.timedelta(minutes=settings.session_minutes) + EXPIRY_SLACK
-    claim_code(settings, store, quote, hold_key)
+    claim_code(shop, store, quote, hold_key)
     try:
-        store.reserve(hold_key, tracked_quantities(settings, quote), expires_at + HOLD_MARGIN, now)
+        store.reserve(hold_key, tracked_quantities(shop, quote), expires_at + HOLD_MARGIN, now)
     except InsufficientStock as error:
         release_code(store, quote.promo_code, hold_key)
         raise ApiError(
@@ -87,7 +96,7 @@ def start_checkout(
         ) from None
     try:
         session = payments.create_session(
-            session_params(settings, quote, hold_key, expires_at), idempotency_key=hold_key
+            session_params(settings, shop, quote, hold_key, expires_at), idempotency_key=hold_key
         )
     except PaymentError:
         store.release_reservation(hold_key)
@@ -102,18 +111,18 @@ def start_checkout(
             now,
             expires_at,
             {
-                "quote": quote_json(quote, settings.config.locale),
-                "catalog_hash": settings.catalog_hash,
+                "quote": quote_json(quote, shop.config.locale),
+                "catalog_hash": shop.hash,
             },
         )
     )
     return session.id, session.url
 
 
-def claim_code(settings: Settings, store: Store, quote: Quote, hold_key: str) -> None:
+def claim_code(shop: PublishedShop, store: Store, quote: Quote, hold_key: str) -> None:
     """A code with a usage limit is used by the checkout that holds it, paid or not yet:
     concurrent checkouts can never use it more times than allowed."""
-    discount = settings.config.discount(quote.promo_code) if quote.promo_code else None
+    discount = shop.config.discount(quote.promo_code) if quote.promo_code else None
     if discount is None or discount.usage_limit is None:
         return
     if not store.claim_code_use(discount.code, hold_key, discount.usage_limit):
@@ -155,10 +164,15 @@ def cancel_checkout(store: Store, payments: StripePayments, session_id: str) -> 
 
 
 def session_params(
-    settings: Settings, quote: Quote, hold_key: str, expires_at: dt.datetime
+    settings: Settings,
+    shop: PublishedShop,
+    quote: Quote,
+    hold_key: str,
+    expires_at: dt.datetime,
 ) -> dict[str, Any]:
     """Stripe Checkout Session parameters whose amounts add up to the quote exactly."""
-    config = settings.config
+    config = shop.config
+    site = settings.site_url(shop)
     currency = quote.currency.lower()
     assert quote.shipping is not None and quote.country is not None
     params: dict[str, Any] = {
@@ -190,11 +204,11 @@ def session_params(
         "client_reference_id": hold_key,
         "metadata": {
             "hold_key": hold_key,
-            "catalog": settings.catalog_hash[:16],
+            "catalog": shop.hash[:16],
             "promo_code": quote.promo_code or "",
         },
-        "success_url": settings.site_url + "/order/?session_id={CHECKOUT_SESSION_ID}",
-        "cancel_url": settings.site_url + "/cart/?cancelled=1",
+        "success_url": site + shop.pages.order + "?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": site + shop.pages.cart + "?cancelled=1",
     }
     if not quote.shipping.pickup:
         zone = zone_for(config, quote.country)

@@ -1,7 +1,8 @@
 """Order e-mails: the shopper's confirmation and the merchant's notification.
 
 Each is a complete RFC 5322 message (plain text + HTML alternatives) rendered
-from the theme's ``emails/`` templates in the order's language, wrapped in an
+from the shop's e-mail templates (its own ``theme/emails/``, carried by the
+published shop) in the order's language, wrapped in an
 ``OutgoingMail`` for the store's outbox. Rendering is deterministic: the same
 order gives the same bytes (Message-ID, Date and MIME boundary included), so a
 retried webhook queues nothing new and a re-sent message is recognisably the
@@ -28,23 +29,17 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
-from functools import lru_cache
-from pathlib import Path
+from threading import Lock
 
 from babel import Locale
 from babel.dates import format_date, format_time
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
 
 from functions.store import AddressData, Order, OrderData, OutgoingMail
 from shop.config import LANGUAGES, ShopConfig
 from shop.money import Money
-
-THEME_DIR = Path(__file__).resolve().parent.parent / "theme"
-DOMAIN = "emails"  # theme/translations/<lang>/LC_MESSAGES/emails.po
-WITHDRAWAL_PATH = "/retractation/"  # the example shop's withdrawal page
+from shop.published import EmailTheme, PublishedShop
 
 # Bidirectional overrides can disguise a name; line and paragraph separators
 # break lines in some clients. Other format characters (e.g. ZWJ) are kept.
@@ -126,27 +121,24 @@ class ShopView:
 # -- public API --------------------------------------------------------------------
 
 
-def confirmation_email(
-    order: Order,
-    config: ShopConfig,
-    *,
-    withdrawal_url: str | None = None,
-    theme_dir: Path = THEME_DIR,
-) -> OutgoingMail:
+def confirmation_email(order: Order, published: PublishedShop) -> OutgoingMail:
     """The shopper's confirmation, in the language they used, from the shop's sender.
 
-    ``withdrawal_url`` is the absolute URL of the page whose role is
-    ``withdrawal``; it defaults to ``config.url("/retractation/")``.
+    It links the shop's withdrawal page (the page whose role is ``withdrawal``).
     Raises InvalidAddress if the order's e-mail address cannot be used.
     """
+    config = published.config
     language = _language(order.data.get("language", ""), config)
-    translations = _translations(theme_dir, language)
+    environment = _environment(published.emails, language)
+    translations = _translations_of(environment)
     to = mail_address(order.email, order.data["customer_name"])
     key = f"confirmation:{order.session_id}"
     view = _order_view(order, config, language, translations, customer_email_valid=True)
-    shop = _shop_view(config, withdrawal_url or config.url(WITHDRAWAL_PATH))
+    shop = _shop_view(config, published.url(published.pages.withdrawal))
     subject = translations.gettext("Order %(number)s confirmed") % {"number": view.number}
-    text, html = _render(theme_dir, language, "confirmation", order=view, shop=shop, customer=True)
+    text, html = _render(
+        environment, language, "confirmation", order=view, shop=shop, customer=True
+    )
     message = _message(
         key=key,
         config=config,
@@ -161,16 +153,16 @@ def confirmation_email(
     return OutgoingMail(key=key, to=to.addr_spec, message=message)
 
 
-def merchant_notification(
-    order: Order, config: ShopConfig, *, theme_dir: Path = THEME_DIR
-) -> OutgoingMail:
-    """The merchant's notice of a new order, to ``config.email.orders_to``, in the shop's language.
+def merchant_notification(order: Order, published: PublishedShop) -> OutgoingMail:
+    """The merchant's notice of a new order, to the shop's ``orders_to``, in its language.
 
     Replies go to the customer. A customer address that cannot be used does not
     stop this mail: it says so instead, since no confirmation could be sent.
     """
+    config = published.config
     language = _language(config.language, config)
-    translations = _translations(theme_dir, language)
+    environment = _environment(published.emails, language)
+    translations = _translations_of(environment)
     to = mail_address(config.email.orders_to)
     try:
         customer: Address | None = mail_address(order.email, order.data["customer_name"])
@@ -180,14 +172,14 @@ def merchant_notification(
     view = _order_view(
         order, config, language, translations, customer_email_valid=customer is not None
     )
-    shop = _shop_view(config, config.url(WITHDRAWAL_PATH))
+    shop = _shop_view(config, published.url(published.pages.withdrawal))
     subject = translations.gettext("New order %(number)s: %(total)s") % {
         "number": view.number,
         "total": view.total,
     }
     if not view.paid:
         subject += " " + translations.gettext("(payment pending)")
-    text, html = _render(theme_dir, language, "merchant", order=view, shop=shop, customer=False)
+    text, html = _render(environment, language, "merchant", order=view, shop=shop, customer=False)
     message = _message(
         key=key,
         config=config,
@@ -282,18 +274,37 @@ def _message(
     return message.as_bytes()
 
 
-def _render(theme_dir: Path, language: str, name: str, **context: object) -> tuple[str, str]:
-    environment = _environment(theme_dir, language)
+def _render(
+    environment: Environment, language: str, name: str, **context: object
+) -> tuple[str, str]:
     context["lang"] = language
     text = environment.get_template(f"{name}.txt").render(**context)
     html = environment.get_template(f"{name}.html").render(**context)
     return text, html
 
 
-@lru_cache(maxsize=8)
-def _environment(theme_dir: Path, language: str) -> Environment:
+# The compiled templates of the last few published shops, per language: a published
+# shop is kept with its environments, so its id cannot be reused while it is cached.
+_ENVIRONMENTS: dict[int, tuple[EmailTheme, dict[str, Environment]]] = {}
+_ENVIRONMENTS_LOCK = Lock()
+_MAX_THEMES = 4
+
+
+def _environment(theme: EmailTheme, language: str) -> Environment:
+    """The theme's templates with its ``emails`` catalogue for ``language`` installed."""
+    with _ENVIRONMENTS_LOCK:
+        _, environments = _ENVIRONMENTS.setdefault(id(theme), (theme, {}))
+        environment = environments.get(language)
+        if environment is None:
+            environment = environments[language] = _new_environment(theme, language)
+        while len(_ENVIRONMENTS) > _MAX_THEMES:
+            del _ENVIRONMENTS[next(iter(_ENVIRONMENTS))]
+        return environment
+
+
+def _new_environment(theme: EmailTheme, language: str) -> Environment:
     environment = Environment(
-        loader=FileSystemLoader(theme_dir / "emails"),
+        loader=DictLoader(dict(theme.templates)),
         autoescape=select_autoescape(enabled_extensions=("html",), default=False),
         undefined=StrictUndefined,
         extensions=["jinja2.ext.i18n"],
@@ -301,22 +312,17 @@ def _environment(theme_dir: Path, language: str) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    translations = gettext.GNUTranslations(io.BytesIO(theme.translations[language]))
     environment.install_gettext_translations(  # type: ignore[attr-defined]
-        _translations(theme_dir, language), newstyle=True
+        translations, newstyle=True
     )
+    environment.globals["_translations"] = translations
     return environment
 
 
-@lru_cache(maxsize=8)
-def _translations(theme_dir: Path, language: str) -> gettext.GNUTranslations:
-    """The theme's e-mail catalogue for a language, compiled in memory from its ``.po``."""
-    po_path = theme_dir / "translations" / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-    with po_path.open("rb") as handle:
-        catalog = read_po(handle, locale=language, domain=DOMAIN)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
+def _translations_of(environment: Environment) -> gettext.GNUTranslations:
+    translations: gettext.GNUTranslations = environment.globals["_translations"]  # type: ignore[assignment]
+    return translations
 
 
 # -- views -------------------------------------------------------------------------

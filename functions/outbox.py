@@ -25,7 +25,7 @@ from email.utils import parseaddr
 from functions.emails import InvalidAddress, confirmation_email, merchant_notification
 from functions.mailer import Mailer, MailError
 from functions.store import Order, OutgoingMail, Store
-from shop.config import ShopConfig
+from shop.published import PublishedShop
 
 logger = logging.getLogger(__name__)
 
@@ -120,10 +120,8 @@ def envelope_sender(mail: OutgoingMail) -> str:
 def queue_order_emails(
     store: Store,
     order: Order,
-    config: ShopConfig,
+    shop: PublishedShop,
     now: dt.datetime,
-    *,
-    withdrawal_url: str | None = None,
 ) -> list[str]:
     """Queue the shopper's confirmation and the merchant's notification, once each.
 
@@ -133,8 +131,8 @@ def queue_order_emails(
     """
     mails: list[OutgoingMail] = []
     try:
-        mails.append(confirmation_email(order, config, withdrawal_url=withdrawal_url))
+        mails.append(confirmation_email(order, shop))
     except InvalidAddress as error:
         logger.warning("order %s: no confirmation e-mail: %s", order.number, error)
-    mails.append(merchant_notification(order, config))
+    mails.append(merchant_notification(order, shop))
     return [mail.key for mail in mails if store.enqueue_mail(mail, now)]

@@ -1,21 +1,21 @@
-"""The functions' settings, read once at start from the environment and the shop's files."""
+"""The functions' settings, read once at start from the environment, and the published shop.
+
+The functions know the shop only through its published shop (``shop.published``),
+made by ``comptoir build``: never ``content/`` or ``theme/``.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import os
+import re
 import secrets
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import Protocol
 
-from shop.catalog_file import load_catalog
-from shop.catalogue import Catalogue
-from shop.config import ShopConfig
-from shop.content import load_config
-from shop.problems import Problems
+from shop.published import PublishedShop, PublishedShopError, load, published_path
 
 
 class ConfigurationError(Exception):
@@ -47,12 +47,8 @@ MAX_SESSION_MINUTES = 24 * 60 - 2
 
 @dataclass(frozen=True)
 class Settings:
-    shop_root: Path
-    config: ShopConfig
-    catalogue: Catalogue
-    catalog_hash: str
-    site_url: str  # where success/cancel pages live: the shop's base URL, or the local server
-    allowed_origins: frozenset[str]
+    published_path: Path  # the published shop the functions load
+    local_origin: str | None  # the address of `comptoir serve`, if that is where we run
     store_path: Path
     outbox_dir: Path
     smtp_url: str | None = field(repr=False)  # may hold a password
@@ -61,28 +57,49 @@ class Settings:
     stripe_api_base: str | None  # None: Stripe itself; else the offline emulator's address
     session_minutes: int = 30
 
-    def shop_date(self, now: dt.datetime) -> dt.date:
-        """Today in the shop's time zone: promo codes start and end at the shop's midnight."""
-        return now.astimezone(ZoneInfo(self.config.timezone)).date()
+    def site_url(self, shop: PublishedShop) -> str:
+        """Where the success and cancel pages live: the local server, or the shop's address."""
+        return self.local_origin or shop.config.base_url
 
-    @property
-    def uses_emulator(self) -> bool:
-        return self.stripe_api_base is not None
+    def allowed_origins(self, shop: PublishedShop) -> frozenset[str]:
+        origins = {shop.config.base_url}
+        if self.local_origin:
+            origins |= {self.local_origin, self.local_origin.replace("127.0.0.1", "localhost")}
+        return frozenset(origins)
 
 
-def load_shop(shop_root: Path) -> tuple[ShopConfig, Catalogue, str]:
-    """shop.yaml's rules and output/catalog.json's prices, as the functions trust them."""
-    problems = Problems()
-    config = load_config(shop_root, problems)
-    if config is None or problems:
-        raise ConfigurationError("content/shop.yaml has problems: run `comptoir check`")
-    catalog_path = shop_root / "output" / "catalog.json"
-    if not catalog_path.is_file():
-        raise ConfigurationError("output/catalog.json is missing: run `comptoir build` first")
-    document = json.loads(catalog_path.read_text(encoding="utf-8"))
-    if document.get("currency") != config.currency:
-        raise ConfigurationError("catalog.json and shop.yaml disagree on the currency: rebuild")
-    return config, load_catalog(document), str(document["hash"])
+class ShopSource(Protocol):
+    """Where the functions take the published shop from, request by request."""
+
+    def current(self) -> PublishedShop: ...
+
+
+class PublishedShopFile:
+    """The published shop the functions price with: loaded at start, switched by ``reload``.
+
+    ``current()`` is one attribute read, so a request that takes the shop once sees
+    one whole published shop, the old or the new, never a mix.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            self._shop = load(path)
+        except PublishedShopError as error:
+            raise ConfigurationError(str(error)) from None
+
+    def current(self) -> PublishedShop:
+        return self._shop
+
+    def reload(self) -> PublishedShop:
+        """Switch to the file as it is now; raises PublishedShopError (keeping the last
+        good shop) when it cannot be read."""
+        with self._lock:
+            shop = load(self.path)
+            if shop.hash != self._shop.hash:
+                self._shop = shop
+            return self._shop
 
 
 def from_environment(
@@ -94,13 +111,13 @@ def from_environment(
     """Build the settings; ``local_origin`` is the address of ``comptoir serve``, if any.
 
     Environment: STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE,
-    COMPTOIR_STORE (SQLite file), COMPTOIR_OUTBOX (folder of .eml files),
-    COMPTOIR_SMTP_URL (smtp://host:port), COMPTOIR_SESSION_MINUTES.
+    COMPTOIR_PUBLISHED (the published shop's file), COMPTOIR_STORE (SQLite file),
+    COMPTOIR_OUTBOX (folder of .eml files), COMPTOIR_SMTP_URL (smtp://host:port),
+    COMPTOIR_SESSION_MINUTES.
     """
     env = dict(os.environ if environ is None else environ)
-    config, catalogue, catalog_hash = load_shop(shop_root)
-    key = env.get("STRIPE_SECRET_KEY", "")
-    api_base = env.get("STRIPE_API_BASE") or None
+    key = _secret(env, "STRIPE_SECRET_KEY", _KEY)
+    api_base = env.get("STRIPE_API_BASE", "").strip() or None
     if key.startswith(LIVE_PREFIXES) and api_base is not None:
         raise ConfigurationError(
             "a live Stripe key is configured together with STRIPE_API_BASE: "
@@ -111,29 +128,21 @@ def from_environment(
             raise ConfigurationError("STRIPE_SECRET_KEY is not set")
         key = "sk_test_emulator_" + secrets.token_hex(8)
         api_base = api_base or local_origin + "/_stripe"
-    webhook = env.get("STRIPE_WEBHOOK_SECRET") or (
+    webhook = _secret(env, "STRIPE_WEBHOOK_SECRET", _WEBHOOK_SECRET) or (
         "whsec_emulator_" + secrets.token_hex(16) if api_base else ""
     )
     if not webhook:
         raise ConfigurationError("STRIPE_WEBHOOK_SECRET is not set")
-    site_url = local_origin or config.base_url
-    origins = {config.base_url}
-    if local_origin:
-        origins |= {local_origin, local_origin.replace("127.0.0.1", "localhost")}
     var = shop_root / "var"
-    text = env.get("COMPTOIR_SESSION_MINUTES", "30")
+    text = env.get("COMPTOIR_SESSION_MINUTES", "30").strip()
     minutes = int(text) if text.isdigit() else 0
     if not 30 <= minutes <= MAX_SESSION_MINUTES:
         raise ConfigurationError(
             f"COMPTOIR_SESSION_MINUTES must be a whole number from 30 to {MAX_SESSION_MINUTES}"
         )
     return Settings(
-        shop_root=shop_root,
-        config=config,
-        catalogue=catalogue,
-        catalog_hash=catalog_hash,
-        site_url=site_url,
-        allowed_origins=frozenset(origins),
+        published_path=Path(env.get("COMPTOIR_PUBLISHED") or published_path(shop_root)),
+        local_origin=local_origin,
         store_path=Path(env.get("COMPTOIR_STORE", var / "comptoir.sqlite3")),
         outbox_dir=Path(env.get("COMPTOIR_OUTBOX", var / "outbox")),
         smtp_url=env.get("COMPTOIR_SMTP_URL") or None,
@@ -142,3 +151,23 @@ def from_environment(
         stripe_api_base=api_base,
         session_minutes=minutes,
     )
+
+
+_KEY = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9_]{1,250}")
+_WEBHOOK_SECRET = re.compile(r"whsec_[A-Za-z0-9_]{1,250}")
+
+
+def _secret(env: Mapping[str, str], name: str, shape: re.Pattern[str]) -> str:
+    """A secret from the environment, without the spaces or line break a copy may add.
+
+    A value that still does not look like one is refused, naming the variable only:
+    the value itself never reaches a message or a log.
+    """
+    value = env.get(name, "").strip()
+    if value and not shape.fullmatch(value):
+        example = "sk_test_…" if name == "STRIPE_SECRET_KEY" else "whsec_…"
+        raise ConfigurationError(
+            f"{name} does not look like a Stripe secret ({example}): copy it again from "
+            "Stripe's dashboard, whole and alone"
+        )
+    return value

@@ -16,7 +16,6 @@ from typing import Any
 
 from functions.checkout import promo_of, release_code
 from functions.outbox import queue_order_emails
-from functions.settings import Settings
 from functions.store import (
     AddressData,
     Checkout,
@@ -26,13 +25,16 @@ from functions.store import (
     OrderStatus,
     Store,
 )
+from shop.published import PublishedShop
 
 log = logging.getLogger("comptoir.webhooks")
 
 
 @dataclass
 class Services:
-    settings: Settings
+    """What handling one event needs: the published shop it is handled with, and the store."""
+
+    shop: PublishedShop
     store: Store
 
 
@@ -128,7 +130,7 @@ def _record(
 ) -> Order:
     """Create the order if needed, else move it to ``status`` when that is allowed."""
     store = services.store
-    language = services.settings.config.language
+    language = services.shop.config.language
     if str(session.get("locale") or "").startswith("en"):
         language = "en"
     order = build_order(checkout, session, status, now, language)
@@ -173,7 +175,7 @@ def _settle(
             store.record_customer(
                 order.email, order.data["customer_name"], order.data["marketing_consent"], now
             )
-            queue_order_emails(store, order, services.settings.config, now)
+            queue_order_emails(store, order, services.shop, now)
     elif order.status == OrderStatus.FAILED:
         store.cancel_sale(checkout.hold_key)
         store.release_reservation(checkout.hold_key)

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from jinja2 import FileSystemBytecodeCache
+from jinja2 import Environment, FileSystemBytecodeCache, TemplateSyntaxError
 
-from generator import TEMPLATE_ROOT, code_digest, content_cache
+from generator import code_digest, content_cache
 from generator.assets import AssetError, AssetManifest, build_assets
 from generator.content_cache import PickleProductCache
 from generator.i18n import load_translations
@@ -39,13 +39,14 @@ from generator.presenters import (
     post_url,
     product_url,
 )
+from generator.publish import DEFAULT_THEME, published_shop
 from shop.catalog_file import catalog_text
 from shop.catalogue import Catalogue
 from shop.config import ShopConfig
 from shop.content import Page, Parsed, Post, ShopContent, load_content
 from shop.problems import Problem
-
-DEFAULT_THEME = TEMPLATE_ROOT / "theme"
+from shop.published import PublishedShop, published_path
+from shop.published import write as write_published
 
 Progress = Callable[[str], None]
 
@@ -141,20 +142,25 @@ class BuildReport:
 
 
 def build(
-    root: Path, output: Path | None = None, progress: Progress = lambda _: None
+    root: Path,
+    output: Path | None = None,
+    progress: Progress = lambda _: None,
+    published: Path | None = None,
 ) -> BuildReport:
-    """Build the site of the shop in ``root`` into ``output`` (default ``root/output``).
+    """Build the site of the shop in ``root`` into ``output`` (default ``root/output``),
+    and the functions' published shop into ``published`` (default ``root/published/shop.json``).
 
     Raises BuildError, having written nothing, when the content has problems.
     """
     started = time.perf_counter()
     root = root.resolve()
     output = (output or root / "output").resolve()
+    published = published or published_path(root)
     progress("Checking content…")
     content, saving = _load(root)
     try:
         with _fewer_collections():
-            report = _build_site(root, output, content, progress, started)
+            report = _build_site(root, output, published, content, progress, started)
     except BuildError:
         saving.wait()  # the merchant's next try reuses what was read
         raise
@@ -200,12 +206,19 @@ def _parse_in_parallel(
 
 
 def _build_site(
-    root: Path, output: Path, content: ShopContent, progress: Progress, started: float
+    root: Path,
+    output: Path,
+    published: Path,
+    content: ShopContent,
+    progress: Progress,
+    started: float,
 ) -> BuildReport:
     if content.problems or content.config is None:
         raise BuildError(list(content.problems))
     config = content.config
     theme = theme_dir(root)
+    shop = published_shop(root, content, config)
+    _check_email_templates(root, shop)
 
     output.mkdir(parents=True, exist_ok=True)
     previous = _take_file_list(root, output)  # before this build writes anything
@@ -268,6 +281,9 @@ def _build_site(
         f"User-agent: *\nAllow: /\nDisallow: /order/\n\nSitemap: {config.url('/sitemap.xml')}\n",
     )
     _remove_stale(output, state.produced, previous)
+    # Last, once every page is written: the functions never price with a catalogue
+    # the pages do not show yet (`comptoir serve` switches to it when this returns).
+    write_published(shop, published)
     state.pages.save(state.produced)
     _save_file_list(root, output, state.produced)
     markdown.save(_markdown_texts(content))
@@ -495,6 +511,21 @@ def site_paths(content: ShopContent) -> list[str]:
         paths.append("/blog/")
         paths += [post_url(post) for post in content.posts]
     return paths
+
+
+def _check_email_templates(root: Path, shop: PublishedShop) -> None:
+    """A syntax error in an e-mail template is the merchant's to fix, with its line."""
+    environment = Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
+    problems = []
+    for name, source in shop.emails.templates.items():
+        try:
+            environment.parse(source)
+        except TemplateSyntaxError as error:
+            own = root / "theme" / "emails" / name
+            where = _relative(own if own.is_file() else DEFAULT_THEME / "emails" / name, root)
+            problems.append(Problem(where, error.lineno, f"template error: {error.message}"))
+    if problems:
+        raise BuildError(problems)
 
 
 def _write_sitemap(state: BuildState) -> None:

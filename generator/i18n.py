@@ -11,13 +11,21 @@ from babel.messages.pofile import read_po
 
 
 def load_translations(theme_dir: Path, language: str) -> gettext.GNUTranslations:
-    """The theme's catalogue for a language ("fr", "en"), compiled in memory.
+    """The theme's catalogue of the site's text for a language ("fr", "en"), compiled in memory.
 
     Compiling here means no binary ``.mo`` file is kept in git or can go stale.
     """
-    po_path = theme_dir / "translations" / language / "LC_MESSAGES" / "messages.po"
-    with po_path.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
+    return gettext.GNUTranslations(io.BytesIO(compile_catalogue(theme_dir, language)))
+
+
+def catalogue_path(theme_dir: Path, language: str, domain: str = "messages") -> Path:
+    return theme_dir / "translations" / language / "LC_MESSAGES" / f"{domain}.po"
+
+
+def compile_catalogue(theme_dir: Path, language: str, domain: str = "messages") -> bytes:
+    """The theme's ``<domain>.po`` for a language, compiled to GNU ``.mo`` bytes."""
+    with catalogue_path(theme_dir, language, domain).open("rb") as handle:
+        catalog = read_po(handle, locale=language, domain=domain)
     # An untranslated message must fall back to its English source, not to "": drop
     # entries whose translation (or any plural form of it) is empty.
     for message in list(catalog):
@@ -28,5 +36,4 @@ def load_translations(theme_dir: Path, language: str) -> gettext.GNUTranslations
             catalog.delete(message.id, context=message.context)
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
+    return buffer.getvalue()

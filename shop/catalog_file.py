@@ -1,7 +1,8 @@
-"""``catalog.json``: the priced catalogue the functions trust.
+"""``catalog.json``: the public priced catalogue, published on the CDN with the site.
 
-Written by the build from content, read by the functions at checkout. Prices
-are integers of minor units; a browser's prices are never used.
+The cart page reads it for titles and links. It holds only what a shopper may see:
+the functions price with the published shop (``shop.published``), never with this
+file, and never with what a browser sends.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ import hashlib
 import json
 from typing import Any
 
-from shop.catalogue import Catalogue, Item, Product, Status, Variant
+from shop.catalogue import Catalogue, Item, Product
 from shop.config import ShopConfig
-from shop.money import Money
 
 FORMAT_VERSION = 1
 
@@ -59,56 +59,3 @@ def _item(item: Item, config: ShopConfig) -> dict[str, Any]:
         "stock": item.stock,
         "weight": item.weight,
     }
-
-
-class CatalogFileError(ValueError):
-    """catalog.json is missing, unreadable or of another format."""
-
-
-def load_catalog(document: dict[str, Any]) -> Catalogue:
-    """Rebuild the catalogue the functions price with from ``catalog.json``'s document."""
-    if document.get("version") != FORMAT_VERSION:
-        raise CatalogFileError(
-            f"catalog.json version {document.get('version')!r} is not "
-            f"{FORMAT_VERSION}: rebuild the site"
-        )
-    currency = str(document["currency"])
-    products = []
-    for entry in document["products"]:
-        items = entry["items"]
-        variants = tuple(
-            Variant(
-                sku=item["sku"],
-                options=tuple((str(k), str(v)) for k, v in item["options"].items()),
-                price=Money(int(item["price"]), currency),
-                compare_at_price=None,
-                stock=item["stock"],
-                weight=item["weight"],
-            )
-            for item in items
-            if item["options"]
-        )
-        first = items[0]
-        products.append(
-            Product(
-                slug=entry["slug"],
-                source="catalog.json",
-                title=entry["title"],
-                sku=entry["sku"],
-                price=Money(int(first["price"]), currency),
-                compare_at_price=None,
-                category=entry["category"],
-                tags=(),
-                images=(),
-                weight=first["weight"],
-                stock=first["stock"],
-                tax_class=entry["tax_class"],
-                status=Status.ACTIVE,
-                featured=False,
-                date=None,
-                summary=None,
-                description="",
-                variants=variants,
-            )
-        )
-    return Catalogue(tuple(products))

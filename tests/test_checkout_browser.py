@@ -53,7 +53,7 @@ class Shop:
         ]
 
     def display(self, amount: int) -> str:
-        return Money(amount, "EUR").format(self.stack.settings.config.locale)
+        return Money(amount, "EUR").format(self.stack.shops.current().config.locale)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
 from functions.emails import (
-    THEME_DIR,
     InvalidAddress,
     confirmation_email,
     header_text,
@@ -24,9 +23,9 @@ from functions.emails import (
     message_id,
 )
 from functions.store import Order, OrderData, OrderStatus
-from shop.config import ShopConfig, read_config
-from shop.problems import Problems
-from shop.yamldoc import parse_yaml
+from generator.build import check
+from generator.publish import DEFAULT_THEME, published_shop
+from shop.published import PublishedShop
 from tests.mailer_contract import body, parse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,20 +33,16 @@ NBSP = "\xa0"
 CREATED = dt.datetime(2026, 9, 14, 8, 32, tzinfo=dt.UTC)  # 10:32 in Paris
 
 
-def example_config() -> ShopConfig:
-    """The example shop, Thé & Terre."""
-    path = ROOT / "content" / "shop.yaml"
-    problems = Problems()
-    node = parse_yaml(path.read_text(encoding="utf-8"), "content/shop.yaml", problems)
-    assert node is not None
-    loaded = read_config(node, problems)
-    assert loaded is not None, list(problems)
-    return loaded
+def example_shop() -> PublishedShop:
+    """The example shop, Thé & Terre, as its build publishes it for the functions."""
+    content = check(ROOT)
+    assert content.config is not None and not content.problems, list(content.problems)
+    return published_shop(ROOT, content, content.config)
 
 
 @pytest.fixture(scope="module")
-def config() -> ShopConfig:
-    return example_config()
+def shop() -> PublishedShop:
+    return example_shop()
 
 
 def french_data(**changes: Any) -> OrderData:
@@ -178,8 +173,8 @@ def parts(raw: bytes) -> tuple[EmailMessage, str, str]:
 # -- the shopper's confirmation, in French -----------------------------------------
 
 
-def test_french_confirmation_headers(config: ShopConfig) -> None:
-    mail = confirmation_email(order(), config)
+def test_french_confirmation_headers(shop: PublishedShop) -> None:
+    mail = confirmation_email(order(), shop)
     message = parse(mail.message)
     assert mail.key == "confirmation:cs_test_a1B2c3"
     assert mail.to == "marie.dupont@example.org"
@@ -187,7 +182,7 @@ def test_french_confirmation_headers(config: ShopConfig) -> None:
     assert message["From"].addresses[0].addr_spec == "commandes@the-et-terre.example"
     assert message["From"].addresses[0].display_name == "Thé & Terre"
     assert message["To"] == "Marie Dupont <marie.dupont@example.org>"
-    assert message["Reply-To"].addresses[0].addr_spec == config.legal.email
+    assert message["Reply-To"].addresses[0].addr_spec == shop.config.legal.email
     assert message["Date"].datetime == CREATED
     assert message["Date"] == "Mon, 14 Sep 2026 10:32:00 +0200"  # the shop's time zone
     assert re.fullmatch(r"<[0-9a-f]{32}@the-et-terre\.example>", message["Message-ID"])
@@ -199,9 +194,9 @@ def test_french_confirmation_headers(config: ShopConfig) -> None:
 
 @pytest.mark.parametrize("part", ["text", "html"])
 def test_french_confirmation_says_everything_the_shopper_needs(
-    config: ShopConfig, part: str
+    shop: PublishedShop, part: str
 ) -> None:
-    _, text, html = parts(confirmation_email(order(), config).message)
+    _, text, html = parts(confirmation_email(order(), shop).message)
     shown = text if part == "text" else html
     expected = [
         # the order
@@ -234,11 +229,11 @@ def test_french_confirmation_says_everything_the_shopper_needs(
         # payment
         "Paiement reçu",
         # the shop's legal identity
-        config.legal.company,
-        config.legal.address,
-        config.legal.registration,
-        config.legal.vat_number,
-        config.legal.email,
+        shop.config.legal.company,
+        shop.config.legal.address,
+        shop.config.legal.registration,
+        shop.config.legal.vat_number,
+        shop.config.legal.email,
         # the right of withdrawal
         "droit de rétractation",
         "14 jours",
@@ -251,19 +246,20 @@ def test_french_confirmation_says_everything_the_shopper_needs(
     assert "Paiement en attente" not in shown
 
 
-def test_french_html_links_to_the_withdrawal_page(config: ShopConfig) -> None:
-    message = parse(confirmation_email(order(), config).message)
+def test_french_html_links_to_the_withdrawal_page(shop: PublishedShop) -> None:
+    message = parse(confirmation_email(order(), shop).message)
     html = body(message, "html")
     assert 'href="https://the-et-terre.example/retractation/"' in html
-    other = confirmation_email(order(), config, withdrawal_url="https://x.example/droit/")
-    assert 'href="https://x.example/droit/"' in body(parse(other.message), "html")
+    moved = dataclasses.replace(shop, pages=dataclasses.replace(shop.pages, withdrawal="/droit/"))
+    other = body(parse(confirmation_email(order(), moved).message), "html")
+    assert 'href="https://the-et-terre.example/droit/"' in other
 
 
 # -- in English: SEPA pending, pickup ------------------------------------------------
 
 
-def test_english_confirmation_for_a_pending_sepa_pickup(config: ShopConfig) -> None:
-    mail = confirmation_email(order(english_data(), email="john@example.com"), config)
+def test_english_confirmation_for_a_pending_sepa_pickup(shop: PublishedShop) -> None:
+    mail = confirmation_email(order(english_data(), email="john@example.com"), shop)
     message, text, html = parts(mail.message)
     assert message["Subject"] == "Order CT-2026-000123 confirmed"
     assert message["Content-Language"] == "en"
@@ -282,21 +278,21 @@ def test_english_confirmation_for_a_pending_sepa_pickup(config: ShopConfig) -> N
             "right of withdrawal",
             "14 days",
             "https://the-et-terre.example/retractation/",
-            config.legal.vat_number,
+            shop.config.legal.vat_number,
         ):
             assert item.casefold() in shown.casefold(), item
         assert "Shipping address" not in shown
         assert "Payment received" not in shown
 
 
-def test_unknown_language_falls_back_to_the_shops(config: ShopConfig) -> None:
-    message = parse(confirmation_email(order(french_data(language="de")), config).message)
+def test_unknown_language_falls_back_to_the_shops(shop: PublishedShop) -> None:
+    message = parse(confirmation_email(order(french_data(language="de")), shop).message)
     assert message["Subject"] == "Commande CT-2026-000123 confirmée"
 
 
-def test_free_shipping_and_no_discount(config: ShopConfig) -> None:
+def test_free_shipping_and_no_discount(shop: PublishedShop) -> None:
     data = french_data(shipping={"label": "Colissimo suivi (48 h)", "amount": 0}, discounts=[])
-    _, text, html = parts(confirmation_email(order(data), config).message)
+    _, text, html = parts(confirmation_email(order(data), shop).message)
     assert "Livraison : Gratuit (Colissimo suivi (48 h))" in text
     assert "Livraison : Colissimo suivi (48 h) Gratuit" in html
 
@@ -304,11 +300,11 @@ def test_free_shipping_and_no_discount(config: ShopConfig) -> None:
 # -- escaping and header injection ----------------------------------------------------
 
 
-def test_html_part_escapes_what_comes_from_the_order(config: ShopConfig) -> None:
+def test_html_part_escapes_what_comes_from_the_order(shop: PublishedShop) -> None:
     data = french_data(customer_name="<script>alert(1)</script> Eve")
     data["lines"][0]["title"] = "<b>Thé</b> & co"
     data["shipping_address"]["line1"] = '<img src="https://evil.example/x.png">'  # type: ignore[index]
-    mail = confirmation_email(order(data), config)
+    mail = confirmation_email(order(data), shop)
     message = parse(mail.message)
     html = body(message, "html")
     assert "<script>" not in html and "<b>" not in html and "<img" not in html
@@ -316,7 +312,7 @@ def test_html_part_escapes_what_comes_from_the_order(config: ShopConfig) -> None
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Eve" in html
     # Plain text is not HTML: it shows what was typed.
     assert "<b>Thé</b> & co" in body(message, "plain")
-    merchant = body(parse(merchant_notification(order(data), config).message), "html")
+    merchant = body(parse(merchant_notification(order(data), shop).message), "html")
     assert "<script>" not in merchant and "<b>" not in merchant
 
 
@@ -330,21 +326,21 @@ INJECTED_NAMES = [
 
 
 @pytest.mark.parametrize("name", INJECTED_NAMES)
-def test_a_name_cannot_inject_a_header(config: ShopConfig, name: str) -> None:
+def test_a_name_cannot_inject_a_header(shop: PublishedShop, name: str) -> None:
     data = french_data(customer_name=name)
     for mail in (
-        confirmation_email(order(data), config),
-        merchant_notification(order(data), config),
+        confirmation_email(order(data), shop),
+        merchant_notification(order(data), shop),
     ):
         message = parse(mail.message)
         assert "Bcc" not in message, mail.key
         assert b"\nBcc" not in mail.message and b"\rBcc" not in mail.message
         assert [k for k in message if k.lower() in ("bcc", "cc")] == []
-    confirmation = parse(confirmation_email(order(data), config).message)
+    confirmation = parse(confirmation_email(order(data), shop).message)
     assert confirmation["To"].addresses[0].addr_spec == "marie.dupont@example.org"
     assert "\n" not in confirmation["To"].addresses[0].display_name
     assert len(confirmation["To"].addresses) == 1
-    merchant = parse(merchant_notification(order(data), config).message)
+    merchant = parse(merchant_notification(order(data), shop).message)
     assert [a.addr_spec for a in merchant["Reply-To"].addresses] == ["marie.dupont@example.org"]
 
 
@@ -358,23 +354,23 @@ def test_a_name_cannot_inject_a_header(config: ShopConfig, name: str) -> None:
         "Marie <marie@example.org>",
     ],
 )
-def test_an_address_with_line_breaks_or_extras_is_refused(config: ShopConfig, email: str) -> None:
+def test_an_address_with_line_breaks_or_extras_is_refused(shop: PublishedShop, email: str) -> None:
     with pytest.raises(ValueError) as caught:
-        confirmation_email(order(email=email), config)
+        confirmation_email(order(email=email), shop)
     assert isinstance(caught.value, InvalidAddress)
     assert "evil" not in str(caught.value)  # loggable: the message does not repeat the address
     # The merchant still hears of the order, warned that no confirmation went out.
-    mail = merchant_notification(order(email=email), config)
+    mail = merchant_notification(order(email=email), shop)
     message = parse(mail.message)
     assert "Bcc" not in message and "Reply-To" not in message
     assert b"\nBcc" not in mail.message
-    assert message["To"].addresses[0].addr_spec == config.email.orders_to
+    assert message["To"].addresses[0].addr_spec == shop.config.email.orders_to
     assert "aucune confirmation" in body(message, "plain")
     assert "Répondez à cet e-mail" not in body(message, "plain")  # there is no one to reply to
 
 
-def test_an_order_number_cannot_inject_a_header_through_the_subject(config: ShopConfig) -> None:
-    mail = confirmation_email(order(number="CT-1\r\nBcc: x@evil.example"), config)
+def test_an_order_number_cannot_inject_a_header_through_the_subject(shop: PublishedShop) -> None:
+    mail = confirmation_email(order(number="CT-1\r\nBcc: x@evil.example"), shop)
     message = parse(mail.message)
     assert "Bcc" not in message
     assert message["Subject"] == "Commande CT-1 Bcc: x@evil.example confirmée"
@@ -419,12 +415,12 @@ def test_header_text_keeps_letters_and_drops_controls() -> None:
 # -- stable, well-formed messages -------------------------------------------------------
 
 
-def test_rendering_is_deterministic(config: ShopConfig) -> None:
-    first = confirmation_email(order(), config)
-    assert confirmation_email(order(), config) == first  # same bytes, Message-ID included
-    other = confirmation_email(order(session_id="cs_test_other"), config)
+def test_rendering_is_deterministic(shop: PublishedShop) -> None:
+    first = confirmation_email(order(), shop)
+    assert confirmation_email(order(), shop) == first  # same bytes, Message-ID included
+    other = confirmation_email(order(session_id="cs_test_other"), shop)
     assert parse(other.message)["Message-ID"] != parse(first.message)["Message-ID"]
-    merchant = merchant_notification(order(), config)
+    merchant = merchant_notification(order(), shop)
     assert parse(merchant.message)["Message-ID"] != parse(first.message)["Message-ID"]
     assert (
         message_id("confirmation:cs_test_a1B2c3", "the-et-terre.example")
@@ -432,16 +428,16 @@ def test_rendering_is_deterministic(config: ShopConfig) -> None:
     )
 
 
-def test_naive_order_time_is_taken_as_utc(config: ShopConfig) -> None:
+def test_naive_order_time_is_taken_as_utc(shop: PublishedShop) -> None:
     naive = dataclasses.replace(order(), created_at=CREATED.replace(tzinfo=None))
-    assert confirmation_email(naive, config) == confirmation_email(order(), config)
+    assert confirmation_email(naive, shop) == confirmation_email(order(), shop)
 
 
-def test_messages_are_7bit_with_short_lines(config: ShopConfig) -> None:
+def test_messages_are_7bit_with_short_lines(shop: PublishedShop) -> None:
     for mail in (
-        confirmation_email(order(), config),
-        merchant_notification(order(), config),
-        confirmation_email(order(english_data()), config),
+        confirmation_email(order(), shop),
+        merchant_notification(order(), shop),
+        confirmation_email(order(english_data()), shop),
     ):
         assert mail.message.isascii()
         assert b"\r\n" in mail.message and b"\n" not in mail.message.replace(b"\r\n", b"")
@@ -475,15 +471,15 @@ class _Balance(HTMLParser):
 
 
 @pytest.mark.parametrize("kind", ["confirmation", "merchant"])
-def test_html_is_balanced_self_contained_and_inline_styled(config: ShopConfig, kind: str) -> None:
+def test_html_is_balanced_self_contained_and_inline_styled(shop: PublishedShop, kind: str) -> None:
     build = confirmation_email if kind == "confirmation" else merchant_notification
     for data in (french_data(), english_data()):
-        html = body(parse(build(order(data), config).message), "html")
+        html = body(parse(build(order(data), shop).message), "html")
         checker = _Balance()
         checker.feed(html)
         assert checker.errors == [] and checker.stack == []
         assert checker.remote == [], "no images, scripts or remote resources in e-mails"
-        language = data["language"] if kind == "confirmation" else config.language
+        language = data["language"] if kind == "confirmation" else shop.config.language
         assert html.startswith("<!DOCTYPE html>") and f'<html lang="{language}">' in html
         assert 'role="presentation"' in html  # layout tables are marked as such
 
@@ -491,13 +487,13 @@ def test_html_is_balanced_self_contained_and_inline_styled(config: ShopConfig, k
 # -- the merchant's notification ----------------------------------------------------------
 
 
-def test_merchant_notification(config: ShopConfig) -> None:
-    mail = merchant_notification(order(), config)
+def test_merchant_notification(shop: PublishedShop) -> None:
+    mail = merchant_notification(order(), shop)
     message, text, html = parts(mail.message)
     assert mail.key == "merchant:cs_test_a1B2c3"
-    assert mail.to == config.email.orders_to
+    assert mail.to == shop.config.email.orders_to
     assert message["Subject"] == "Nouvelle commande CT-2026-000123 : 75,36 €"
-    assert message["To"].addresses[0].addr_spec == config.email.orders_to
+    assert message["To"].addresses[0].addr_spec == shop.config.email.orders_to
     assert message["Reply-To"] == "Marie Dupont <marie.dupont@example.org>"
     assert message["Content-Language"] == "fr"  # the shop's language, not the shopper's
     for shown in (text, html):
@@ -514,8 +510,8 @@ def test_merchant_notification(config: ShopConfig) -> None:
             assert item in shown, item
 
 
-def test_merchant_notification_of_a_pending_english_order(config: ShopConfig) -> None:
-    mail = merchant_notification(order(english_data(), email="john@example.com"), config)
+def test_merchant_notification_of_a_pending_english_order(shop: PublishedShop) -> None:
+    mail = merchant_notification(order(english_data(), email="john@example.com"), shop)
     message, text, _ = parts(mail.message)
     assert message["Subject"] == "Nouvelle commande CT-2026-000123 : 24,90 € (paiement en attente)"
     assert "Paiement en attente (prélèvement SEPA)" in text
@@ -529,7 +525,7 @@ def source_messages() -> set[str]:
     options = {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}
     found = {
         message
-        for template in sorted((THEME_DIR / "emails").iterdir())
+        for template in sorted((DEFAULT_THEME / "emails").iterdir())
         for _, message, _, _ in extract_from_file(
             "jinja2.ext:babel_extract", str(template), options=options
         )
@@ -545,7 +541,7 @@ def source_messages() -> set[str]:
 
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_catalogue_lists_every_string_and_fr_translates_them(language: str) -> None:
-    path = THEME_DIR / "translations" / language / "LC_MESSAGES" / "emails.po"
+    path = DEFAULT_THEME / "translations" / language / "LC_MESSAGES" / "emails.po"
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=language)
     listed = {m.id for m in catalog if m.id}

@@ -28,17 +28,17 @@ from functions.outbox import (
     queue_order_emails,
 )
 from functions.store import Order, OutgoingMail, Store
-from shop.config import ShopConfig
+from shop.published import PublishedShop
 from tests.mailer_contract import SMTPServer, parse
-from tests.test_emails import english_data, example_config, order
+from tests.test_emails import english_data, example_shop, order
 
 NOW = dt.datetime(2026, 9, 14, 8, 40, tzinfo=dt.UTC)
 SHORT = exponential_backoff(dt.timedelta(seconds=10), dt.timedelta(seconds=80))
 
 
 @pytest.fixture(scope="module")
-def config() -> ShopConfig:
-    return example_config()
+def shop() -> PublishedShop:
+    return example_shop()
 
 
 class MemoryOutbox:
@@ -138,20 +138,20 @@ def delivered_ids(server: SMTPServer) -> Counter[str]:
 # -- queuing -------------------------------------------------------------------------------
 
 
-def test_queue_order_emails_is_idempotent(store: Store, config: ShopConfig) -> None:
-    first = queue_order_emails(store, order(), config, NOW)
+def test_queue_order_emails_is_idempotent(store: Store, shop: PublishedShop) -> None:
+    first = queue_order_emails(store, order(), shop, NOW)
     assert first == ["confirmation:cs_test_a1B2c3", "merchant:cs_test_a1B2c3"]
-    assert queue_order_emails(store, order(), config, NOW) == []
-    assert queue_order_emails(store, order(), config, NOW + dt.timedelta(days=3)) == []
+    assert queue_order_emails(store, order(), shop, NOW) == []
+    assert queue_order_emails(store, order(), shop, NOW + dt.timedelta(days=3)) == []
     assert sorted(m.key for m in due(store, NOW)) == first
 
 
 def test_invalid_customer_address_still_tells_the_merchant(
-    store: Store, config: ShopConfig, caplog: pytest.LogCaptureFixture
+    store: Store, shop: PublishedShop, caplog: pytest.LogCaptureFixture
 ) -> None:
     bad = order(email="eve@example.org\r\nBcc: x@evil.example")
     with caplog.at_level(logging.WARNING, logger="functions.outbox"):
-        queued = queue_order_emails(store, bad, config, NOW)
+        queued = queue_order_emails(store, bad, shop, NOW)
     assert queued == ["merchant:cs_test_a1B2c3"]
     assert "CT-2026-000123" in caplog.text and "evil" not in caplog.text
 
@@ -160,9 +160,9 @@ def test_invalid_customer_address_still_tells_the_merchant(
 
 
 def test_delivers_queued_mail_with_the_right_envelope(
-    store: Store, config: ShopConfig, server: SMTPServer
+    store: Store, shop: PublishedShop, server: SMTPServer
 ) -> None:
-    queue_order_emails(store, order(), config, NOW)
+    queue_order_emails(store, order(), shop, NOW)
     report = deliver_due(store, smtp(server), NOW)
     assert report == DeliveryReport(sent=2)
     envelopes = sorted((r.sender, r.recipients) for r in server.received)
@@ -175,9 +175,9 @@ def test_delivers_queued_mail_with_the_right_envelope(
 
 
 def test_outage_keeps_mail_queued_then_delivers_it_exactly_once(
-    store: Store, config: ShopConfig, server: SMTPServer
+    store: Store, shop: PublishedShop, server: SMTPServer
 ) -> None:
-    queue_order_emails(store, order(), config, NOW)
+    queue_order_emails(store, order(), shop, NOW)
     mailer = smtp(server)
     server.stop()
 
@@ -210,10 +210,10 @@ def test_backoff_doubles_up_to_a_cap() -> None:
 
 
 def test_concurrent_senders_deliver_each_message_once(
-    store: Store, config: ShopConfig, server: SMTPServer
+    store: Store, shop: PublishedShop, server: SMTPServer
 ) -> None:
     for each in orders(10):
-        queue_order_emails(store, each, config, NOW)
+        queue_order_emails(store, each, shop, NOW)
     start = threading.Barrier(2)
     reports: list[DeliveryReport] = []
 
@@ -240,9 +240,9 @@ class CrashingMailer:
 
 
 def test_a_sender_that_dies_leaves_mail_for_the_next_once_the_lease_passes(
-    store: Store, config: ShopConfig, server: SMTPServer
+    store: Store, shop: PublishedShop, server: SMTPServer
 ) -> None:
-    queue_order_emails(store, order(), config, NOW)
+    queue_order_emails(store, order(), shop, NOW)
     with pytest.raises(RuntimeError):
         deliver_due(store, CrashingMailer(), NOW, lease=dt.timedelta(minutes=5))
     assert deliver_due(store, smtp(server), NOW + dt.timedelta(minutes=4)) == DeliveryReport()
@@ -262,9 +262,9 @@ class SlowMailer:
 
 
 def test_a_run_that_outlives_its_lease_leaves_the_rest_alone(
-    store: Store, config: ShopConfig
+    store: Store, shop: PublishedShop
 ) -> None:
-    queue_order_emails(store, order(), config, NOW)
+    queue_order_emails(store, order(), shop, NOW)
     mailer = SlowMailer(0.2)
     lease = dt.timedelta(seconds=0.1)
     report = deliver_due(store, mailer, NOW, lease=lease)
@@ -274,8 +274,8 @@ def test_a_run_that_outlives_its_lease_leaves_the_rest_alone(
     assert len(mailer.sent) == 2 and len(set(mailer.sent)) == 2
 
 
-def test_outbox_folder_mailer_end_to_end(store: Store, config: ShopConfig, tmp_path: Path) -> None:
-    queue_order_emails(store, order(english_data(), email="john@example.com"), config, NOW)
+def test_outbox_folder_mailer_end_to_end(store: Store, shop: PublishedShop, tmp_path: Path) -> None:
+    queue_order_emails(store, order(english_data(), email="john@example.com"), shop, NOW)
     folder = tmp_path / "outbox"
     assert deliver_due(store, OutboxMailer(folder), NOW) == DeliveryReport(sent=2)
     subjects = sorted(parse(p.read_bytes())["Subject"] for p in folder.glob("*.eml"))
@@ -295,14 +295,14 @@ class FlakyMailer:
             raise MailError("SMTP server answered 451 try later")
 
 
-def test_one_failure_does_not_hold_back_the_others(store: Store, config: ShopConfig) -> None:
-    queue_order_emails(store, order(), config, NOW)
+def test_one_failure_does_not_hold_back_the_others(store: Store, shop: PublishedShop) -> None:
+    queue_order_emails(store, order(), shop, NOW)
     mailer = FlakyMailer()
     assert deliver_due(store, mailer, NOW, backoff=SHORT) == DeliveryReport(sent=1, failed=1)
     (waiting,) = due(store, NOW + dt.timedelta(seconds=10))
     assert waiting.last_error == "SMTP server answered 451 try later"
 
 
-def test_envelope_sender_is_the_from_address(config: ShopConfig) -> None:
-    mail = confirmation_email(order(), config)
+def test_envelope_sender_is_the_from_address(shop: PublishedShop) -> None:
+    mail = confirmation_email(order(), shop)
     assert envelope_sender(mail) == "commandes@the-et-terre.example"
