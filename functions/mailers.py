@@ -7,19 +7,17 @@ back-end and what went wrong, never a password; the outbox then retries later.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import ipaddress
-import os
 import smtplib
 import ssl
-import tempfile
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from functions.mailer import MailError
+from shop.files import write_atomic
 
 _LOCAL_HOSTS = frozenset({"localhost", "localhost.localdomain"})
 
@@ -46,21 +44,13 @@ class OutboxMailer:
         target = self.folder / eml_name(message)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            handle, temp_name = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
         except OSError as error:
             raise MailError(
                 f"cannot write to the outbox folder {self.folder}: {_reason(error)}"
             ) from None
-        temp = Path(temp_name)
         try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(message)
-                stream.flush()
-                os.fsync(stream.fileno())
-            temp.replace(target)
+            write_atomic(target, message, durable=True, mode=0o600)  # personal data
         except OSError as error:
-            with contextlib.suppress(OSError):
-                temp.unlink()
             raise MailError(f"cannot write {target.name} to the outbox: {_reason(error)}") from None
 
 
