@@ -37,13 +37,13 @@ from functions.quotes import money_json, quote_json, rate_display
 from functions.settings import Settings
 from functions.store import OrderStatus, Store
 from functions.webhooks import Services, handle_event
+from shop.catalogue import SKU_PATTERN
 from shop.money import Money
 
 log = logging.getLogger("comptoir.functions")
 Clock = Callable[[], dt.datetime]
 WEBHOOK_BODY_LIMIT = 256 * 1024
 _SESSION_ID = re.compile(r"cs_(test|live)_[A-Za-z0-9]{10,200}")
-_SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def utc_now() -> dt.datetime:
@@ -123,7 +123,7 @@ class Api:
 
     async def stock(self, request: Request) -> Response:
         skus = request.query_params.getlist("sku")
-        if not skus or len(skus) > 100 or not all(_SKU.fullmatch(s) for s in skus):
+        if not skus or len(skus) > 100 or not all(SKU_PATTERN.fullmatch(s) for s in skus):
             raise ApiError(400, "invalid_sku", "Ask for 1 to 100 product references (?sku=…).")
         unknown = [s for s in skus if self.settings.catalogue.item(s) is None]
         if unknown:
