@@ -33,12 +33,13 @@ from functions.inbound import check_origin, parse_cart, read_body, read_json
 from functions.mailer import Mailer
 from functions.outbox import deliver_due
 from functions.payments import StripePayments
-from functions.quotes import money_json, quote_json, rate_display
+from functions.quotes import money_json, quote_json
 from functions.settings import Settings
 from functions.store import OrderStatus, Store
 from functions.webhooks import Services, handle_event
 from shop.catalogue import SKU_PATTERN
 from shop.money import Money
+from shop.text import format_rate
 
 log = logging.getLogger("comptoir.functions")
 Clock = Callable[[], dt.datetime]
@@ -189,7 +190,7 @@ class Api:
                 "vat": [
                     {
                         "rate": v["rate"],
-                        "rate_display": rate_display(Decimal(v["rate"]), locale),
+                        "rate_display": format_rate(Decimal(v["rate"]), locale),
                         "vat": money(v["vat"]),
                     }
                     for v in data["vat"]

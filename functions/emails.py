@@ -22,7 +22,7 @@ import io
 import unicodedata
 import zoneinfo
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -35,12 +35,12 @@ from babel import Locale
 from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from functions.store import AddressData, Order, OrderData, OutgoingMail
 from shop.config import LANGUAGES, ShopConfig
 from shop.money import Money
+from shop.text import format_rate
 
 THEME_DIR = Path(__file__).resolve().parent.parent / "theme"
 DOMAIN = "emails"  # theme/translations/<lang>/LC_MESSAGES/emails.po
@@ -82,7 +82,7 @@ class AmountView:
 
 @dataclass(frozen=True, slots=True)
 class VatView:
-    rate: str  # "5,5"
+    rate: str  # "5,5 %"
     amount: str
 
 
@@ -371,7 +371,9 @@ def _order_view(
         shipping_free=shipping is not None and shipping["amount"] == 0,
         pickup=data["pickup"],
         vat=tuple(
-            VatView(_rate(v["rate"], locale), money(v["vat"])) for v in data["vat"] if v["vat"]
+            VatView(format_rate(Decimal(v["rate"]), locale), money(v["vat"]))
+            for v in data["vat"]
+            if v["vat"]
         ),
         total=money(order.total),
         address=_address_lines(address, locale) if address and not data["pickup"] else (),
@@ -413,13 +415,6 @@ def _address_lines(address: AddressData, locale: str) -> tuple[str, ...]:
 def _money(amount: int, currency: str, locale: str) -> str:
     # A typographic minus for deductions: "−6,23 €" rather than "-6,23 €".
     return Money(amount, currency).format(locale).replace("-", "\u2212")
-
-
-def _rate(rate: str, locale: str) -> str:
-    try:
-        return str(format_decimal(Decimal(rate), locale=locale))
-    except InvalidOperation:
-        return header_text(rate, limit=10)
 
 
 # -- small things ------------------------------------------------------------------

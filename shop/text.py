@@ -1,9 +1,13 @@
-"""Small text rules shared by the domain: slugs."""
+"""Small text rules shared by the domain: slugs, VAT rates."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from decimal import Decimal
+from functools import lru_cache
+
+from babel.numbers import format_percent
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
@@ -12,3 +16,19 @@ def slugify(text: str) -> str:
     """ASCII, lowercase, hyphen-separated: "Thés verts" -> "thes-verts"."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return _NON_WORD.sub("-", ascii_text.lower()).strip("-")
+
+
+def format_rate(rate: Decimal, locale: str) -> str:
+    """A VAT rate in percent as a locale writes it: ``5,5 %`` in French, ``5.5%`` in English.
+
+    The digits are the rate's own (no rounding, no padding): ``Decimal("5.5")`` shows one
+    decimal, ``Decimal("20")`` none.
+    """
+    return _format_rate(str(rate), locale)
+
+
+@lru_cache(maxsize=256)
+def _format_rate(rate: str, locale: str) -> str:
+    # Keyed by the text, not the Decimal: 5.5 and 5.50 are equal but print differently.
+    # Cached because babel's percent formatting is slow and a shop has few rates.
+    return str(format_percent(Decimal(rate) / 100, locale=locale, decimal_quantization=False))
