@@ -14,8 +14,6 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
-from decimal import Decimal
-from typing import Any
 from urllib.parse import urlsplit
 
 import stripe
@@ -33,13 +31,12 @@ from functions.inbound import check_origin, parse_cart, read_body, read_json
 from functions.mailer import Mailer
 from functions.outbox import deliver_due
 from functions.payments import StripePayments
-from functions.quotes import money_json, quote_json
+from functions.presenters import order_page_json, order_view
+from functions.quotes import quote_json
 from functions.settings import Settings
-from functions.store import OrderStatus, Store
+from functions.store import Store
 from functions.webhooks import Services, handle_event
 from shop.catalogue import SKU_PATTERN
-from shop.money import Money
-from shop.text import format_rate
 
 log = logging.getLogger("comptoir.functions")
 Clock = Callable[[], dt.datetime]
@@ -151,55 +148,8 @@ class Api:
                 status_code=202,
                 headers={"cache-control": "no-store", "retry-after": "2"},
             )
-        locale = self.settings.config.locale
-        data = order.data
-
-        def money(amount: int) -> dict[str, Any]:
-            return money_json_of(amount, order.currency, locale)
-
-        shipping = data["shipping"]
-        # What the order page prints, every amount formatted here: lines (before discounts)
-        # add up to the subtotal; subtotal − discounts + shipping = total. No name, no
-        # address: whoever holds the link sees the order, not who placed it.
-        return JSONResponse(
-            {
-                "status": order.status.value,
-                "number": order.number,
-                "paid": order.status in (OrderStatus.PAID, OrderStatus.FULFILLED),
-                "lines": [
-                    {
-                        "title": line["title"],
-                        "quantity": line["quantity"],
-                        "unit_price": money(line["unit_price"]),
-                        "subtotal": money(line["unit_price"] * line["quantity"]),
-                        "discount": money(line["discount"]),
-                        "total": money(line["total"]),
-                    }
-                    for line in data["lines"]
-                ],
-                "subtotal": money(data["subtotal"]),
-                "discounts": [
-                    {"label": d["label"], "amount": money(d["amount"])} for d in data["discounts"]
-                ],
-                "shipping": (
-                    {"label": shipping["label"], "price": money(shipping["amount"])}
-                    if shipping
-                    else None
-                ),
-                "pickup": data["pickup"],
-                "vat": [
-                    {
-                        "rate": v["rate"],
-                        "rate_display": format_rate(Decimal(v["rate"]), locale),
-                        "vat": money(v["vat"]),
-                    }
-                    for v in data["vat"]
-                ],
-                "total": money(order.total),
-                "email": _mask(order.email),
-            },
-            headers={"cache-control": "no-store"},
-        )
+        view = order_view(order, self.settings.config.locale)
+        return JSONResponse(order_page_json(view), headers={"cache-control": "no-store"})
 
     # -- plumbing -------------------------------------------------------------
 
@@ -209,16 +159,6 @@ class Api:
             deliver_due(self.store, self.mailer, self.clock())
         except Exception:  # the outbox keeps the mail; a later pass retries it
             log.exception("mail delivery pass failed")
-
-
-def money_json_of(amount: int, currency: str, locale: str) -> dict[str, Any]:
-    return money_json(Money(amount, currency), locale)
-
-
-def _mask(email: str) -> str:
-    """c•••@example.fr: enough for a shopper to recognise, not to harvest."""
-    name, _, domain = email.partition("@")
-    return f"{name[:1]}•••@{domain}" if domain else ""
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
