@@ -15,8 +15,6 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from decimal import Decimal
-from typing import Any
 from urllib.parse import urlsplit
 
 import stripe
@@ -34,18 +32,18 @@ from functions.inbound import check_origin, parse_cart, read_body, read_json
 from functions.mailer import Mailer
 from functions.outbox import deliver_due
 from functions.payments import StripePayments
-from functions.quotes import money_json, quote_json, rate_display
+from functions.presenters import order_page_json, order_view
+from functions.quotes import quote_json
 from functions.settings import PublishedShopFile, Settings, ShopSource
-from functions.store import OrderStatus, Store
+from functions.store import Store
 from functions.webhooks import Services, handle_event
-from shop.money import Money
+from shop.catalogue import SKU_PATTERN
 from shop.published import PublishedShop
 
 log = logging.getLogger("comptoir.functions")
 Clock = Callable[[], dt.datetime]
 WEBHOOK_BODY_LIMIT = 256 * 1024
 _SESSION_ID = re.compile(r"cs_(test|live)_[A-Za-z0-9]{10,200}")
-_SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def utc_now() -> dt.datetime:
@@ -149,7 +147,7 @@ class Api:
 
     async def stock(self, request: Request) -> Response:
         skus = request.query_params.getlist("sku")
-        if not skus or len(skus) > 100 or not all(_SKU.fullmatch(s) for s in skus):
+        if not skus or len(skus) > 100 or not all(SKU_PATTERN.fullmatch(s) for s in skus):
             raise ApiError(400, "invalid_sku", "Ask for 1 to 100 product references (?sku=…).")
         catalogue = self.shop().catalogue
         unknown = [s for s in skus if catalogue.item(s) is None]
@@ -177,55 +175,8 @@ class Api:
                 status_code=202,
                 headers={"cache-control": "no-store", "retry-after": "2"},
             )
-        locale = self.shop().config.locale
-        data = order.data
-
-        def money(amount: int) -> dict[str, Any]:
-            return money_json_of(amount, order.currency, locale)
-
-        shipping = data["shipping"]
-        # What the order page prints, every amount formatted here: lines (before discounts)
-        # add up to the subtotal; subtotal − discounts + shipping = total. No name, no
-        # address: whoever holds the link sees the order, not who placed it.
-        return JSONResponse(
-            {
-                "status": order.status.value,
-                "number": order.number,
-                "paid": order.status in (OrderStatus.PAID, OrderStatus.FULFILLED),
-                "lines": [
-                    {
-                        "title": line["title"],
-                        "quantity": line["quantity"],
-                        "unit_price": money(line["unit_price"]),
-                        "subtotal": money(line["unit_price"] * line["quantity"]),
-                        "discount": money(line["discount"]),
-                        "total": money(line["total"]),
-                    }
-                    for line in data["lines"]
-                ],
-                "subtotal": money(data["subtotal"]),
-                "discounts": [
-                    {"label": d["label"], "amount": money(d["amount"])} for d in data["discounts"]
-                ],
-                "shipping": (
-                    {"label": shipping["label"], "price": money(shipping["amount"])}
-                    if shipping
-                    else None
-                ),
-                "pickup": data["pickup"],
-                "vat": [
-                    {
-                        "rate": v["rate"],
-                        "rate_display": rate_display(Decimal(v["rate"]), locale),
-                        "vat": money(v["vat"]),
-                    }
-                    for v in data["vat"]
-                ],
-                "total": money(order.total),
-                "email": _mask(order.email),
-            },
-            headers={"cache-control": "no-store"},
-        )
+        view = order_view(order, self.shop().config.locale)
+        return JSONResponse(order_page_json(view), headers={"cache-control": "no-store"})
 
     # -- plumbing -------------------------------------------------------------
 
@@ -235,16 +186,6 @@ class Api:
             deliver_due(self.store, self.mailer, self.clock())
         except Exception:  # the outbox keeps the mail; a later pass retries it
             log.exception("mail delivery pass failed")
-
-
-def money_json_of(amount: int, currency: str, locale: str) -> dict[str, Any]:
-    return money_json(Money(amount, currency), locale)
-
-
-def _mask(email: str) -> str:
-    """c•••@example.fr: enough for a shopper to recognise, not to harvest."""
-    name, _, domain = email.partition("@")
-    return f"{name[:1]}•••@{domain}" if domain else ""
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

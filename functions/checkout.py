@@ -9,9 +9,9 @@ from typing import Any
 from functions.errors import ApiError, PaymentError
 from functions.inbound import CartRequest
 from functions.payments import StripePayments
-from functions.quotes import quote_json
 from functions.settings import Settings
 from functions.store import Checkout, InsufficientStock, Store
+from shop.orders import priced_order
 from shop.pricing import Quote, QuoteError, payment_lines, quote_cart, zone_for
 from shop.published import PublishedShop
 
@@ -110,10 +110,8 @@ def start_checkout(
             hold_key,
             now,
             expires_at,
-            {
-                "quote": quote_json(quote, shop.config.locale),
-                "catalog_hash": shop.hash,
-            },
+            priced_order(quote),
+            shop.hash,
         )
     )
     return session.id, session.url
@@ -131,15 +129,14 @@ def claim_code(shop: PublishedShop, store: Store, quote: Quote, hold_key: str) -
         )
 
 
-def release_code(store: Store, code: object, hold_key: str) -> None:
+def release_code(store: Store, code: str | None, hold_key: str) -> None:
     """Give back the use of a code by a checkout that ended unpaid (no-op without code)."""
     if code:
-        store.release_code_use(str(code), hold_key)
+        store.release_code_use(code, hold_key)
 
 
-def promo_of(checkout: Checkout) -> object:
-    quote: Any = checkout.quote["quote"]
-    return quote.get("promo_code")
+def promo_of(checkout: Checkout) -> str | None:
+    return checkout.priced.promo_code
 
 
 def cancel_checkout(store: Store, payments: StripePayments, session_id: str) -> None:

@@ -20,10 +20,8 @@ import datetime as dt
 import gettext
 import hashlib
 import io
-import unicodedata
 import zoneinfo
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -31,20 +29,16 @@ from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 from threading import Lock
 
-from babel import Locale
 from babel.dates import format_date, format_time
-from babel.numbers import format_decimal
 from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
 
-from functions.store import AddressData, Order, OrderData, OutgoingMail
+from functions.presenters import order_view
+from functions.store import OutgoingMail
 from shop.config import LANGUAGES, ShopConfig
-from shop.money import Money
+from shop.orders import Order
 from shop.published import EmailTheme, PublishedShop
+from shop.text import header_text, is_unsafe_char
 
-# Bidirectional overrides can disguise a name; line and paragraph separators
-# break lines in some clients. Other format characters (e.g. ZWJ) are kept.
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
-_MAX_NAME = 120
 _MAX_ADDRESS = 254  # RFC 5321's limit on a forward path
 
 
@@ -56,51 +50,7 @@ class InvalidAddress(ValueError):
     """
 
 
-# -- the views templates receive -------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LineView:
-    title: str
-    quantity: int
-    unit_price: str  # "12,45 €"
-    amount: str  # quantity × unit price
-    discount: str | None  # "−2,49 €", or None without a discount
-    total: str  # after the discount
-
-
-@dataclass(frozen=True, slots=True)
-class AmountView:
-    label: str
-    amount: str
-
-
-@dataclass(frozen=True, slots=True)
-class VatView:
-    rate: str  # "5,5"
-    amount: str
-
-
-@dataclass(frozen=True, slots=True)
-class OrderView:
-    """One order, display-ready: templates print these fields and compute nothing."""
-
-    number: str
-    date: str  # "14 septembre 2026 à 10:32", in the shop's time zone
-    customer_name: str
-    customer_email: str
-    customer_email_valid: bool
-    lines: tuple[LineView, ...]
-    subtotal: str
-    discounts: tuple[AmountView, ...]
-    shipping: AmountView | None  # label: the method
-    shipping_free: bool
-    pickup: bool
-    vat: tuple[VatView, ...]
-    total: str
-    address: tuple[str, ...]  # the shipping address, one line each; () for pickup
-    paid: bool
-    marketing_consent: bool
+# -- the views templates receive (the order's: functions.presenters.OrderView) ---------
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,16 +78,23 @@ def confirmation_email(order: Order, published: PublishedShop) -> OutgoingMail:
     Raises InvalidAddress if the order's e-mail address cannot be used.
     """
     config = published.config
-    language = _language(order.data.get("language", ""), config)
+    language = _language(order.language, config)
     environment = _environment(published.emails, language)
     translations = _translations_of(environment)
-    to = mail_address(order.email, order.data["customer_name"])
+    to = mail_address(order.email, order.customer_name)
     key = f"confirmation:{order.session_id}"
-    view = _order_view(order, config, language, translations, customer_email_valid=True)
+    view = order_view(order, LANGUAGES[language])
     shop = _shop_view(config, published.url(published.pages.withdrawal))
     subject = translations.gettext("Order %(number)s confirmed") % {"number": view.number}
     text, html = _render(
-        environment, language, "confirmation", order=view, shop=shop, customer=True
+        environment,
+        language,
+        "confirmation",
+        order=view,
+        placed_on=_placed_on(order, config, language, translations),
+        customer_email_valid=True,
+        shop=shop,
+        customer=True,
     )
     message = _message(
         key=key,
@@ -165,21 +122,28 @@ def merchant_notification(order: Order, published: PublishedShop) -> OutgoingMai
     translations = _translations_of(environment)
     to = mail_address(config.email.orders_to)
     try:
-        customer: Address | None = mail_address(order.email, order.data["customer_name"])
+        customer: Address | None = mail_address(order.email, order.customer_name)
     except InvalidAddress:
         customer = None
     key = f"merchant:{order.session_id}"
-    view = _order_view(
-        order, config, language, translations, customer_email_valid=customer is not None
-    )
+    view = order_view(order, LANGUAGES[language])
     shop = _shop_view(config, published.url(published.pages.withdrawal))
     subject = translations.gettext("New order %(number)s: %(total)s") % {
         "number": view.number,
-        "total": view.total,
+        "total": view.total.display,
     }
     if not view.paid:
         subject += " " + translations.gettext("(payment pending)")
-    text, html = _render(environment, language, "merchant", order=view, shop=shop, customer=False)
+    text, html = _render(
+        environment,
+        language,
+        "merchant",
+        order=view,
+        placed_on=_placed_on(order, config, language, translations),
+        customer_email_valid=customer is not None,
+        shop=shop,
+        customer=False,
+    )
     message = _message(
         key=key,
         config=config,
@@ -194,16 +158,6 @@ def merchant_notification(order: Order, published: PublishedShop) -> OutgoingMai
     return OutgoingMail(key=key, to=to.addr_spec, message=message)
 
 
-def header_text(value: str, limit: int = _MAX_NAME) -> str:
-    """``value`` fit for a header or a one-line field: no control characters or line breaks.
-
-    Every control character, line or paragraph separator and bidi override
-    becomes a space; runs of spaces collapse; the result is cut to ``limit``.
-    """
-    kept = "".join(" " if _is_unsafe(char) else char for char in value)
-    return " ".join(kept.split())[:limit].strip()
-
-
 def mail_address(addr_spec: str, display_name: str = "") -> Address:
     """A strictly checked address with a cleaned display name; raises InvalidAddress.
 
@@ -212,7 +166,7 @@ def mail_address(addr_spec: str, display_name: str = "") -> Address:
     """
     if not addr_spec or len(addr_spec) > _MAX_ADDRESS:
         raise InvalidAddress("the e-mail address is empty or too long")
-    if any(_is_unsafe(char) or char.isspace() for char in addr_spec):
+    if any(is_unsafe_char(char) or char.isspace() for char in addr_spec):
         raise InvalidAddress("the e-mail address contains spaces or control characters")
     if parseaddr(addr_spec)[1] != addr_spec:
         raise InvalidAddress("the e-mail address is not a bare local@domain address")
@@ -328,62 +282,16 @@ def _translations_of(environment: Environment) -> gettext.GNUTranslations:
 # -- views -------------------------------------------------------------------------
 
 
-def _order_view(
-    order: Order,
-    config: ShopConfig,
-    language: str,
-    translations: gettext.GNUTranslations,
-    *,
-    customer_email_valid: bool,
-) -> OrderView:
-    data: OrderData = order.data
+def _placed_on(
+    order: Order, config: ShopConfig, language: str, translations: gettext.GNUTranslations
+) -> str:
+    """When the order was placed, in the shop's time zone: "14 septembre 2026 à 10:32"."""
     locale = LANGUAGES[language]
-
-    def money(amount: int) -> str:
-        return _money(amount, order.currency, locale)
-
-    lines = tuple(
-        LineView(
-            title=header_text(line["title"], limit=200),
-            quantity=line["quantity"],
-            unit_price=money(line["unit_price"]),
-            amount=money(line["unit_price"] * line["quantity"]),
-            discount=money(-line["discount"]) if line["discount"] else None,
-            total=money(line["total"]),
-        )
-        for line in data["lines"]
-    )
-    shipping = data["shipping"]
     created = _aware(order.created_at).astimezone(_zone(config))
-    date = translations.gettext("%(date)s at %(time)s") % {
+    return translations.gettext("%(date)s at %(time)s") % {
         "date": format_date(created.date(), "long", locale=locale),
         "time": format_time(created.time(), "short", locale=locale),
     }
-    address = data["shipping_address"]
-    return OrderView(
-        number=header_text(order.number, limit=64),
-        date=date,
-        customer_name=header_text(data["customer_name"]),
-        customer_email=header_text(order.email, limit=_MAX_ADDRESS),
-        customer_email_valid=customer_email_valid,
-        lines=lines,
-        subtotal=money(data["subtotal"]),
-        discounts=tuple(
-            AmountView(header_text(d["label"]), money(-d["amount"])) for d in data["discounts"]
-        ),
-        shipping=AmountView(header_text(shipping["label"]), money(shipping["amount"]))
-        if shipping
-        else None,
-        shipping_free=shipping is not None and shipping["amount"] == 0,
-        pickup=data["pickup"],
-        vat=tuple(
-            VatView(_rate(v["rate"], locale), money(v["vat"])) for v in data["vat"] if v["vat"]
-        ),
-        total=money(order.total),
-        address=_address_lines(address, locale) if address and not data["pickup"] else (),
-        paid=data["payment_status"] == "paid",
-        marketing_consent=data["marketing_consent"],
-    )
 
 
 def _shop_view(config: ShopConfig, withdrawal_url: str) -> ShopView:
@@ -403,31 +311,6 @@ def _shop_view(config: ShopConfig, withdrawal_url: str) -> ShopView:
     )
 
 
-def _address_lines(address: AddressData, locale: str) -> tuple[str, ...]:
-    country = address["country"].upper()
-    city = f"{address['postal_code']} {address['city']}"
-    lines = (
-        address["name"],
-        address["line1"],
-        address["line2"],
-        city,
-        Locale.parse(locale).territories.get(country, country),
-    )
-    return tuple(text for text in (header_text(line, limit=200) for line in lines) if text)
-
-
-def _money(amount: int, currency: str, locale: str) -> str:
-    # A typographic minus for deductions: "−6,23 €" rather than "-6,23 €".
-    return Money(amount, currency).format(locale).replace("-", "\u2212")
-
-
-def _rate(rate: str, locale: str) -> str:
-    try:
-        return str(format_decimal(Decimal(rate), locale=locale))
-    except InvalidOperation:
-        return header_text(rate, limit=10)
-
-
 # -- small things ------------------------------------------------------------------
 
 
@@ -445,7 +328,3 @@ def _zone(config: ShopConfig) -> dt.tzinfo:
 def _aware(moment: dt.datetime) -> dt.datetime:
     """Order times are UTC; a naive one is taken as UTC rather than local time."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-
-
-def _is_unsafe(char: str) -> bool:
-    return unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in _BIDI

@@ -10,10 +10,10 @@ from typing import Any
 from starlette.requests import Request
 
 from functions.errors import ApiError
+from shop.catalogue import SKU_PATTERN
 from shop.pricing import MAX_LINES, MAX_QUANTITY, CartLine
 
 MAX_BODY = 64 * 1024
-_SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _METHOD = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -91,7 +91,7 @@ def parse_cart(data: Any) -> CartRequest:
                 field=f"items[{index}].{extra[0]}",
             )
         sku, quantity = item.get("sku"), item.get("quantity")
-        if not isinstance(sku, str) or not _SKU.fullmatch(sku):
+        if not isinstance(sku, str) or not SKU_PATTERN.fullmatch(sku):
             raise ApiError(400, "invalid_sku", f"items[{index}].sku is not a product reference.")
         if (
             isinstance(quantity, bool)

@@ -24,7 +24,8 @@ from email.utils import parseaddr
 
 from functions.emails import InvalidAddress, confirmation_email, merchant_notification
 from functions.mailer import Mailer, MailError
-from functions.store import Order, OutgoingMail, Store
+from functions.store import OutgoingMail, Store
+from shop.orders import Order
 from shop.published import PublishedShop
 
 logger = logging.getLogger(__name__)

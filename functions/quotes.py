@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
-
-from babel.numbers import format_percent
 
 from shop.money import Money
 from shop.pricing import Quote
+from shop.text import format_rate
 
 
 def money_json(money: Money, locale: str) -> dict[str, Any]:
     return {"amount": money.amount, "display": money.format(locale)}
-
-
-def rate_display(rate: Decimal, locale: str) -> str:
-    return str(format_percent(rate / Decimal(100), locale=locale, decimal_quantization=False))
 
 
 def quote_json(quote: Quote, locale: str) -> dict[str, Any]:
@@ -61,7 +55,7 @@ def quote_json(quote: Quote, locale: str) -> dict[str, Any]:
         "vat": [
             {
                 "rate": str(v.rate),
-                "rate_display": rate_display(v.rate, locale),
+                "rate_display": format_rate(v.rate, locale),
                 "gross": m(v.gross),
                 "vat": m(v.vat),
             }

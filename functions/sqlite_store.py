@@ -3,9 +3,14 @@
 Every read-modify-write runs in a ``BEGIN IMMEDIATE`` transaction, so writers
 queue up (``busy_timeout``) instead of interleaving, and WAL lets readers go on
 meanwhile. Datetimes are stored as fixed-width UTC ISO text, so text order is
-time order; order data and quotes as JSON. Connections are pooled: a call
-borrows one and gives it back, from whatever thread. Every sqlite3 error
-becomes a ``StoreError`` at the boundary.
+time order. Orders and checkouts' priced orders are JSON written by
+``shop.orders``' codec: ``orders.data`` is the whole order, its status and
+history included; the ``orders`` columns beside it are copies for queries.
+Rows written before the codec (no ``format`` in their JSON; the history in
+``order_events``) are read with the codec's legacy readers, and rewritten in
+the codec's format when their order moves. Connections are pooled: a call
+borrows one and gives it back, from whatever thread. Every sqlite3 error, and
+every row this version cannot read, becomes a ``StoreError`` at the boundary.
 """
 
 from __future__ import annotations
@@ -16,22 +21,24 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from functions.store import (
-    TRANSITIONS,
-    Checkout,
-    InsufficientStock,
-    InvalidTransition,
+from functions.store import Checkout, InsufficientStock, OutgoingMail, StoreError
+from shop.orders import (
     Order,
     OrderEvent,
+    OrderFormatError,
     OrderStatus,
-    OutgoingMail,
-    StoreError,
+    decode_order,
+    decode_priced,
+    encode_order,
+    encode_priced,
+    legacy_order,
+    legacy_priced,
 )
 
 # One tuple of statements per schema version; never edit a released one, append.
@@ -269,14 +276,13 @@ class SQLiteStore:
         row = (
             order.session_id,
             order.number,
-            OrderStatus(order.status).value,
+            order.status.value,
             _text(order.created_at),
             order.currency,
-            order.total,
+            order.total.amount,
             order.email,
-            json.dumps(order.data, ensure_ascii=False),
+            _json(encode_order(order)),
         )
-        events = [_event_row(order.session_id, event) for event in order.history]
         with self._transaction(write=True) as conn:
             cursor = conn.execute(
                 "INSERT INTO orders"
@@ -284,13 +290,7 @@ class SQLiteStore:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO NOTHING",
                 row,
             )
-            if cursor.rowcount == 0:
-                return False
-            conn.executemany(
-                "INSERT INTO order_events (session_id, at, status, note) VALUES (?, ?, ?, ?)",
-                events,
-            )
-            return True
+            return cursor.rowcount == 1
 
     def get_order(self, session_id: str) -> Order | None:
         with self._transaction() as conn:
@@ -299,44 +299,24 @@ class SQLiteStore:
     def set_order_status(
         self, session_id: str, status: OrderStatus, note: str, now: dt.datetime
     ) -> Order:
-        event = OrderEvent(now, OrderStatus(status), note)
-        row = _event_row(session_id, event)
         with self._transaction(write=True) as conn:
             order = _load_order(conn, session_id)
             if order is None:
                 raise KeyError(session_id)
-            if order.status == event.status:
-                return order
-            if event.status not in TRANSITIONS[order.status]:
-                raise InvalidTransition(
-                    f"order {order.number}: {order.status} -> {event.status} is not allowed"
+            moved = order.moved(OrderStatus(status), note, now)
+            if moved is not order:
+                conn.execute(
+                    "UPDATE orders SET status = ?, data = ? WHERE session_id = ?",
+                    (moved.status.value, _json(encode_order(moved)), session_id),
                 )
-            conn.execute(
-                "UPDATE orders SET status = ? WHERE session_id = ?",
-                (event.status.value, session_id),
-            )
-            conn.execute(
-                "INSERT INTO order_events (session_id, at, status, note) VALUES (?, ?, ?, ?)", row
-            )
-            updated = _load_order(conn, session_id)
-        assert updated is not None
-        return updated
+        return moved
 
     def list_orders(self, limit: int = 100) -> list[Order]:
         with self._transaction() as conn:
             rows = conn.execute(
                 _SELECT_ORDERS + " ORDER BY created_at DESC, id DESC LIMIT ?", (max(limit, 0),)
             ).fetchall()
-            history: dict[str, list[OrderEvent]] = {row[0]: [] for row in rows}
-            events = conn.execute(
-                "SELECT session_id, at, status, note FROM order_events WHERE session_id IN"
-                " (SELECT session_id FROM orders ORDER BY created_at DESC, id DESC LIMIT ?)"
-                " ORDER BY id",
-                (max(limit, 0),),
-            )
-            for session_id, at, status, note in events:
-                history[session_id].append(OrderEvent(_time(at), OrderStatus(status), note))
-        return [_order(row, history[row[0]]) for row in rows]
+            return [_order(conn, row) for row in rows]
 
     # -- checkouts ------------------------------------------------------------
 
@@ -346,7 +326,9 @@ class SQLiteStore:
             checkout.hold_key,
             _text(checkout.created_at),
             _text(checkout.expires_at),
-            json.dumps(dict(checkout.quote), ensure_ascii=False),
+            _json(
+                {"priced": encode_priced(checkout.priced), "catalog_hash": checkout.catalog_hash}
+            ),
             checkout.payment_intent,
         )
         with self._transaction(write=True) as conn:
@@ -703,46 +685,60 @@ def _available(
     return None if row is None else int(row[0])
 
 
-def _event_row(session_id: str, event: OrderEvent) -> tuple[str, str, str, str]:
-    return session_id, _text(event.at), OrderStatus(event.status).value, event.note
+def _json(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def _load_order(conn: sqlite3.Connection, session_id: str) -> Order | None:
     row = conn.execute(_SELECT_ORDERS + " WHERE session_id = ?", (session_id,)).fetchone()
-    if row is None:
-        return None
-    events = conn.execute(
-        "SELECT at, status, note FROM order_events WHERE session_id = ? ORDER BY id",
-        (session_id,),
-    )
-    return _order(row, [OrderEvent(_time(at), OrderStatus(s), note) for at, s, note in events])
+    return None if row is None else _order(conn, row)
 
 
-def _order(row: Sequence[Any], history: Iterable[OrderEvent]) -> Order:
-    session_id, number, status, created_at, currency, total, email, data = row
-    return Order(
-        session_id=session_id,
-        number=number,
-        status=OrderStatus(status),
-        created_at=_time(created_at),
-        currency=currency,
-        total=int(total),
-        email=email,
-        data=json.loads(data),
-        history=tuple(history),
-    )
+def _order(conn: sqlite3.Connection, row: Sequence[Any]) -> Order:
+    session_id, number, status, created_at, currency, _total, email, data = row
+    try:
+        stored = json.loads(data)
+        if isinstance(stored, dict) and "format" not in stored:
+            # Written before the codec: the row's columns and order_events hold the rest.
+            events = conn.execute(
+                "SELECT at, status, note FROM order_events WHERE session_id = ? ORDER BY id",
+                (session_id,),
+            )
+            return legacy_order(
+                stored,
+                session_id=session_id,
+                number=number,
+                status=OrderStatus(status),
+                created_at=_time(created_at),
+                currency=currency,
+                email=email,
+                history=[OrderEvent(_time(at), OrderStatus(s), note) for at, s, note in events],
+            )
+        return decode_order(stored)
+    except (OrderFormatError, ValueError) as error:
+        raise StoreError(f"SQLite store: order {session_id}: {error}") from error
 
 
 def _checkout(row: Sequence[Any] | None) -> Checkout | None:
     if row is None:
         return None
     session_id, hold_key, created_at, expires_at, quote, payment_intent = row
+    try:
+        stored = json.loads(quote)
+        if "quote" in stored:  # written before the codec: the quote's display JSON
+            priced = legacy_priced(stored["quote"])
+        else:
+            priced = decode_priced(stored["priced"])
+        catalog_hash = str(stored["catalog_hash"])
+    except (OrderFormatError, ValueError, KeyError, TypeError) as error:
+        raise StoreError(f"SQLite store: checkout {session_id}: {error}") from error
     return Checkout(
         session_id=session_id,
         hold_key=hold_key,
         created_at=_time(created_at),
         expires_at=_time(expires_at),
-        quote=json.loads(quote),
+        priced=priced,
+        catalog_hash=catalog_hash,
         payment_intent=payment_intent,
     )
 

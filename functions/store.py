@@ -10,48 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Protocol, TypedDict
+from dataclasses import dataclass
+from typing import Protocol
+
+from shop.orders import Order, OrderStatus, PricedOrder
 
 
 class StoreError(Exception):
     """The store could not do what was asked (outage, corruption); callers answer 5xx."""
-
-
-class OrderStatus(StrEnum):
-    PENDING = "pending"  # paid by an asynchronous method that has not cleared yet
-    PAID = "paid"
-    FAILED = "failed"  # the asynchronous payment failed
-    FULFILLED = "fulfilled"
-    REFUNDED = "refunded"
-    PARTIALLY_REFUNDED = "partially_refunded"
-    CANCELLED = "cancelled"
-
-
-# The allowed moves of an order; anything else is refused with InvalidTransition.
-TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    OrderStatus.PENDING: frozenset({OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.CANCELLED}),
-    OrderStatus.PAID: frozenset(
-        {
-            OrderStatus.FULFILLED,
-            OrderStatus.REFUNDED,
-            OrderStatus.PARTIALLY_REFUNDED,
-            OrderStatus.CANCELLED,
-        }
-    ),
-    OrderStatus.PARTIALLY_REFUNDED: frozenset(
-        {OrderStatus.REFUNDED, OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED}
-    ),
-    OrderStatus.FULFILLED: frozenset({OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED}),
-    OrderStatus.FAILED: frozenset(),
-    OrderStatus.REFUNDED: frozenset(),
-    OrderStatus.CANCELLED: frozenset({OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED}),
-}
-
-
-class InvalidTransition(StoreError):
-    """An order was asked to move to a status its current status does not allow."""
 
 
 class InsufficientStock(Exception):
@@ -61,75 +27,6 @@ class InsufficientStock(Exception):
         super().__init__(f"only {available} of {sku} available")
         self.sku = sku
         self.available = available
-
-
-@dataclass(frozen=True, slots=True)
-class OrderEvent:
-    at: dt.datetime  # UTC
-    status: OrderStatus
-    note: str  # e.g. "checkout.session.completed evt_123"
-
-
-class LineData(TypedDict):
-    sku: str
-    title: str
-    quantity: int
-    unit_price: int  # minor units, VAT included
-    discount: int
-    total: int
-    tax_rate: str  # percent, e.g. "5.5"
-
-
-class AmountData(TypedDict):
-    label: str
-    amount: int
-
-
-class VatData(TypedDict):
-    rate: str
-    gross: int
-    vat: int
-
-
-class AddressData(TypedDict):
-    name: str
-    line1: str
-    line2: str
-    postal_code: str
-    city: str
-    country: str  # ISO alpha-2
-
-
-class OrderData(TypedDict):
-    """``Order.data``: what the e-mails, the success page and exports read."""
-
-    language: str  # "fr" or "en": the language the shopper used
-    lines: list[LineData]
-    subtotal: int
-    discounts: list[AmountData]
-    shipping: AmountData | None  # label: the method's name
-    pickup: bool
-    vat: list[VatData]
-    total: int
-    customer_name: str
-    shipping_address: AddressData | None  # None for pickup
-    payment_status: str  # "paid" or "unpaid" (asynchronous method pending)
-    marketing_consent: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Order:
-    """An order as recorded: everything needed to ship it, mail it and account for it."""
-
-    session_id: str  # the Stripe checkout session: the order's idempotency key
-    number: str  # shown to people, e.g. "CT-2026-000123"
-    status: OrderStatus
-    created_at: dt.datetime  # UTC
-    currency: str
-    total: int  # minor units, as charged
-    email: str
-    data: OrderData
-    history: tuple[OrderEvent, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,13 +42,14 @@ class OutgoingMail:
 
 @dataclass(frozen=True, slots=True)
 class Checkout:
-    """A checkout session we created: its hold key and the quote the shopper accepted."""
+    """A checkout session we created: its hold key and the priced order the shopper accepted."""
 
     session_id: str
     hold_key: str  # the stock reservation's key
     created_at: dt.datetime
     expires_at: dt.datetime
-    quote: Mapping[str, object]  # the priced quote, JSON-serialisable
+    priced: PricedOrder  # what the order will be, stored through shop.orders' codec
+    catalog_hash: str  # the catalogue it was priced from
     payment_intent: str | None = None
 
 
@@ -199,7 +97,7 @@ class Store(Protocol):
     def set_order_status(
         self, session_id: str, status: OrderStatus, note: str, now: dt.datetime
     ) -> Order:
-        """Move an order along TRANSITIONS, appending to its history.
+        """Move an order as ``Order.moved`` does (along shop.orders.TRANSITIONS), atomically.
 
         Setting the status it already has is a no-op; a forbidden move raises
         InvalidTransition; an unknown order raises KeyError.
@@ -210,7 +108,7 @@ class Store(Protocol):
 
     # -- checkouts ------------------------------------------------------------
     def save_checkout(self, checkout: Checkout) -> None:
-        """Remember what a checkout session was created for (its priced quote)."""
+        """Remember what a checkout session was created for (its priced order)."""
 
     def get_checkout(self, session_id: str) -> Checkout | None: ...
 

@@ -16,15 +16,8 @@ from typing import Any
 
 from functions.checkout import promo_of, release_code
 from functions.outbox import queue_order_emails
-from functions.store import (
-    AddressData,
-    Checkout,
-    InvalidTransition,
-    Order,
-    OrderData,
-    OrderStatus,
-    Store,
-)
+from functions.store import Checkout, Store
+from shop.orders import Address, InvalidTransition, Order, OrderStatus
 from shop.published import PublishedShop
 
 log = logging.getLogger("comptoir.webhooks")
@@ -50,14 +43,14 @@ def order_number(session_id: str, created: dt.datetime) -> str:
     return f"CT-{created:%Y%m%d}-{digest}"
 
 
-def _address(session: Mapping[str, Any]) -> AddressData | None:
+def _address(session: Mapping[str, Any]) -> Address | None:
     details = session.get("shipping_details") or (
         (session.get("collected_information") or {}).get("shipping_details")
     )
     if not details or not details.get("address"):
         return None
     address = details["address"]
-    return AddressData(
+    return Address(
         name=str(details.get("name") or ""),
         line1=str(address.get("line1") or ""),
         line2=str(address.get("line2") or ""),
@@ -74,49 +67,21 @@ def build_order(
     now: dt.datetime,
     language: str,
 ) -> Order:
-    """The order for a paid (or pending) session, priced by the quote the shopper accepted."""
-    quote: Mapping[str, Any] = checkout.quote["quote"]  # type: ignore[assignment]
+    """The order for a paid (or pending) session: the priced order the checkout stored,
+    and who bought it and where it goes from the Stripe session."""
     customer = session.get("customer_details") or {}
-    shipping = quote["shipping"]
-    data = OrderData(
-        language=language,
-        lines=[
-            {
-                "sku": line["sku"],
-                "title": line["title"],
-                "quantity": line["quantity"],
-                "unit_price": line["unit_price"]["amount"],
-                "discount": line["discount"]["amount"],
-                "total": line["total"]["amount"],
-                "tax_rate": line["tax_rate"],
-            }
-            for line in quote["lines"]
-        ],
-        subtotal=quote["subtotal"]["amount"],
-        discounts=[
-            {"label": d["label"], "amount": d["amount"]["amount"]} for d in quote["discounts"]
-        ],
-        shipping={"label": shipping["name"], "amount": shipping["price"]["amount"]},
-        pickup=bool(shipping["pickup"]),
-        vat=[
-            {"rate": v["rate"], "gross": v["gross"]["amount"], "vat": v["vat"]["amount"]}
-            for v in quote["vat"]
-        ],
-        total=quote["total"]["amount"],
-        customer_name=str(customer.get("name") or ""),
-        shipping_address=None if shipping["pickup"] else _address(session),
-        payment_status=str(session.get("payment_status") or "unpaid"),
-        marketing_consent=(session.get("consent") or {}).get("promotions") == "opt_in",
-    )
+    priced = checkout.priced
     return Order(
         session_id=checkout.session_id,
         number=order_number(checkout.session_id, checkout.created_at),
         status=status,
         created_at=now,
-        currency=str(quote["currency"]),
-        total=int(quote["total"]["amount"]),
         email=str(customer.get("email") or ""),
-        data=data,
+        customer_name=str(customer.get("name") or ""),
+        language=language,
+        priced=priced,
+        shipping_address=None if priced.delivery.pickup else _address(session),
+        marketing_consent=(session.get("consent") or {}).get("promotions") == "opt_in",
     )
 
 
@@ -135,9 +100,12 @@ def _record(
         language = "en"
     order = build_order(checkout, session, status, now, language)
     charged = session.get("amount_total")
-    if charged is not None and int(charged) != order.total:
+    if charged is not None and int(charged) != order.total.amount:
         log.error(
-            "session %s charged %s but the quote says %s", checkout.session_id, charged, order.total
+            "session %s charged %s but the quote says %s",
+            checkout.session_id,
+            charged,
+            order.total.amount,
         )
     if store.create_order(order):
         return order
@@ -170,11 +138,9 @@ def _settle(
         store.commit_reservation(checkout.hold_key, now)
         promo = promo_of(checkout)
         if promo:
-            store.count_code_use(str(promo), checkout.hold_key)  # the checkout's claim
+            store.count_code_use(promo, checkout.hold_key)  # the checkout's claim
         if order.email:
-            store.record_customer(
-                order.email, order.data["customer_name"], order.data["marketing_consent"], now
-            )
+            store.record_customer(order.email, order.customer_name, order.marketing_consent, now)
             queue_order_emails(store, order, services.shop, now)
     elif order.status == OrderStatus.FAILED:
         store.cancel_sale(checkout.hold_key)

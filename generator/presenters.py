@@ -9,7 +9,6 @@ import pickle
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,7 +16,6 @@ from typing import Any, TypeVar
 import markdown
 from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_percent
 from markupsafe import Markup
 
 from generator import quick_markdown
@@ -36,7 +34,7 @@ from generator.views import (
 from shop.catalogue import ImageRef, Item, Product
 from shop.config import ShopConfig
 from shop.content import Page, Post, ShopContent
-from shop.text import slugify
+from shop.text import format_rate, slugify
 
 T = TypeVar("T")
 LEGAL_ORDER = ("legal-notice", "terms-of-sale", "withdrawal", "privacy", "about")
@@ -240,9 +238,7 @@ class Presenter:
         note = self._tax_notes.get(product.tax_class)
         if note is None:  # babel's percent formatting is slow: once per tax class
             rate = self.config.tax_classes[product.tax_class].rate
-            percent = format_percent(
-                rate / Decimal(100), locale=self.config.locale, decimal_quantization=False
-            )
+            percent = format_rate(rate, self.config.locale)
             note = self.t.gettext("VAT %(rate)s included") % {"rate": percent}
             self._tax_notes[product.tax_class] = note
         return note

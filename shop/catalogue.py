@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from shop.money import Money
+
+# What a SKU may be, wherever one is read (content, carts, stock queries): it is used
+# in URLs, Stripe metadata and store keys, so it stays short and plain.
+SKU_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class Status(StrEnum):

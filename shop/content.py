@@ -17,14 +17,13 @@ import datetime as dt
 import functools
 import hashlib
 import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from shop.catalogue import Catalogue, ImageRef, Product, Status, Variant
+from shop.catalogue import SKU_PATTERN, Catalogue, ImageRef, Product, Status, Variant
 from shop.config import LEGAL_ROLES, PAGE_ROLES, ShopConfig, read_config
 from shop.money import Money
 from shop.problems import Problem, Problems
@@ -52,7 +51,6 @@ VARIANT_KEYS = ("sku", "options", "price", "compare_at_price", "stock", "weight"
 PAGE_KEYS = ("title", "role", "slug", "summary")
 POST_KEYS = ("title", "date", "summary", "tags", "image", "author")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
-_SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 CACHE_VERSION = 1  # part of every cache key: bump it when reading a product file changes
 
 
@@ -580,7 +578,7 @@ def _sku(reader: MapReader, key: str, skus: list[SkuSite]) -> str | None:
     sku = reader.text(key, required=True, example=f"{key}: THE-SENCHA-100")
     if sku is None:
         return None
-    if not _SKU.fullmatch(sku):
+    if not SKU_PATTERN.fullmatch(sku):
         reader.error(
             reader.values[key],
             f"SKU '{sku}' may only hold letters, digits, '-', '_' "

@@ -18,21 +18,25 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import Protocol, TypeVar, cast
 
 import pytest
 
-from functions.store import (
+from functions.store import Checkout, InsufficientStock, OutgoingMail, Store
+from shop.money import Money
+from shop.orders import (
     TRANSITIONS,
-    Checkout,
-    InsufficientStock,
+    Address,
+    Delivery,
     InvalidTransition,
     Order,
-    OrderData,
+    OrderDiscount,
     OrderEvent,
+    OrderLine,
     OrderStatus,
-    OutgoingMail,
-    Store,
+    PricedOrder,
+    VatAmount,
 )
 
 T = TypeVar("T")
@@ -57,41 +61,28 @@ class ReadsCustomers(Protocol):
     def get_customer(self, email: str) -> CustomerView | None: ...
 
 
-def order_data(total: int = 2400, name: str = "Léa Dupont") -> OrderData:
-    return {
-        "language": "fr",
-        "lines": [
-            {
-                "sku": "THE-VERT",
-                "title": "Thé vert « Sencha »",
-                "quantity": 2,
-                "unit_price": 1100,
-                "discount": 0,
-                "total": 2200,
-                "tax_rate": "5.5",
-            }
-        ],
-        "subtotal": 2200,
-        "discounts": [{"label": "BIENVENUE", "amount": 200}],
-        "shipping": {"label": "Colissimo", "amount": 400},
-        "pickup": False,
-        "vat": [
-            {"rate": "5.5", "gross": 2000, "vat": 104},
-            {"rate": "20", "gross": 400, "vat": 67},
-        ],
-        "total": total,
-        "customer_name": name,
-        "shipping_address": {
-            "name": name,
-            "line1": "12 rue des Écoles",
-            "line2": "",
-            "postal_code": "75005",
-            "city": "Paris",
-            "country": "FR",
-        },
-        "payment_status": "paid",
-        "marketing_consent": False,
-    }
+def eur(amount: int) -> Money:
+    return Money(amount, "EUR")
+
+
+def priced(total: int = 2400) -> PricedOrder:
+    return PricedOrder(
+        currency="EUR",
+        lines=(
+            OrderLine(
+                "THE-VERT", "Thé vert « Sencha »", 2, eur(1100), eur(0), eur(2200), Decimal("5.5")
+            ),
+        ),
+        subtotal=eur(2200),
+        discounts=(OrderDiscount("BIENVENUE", eur(200), "BIENVENUE"),),
+        delivery=Delivery("colissimo", "Colissimo", eur(400), pickup=False),
+        vat=(
+            VatAmount(Decimal("5.5"), eur(2000), eur(104)),
+            VatAmount(Decimal("20"), eur(400), eur(67)),
+        ),
+        total=eur(total),
+        promo_code="BIENVENUE",
+    )
 
 
 def make_order(
@@ -101,16 +92,19 @@ def make_order(
     created_at: dt.datetime = NOW,
     total: int = 2400,
     history: tuple[OrderEvent, ...] = (),
+    name: str = "Léa Dupont",
 ) -> Order:
     return Order(
         session_id=session_id,
         number=f"CT-{session_id}",
         status=status,
         created_at=created_at,
-        currency="EUR",
-        total=total,
         email="lea@example.fr",
-        data=order_data(total),
+        customer_name=name,
+        language="fr",
+        priced=priced(total),
+        shipping_address=Address(name, "12 rue des Écoles", "", "75005", "Paris", "FR"),
+        marketing_consent=False,
         history=history,
     )
 
@@ -406,20 +400,19 @@ class StoreContract:
     # -- checkouts ----------------------------------------------------------------
 
     def test_checkout_round_trip(self, store: Store) -> None:
-        quote = {"quote": {"total": {"amount": 2400}, "lines": [{"title": "Thé « vert »"}]}}
-        checkout = Checkout("cs_test_1", "hold_1", NOW, LATER, quote)
+        checkout = Checkout("cs_test_1", "hold_1", NOW, LATER, priced(), "c0ffee")
         store.save_checkout(checkout)
         assert store.get_checkout("cs_test_1") == checkout
         assert store.get_checkout("cs_test_2") is None
 
     def test_checkout_payment_link(self, store: Store) -> None:
-        store.save_checkout(Checkout("cs_test_1", "hold_1", NOW, LATER, {"quote": {}}))
-        store.save_checkout(Checkout("cs_test_2", "hold_2", NOW, LATER, {"quote": {}}))
+        store.save_checkout(Checkout("cs_test_1", "hold_1", NOW, LATER, priced(), "c0ffee"))
+        store.save_checkout(Checkout("cs_test_2", "hold_2", NOW, LATER, priced(), "c0ffee"))
         assert store.find_checkout_by_payment("pi_1") is None
         store.set_checkout_payment("cs_test_2", "pi_1")
         store.set_checkout_payment("cs_test_2", "pi_1")  # webhooks repeat themselves
         found = store.find_checkout_by_payment("pi_1")
-        assert found == Checkout("cs_test_2", "hold_2", NOW, LATER, {"quote": {}}, "pi_1")
+        assert found == Checkout("cs_test_2", "hold_2", NOW, LATER, priced(), "c0ffee", "pi_1")
         assert store.get_checkout("cs_test_2") == found
 
     # -- events and codes ---------------------------------------------------------
@@ -628,4 +621,4 @@ class StoreContract:
         outcomes = run_together(10, lambda i: store.create_order(make_order(total=100 + i)))
         assert sorted(outcomes, key=str) == [False] * 9 + [True]
         [kept] = store.list_orders()
-        assert kept.total == 100 + outcomes.index(True)
+        assert kept.total.amount == 100 + outcomes.index(True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from decimal import Decimal
 from email.message import EmailMessage
 from html.parser import HTMLParser
 from pathlib import Path
@@ -17,15 +18,25 @@ from babel.messages.pofile import read_po
 from functions.emails import (
     InvalidAddress,
     confirmation_email,
-    header_text,
     mail_address,
     merchant_notification,
     message_id,
 )
-from functions.store import Order, OrderData, OrderStatus
 from generator.build import check
 from generator.publish import DEFAULT_THEME, published_shop
+from shop.money import Money
+from shop.orders import (
+    Address,
+    Delivery,
+    Order,
+    OrderDiscount,
+    OrderLine,
+    OrderStatus,
+    PricedOrder,
+    VatAmount,
+)
 from shop.published import PublishedShop
+from shop.text import header_text
 from tests.mailer_contract import body, parse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,93 +56,91 @@ def shop() -> PublishedShop:
     return example_shop()
 
 
-def french_data(**changes: Any) -> OrderData:
+def eur(amount: int) -> Money:
+    return Money(amount, "EUR")
+
+
+def french_order(**changes: Any) -> Order:
     """Two teas with a welcome discount, a teapot, Colissimo to Lyon, paid by card."""
-    data: OrderData = {
-        "language": "fr",
-        "lines": [
-            {
-                "sku": "SENCHA-100",
-                "title": "Sencha bio du Japon (100 g)",
-                "quantity": 2,
-                "unit_price": 1245,
-                "discount": 249,
-                "total": 2241,
-                "tax_rate": "5.5",
-            },
-            {
-                "sku": "KYUSU-BRUN",
-                "title": "Théière kyusu en grès",
-                "quantity": 1,
-                "unit_price": 4800,
-                "discount": 0,
-                "total": 4800,
-                "tax_rate": "20",
-            },
-        ],
-        "subtotal": 7290,
-        "discounts": [{"label": "Bienvenue -10 % sur les thés", "amount": 249}],
-        "shipping": {"label": "Colissimo suivi (48 h)", "amount": 495},
-        "pickup": False,
-        "vat": [
-            {"rate": "5.5", "gross": 2241, "vat": 117},
-            {"rate": "20", "gross": 5295, "vat": 883},
-        ],
-        "total": 7536,
-        "customer_name": "Marie Dupont",
-        "shipping_address": {
-            "name": "Marie Dupont",
-            "line1": "8 place Bellecour",
-            "line2": "Bâtiment B",
-            "postal_code": "69002",
-            "city": "Lyon",
-            "country": "FR",
-        },
-        "payment_status": "paid",
-        "marketing_consent": True,
-    }
-    return {**data, **changes}  # type: ignore[typeddict-item]
+    priced = PricedOrder(
+        currency="EUR",
+        lines=(
+            OrderLine(
+                "SENCHA-100",
+                "Sencha bio du Japon (100 g)",
+                2,
+                eur(1245),
+                eur(249),
+                eur(2241),
+                Decimal("5.5"),
+            ),
+            OrderLine(
+                "KYUSU-BRUN",
+                "Théière kyusu en grès",
+                1,
+                eur(4800),
+                eur(0),
+                eur(4800),
+                Decimal("20"),
+            ),
+        ),
+        subtotal=eur(7290),
+        discounts=(OrderDiscount("Bienvenue -10 % sur les thés", eur(249), "BIENVENUE"),),
+        delivery=Delivery("colissimo", "Colissimo suivi (48 h)", eur(495), pickup=False),
+        vat=(
+            VatAmount(Decimal("5.5"), eur(2241), eur(117)),
+            VatAmount(Decimal("20"), eur(5295), eur(883)),
+        ),
+        total=eur(7536),
+        promo_code="BIENVENUE",
+    )
+    order = Order(
+        session_id="cs_test_a1B2c3",
+        number="CT-2026-000123",
+        status=OrderStatus.PAID,
+        created_at=CREATED,
+        email="marie.dupont@example.org",
+        customer_name="Marie Dupont",
+        language="fr",
+        priced=priced,
+        shipping_address=Address(
+            "Marie Dupont", "8 place Bellecour", "Bâtiment B", "69002", "Lyon", "FR"
+        ),
+        marketing_consent=True,
+    )
+    return dataclasses.replace(order, **changes)
 
 
-def english_data(**changes: Any) -> OrderData:
+def english_order(**changes: Any) -> Order:
     """A tea collected at the shop, paid by SEPA debit that has not cleared yet."""
-    data = french_data(
-        language="en",
-        lines=[
-            {
-                "sku": "SENCHA-100",
-                "title": "Sencha bio du Japon (100 g)",
-                "quantity": 2,
-                "unit_price": 1245,
-                "discount": 0,
-                "total": 2490,
-                "tax_rate": "5.5",
-            }
-        ],
-        subtotal=2490,
-        discounts=[],
-        shipping={"label": "Retrait en boutique (Lyon 1er)", "amount": 0},
-        pickup=True,
-        vat=[{"rate": "5.5", "gross": 2490, "vat": 130}],
-        total=2490,
+    line = OrderLine(
+        "SENCHA-100", "Sencha bio du Japon (100 g)", 2, eur(1245), eur(0), eur(2490), Decimal("5.5")
+    )
+    priced = PricedOrder(
+        currency="EUR",
+        lines=(line,),
+        subtotal=eur(2490),
+        discounts=(),
+        delivery=Delivery("pickup", "Retrait en boutique (Lyon 1er)", eur(0), pickup=True),
+        vat=(VatAmount(Decimal("5.5"), eur(2490), eur(130)),),
+        total=eur(2490),
+        promo_code=None,
+    )
+    order = french_order(
+        status=OrderStatus.PENDING,
+        email="john@example.com",
         customer_name="John Smith",
+        language="en",
+        priced=priced,
         shipping_address=None,
-        payment_status="unpaid",
         marketing_consent=False,
     )
-    return {**data, **changes}  # type: ignore[typeddict-item]
+    return dataclasses.replace(order, **changes)
 
 
-def order(
-    data: OrderData | None = None,
-    *,
-    email: str = "marie.dupont@example.org",
-    session_id: str = "cs_test_a1B2c3",
-    number: str = "CT-2026-000123",
-) -> Order:
-    data = data or french_data()
-    status = OrderStatus.PAID if data["payment_status"] == "paid" else OrderStatus.PENDING
-    return Order(session_id, number, status, CREATED, "EUR", data["total"], email, data)
+def order(base: Order | None = None, **changes: Any) -> Order:
+    """``base`` (the French order by default) with ``changes``."""
+    return dataclasses.replace(base or french_order(), **changes)
 
 
 class _Text(HTMLParser):
@@ -259,7 +268,7 @@ def test_french_html_links_to_the_withdrawal_page(shop: PublishedShop) -> None:
 
 
 def test_english_confirmation_for_a_pending_sepa_pickup(shop: PublishedShop) -> None:
-    mail = confirmation_email(order(english_data(), email="john@example.com"), shop)
+    mail = confirmation_email(english_order(), shop)
     message, text, html = parts(mail.message)
     assert message["Subject"] == "Order CT-2026-000123 confirmed"
     assert message["Content-Language"] == "en"
@@ -286,13 +295,18 @@ def test_english_confirmation_for_a_pending_sepa_pickup(shop: PublishedShop) -> 
 
 
 def test_unknown_language_falls_back_to_the_shops(shop: PublishedShop) -> None:
-    message = parse(confirmation_email(order(french_data(language="de")), shop).message)
+    message = parse(confirmation_email(french_order(language="de"), shop).message)
     assert message["Subject"] == "Commande CT-2026-000123 confirmée"
 
 
 def test_free_shipping_and_no_discount(shop: PublishedShop) -> None:
-    data = french_data(shipping={"label": "Colissimo suivi (48 h)", "amount": 0}, discounts=[])
-    _, text, html = parts(confirmation_email(order(data), shop).message)
+    french = french_order()
+    priced = dataclasses.replace(
+        french.priced,
+        delivery=dataclasses.replace(french.priced.delivery, price=eur(0)),
+        discounts=(),
+    )
+    _, text, html = parts(confirmation_email(order(priced=priced), shop).message)
     assert "Livraison : Gratuit (Colissimo suivi (48 h))" in text
     assert "Livraison : Colissimo suivi (48 h) Gratuit" in html
 
@@ -301,10 +315,18 @@ def test_free_shipping_and_no_discount(shop: PublishedShop) -> None:
 
 
 def test_html_part_escapes_what_comes_from_the_order(shop: PublishedShop) -> None:
-    data = french_data(customer_name="<script>alert(1)</script> Eve")
-    data["lines"][0]["title"] = "<b>Thé</b> & co"
-    data["shipping_address"]["line1"] = '<img src="https://evil.example/x.png">'  # type: ignore[index]
-    mail = confirmation_email(order(data), shop)
+    french = french_order()
+    first, *others = french.priced.lines
+    hostile = order(
+        customer_name="<script>alert(1)</script> Eve",
+        priced=dataclasses.replace(
+            french.priced, lines=(dataclasses.replace(first, title="<b>Thé</b> & co"), *others)
+        ),
+        shipping_address=dataclasses.replace(
+            french.shipping_address, line1='<img src="https://evil.example/x.png">'
+        ),
+    )
+    mail = confirmation_email(hostile, shop)
     message = parse(mail.message)
     html = body(message, "html")
     assert "<script>" not in html and "<b>" not in html and "<img" not in html
@@ -312,7 +334,7 @@ def test_html_part_escapes_what_comes_from_the_order(shop: PublishedShop) -> Non
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Eve" in html
     # Plain text is not HTML: it shows what was typed.
     assert "<b>Thé</b> & co" in body(message, "plain")
-    merchant = body(parse(merchant_notification(order(data), shop).message), "html")
+    merchant = body(parse(merchant_notification(hostile, shop).message), "html")
     assert "<script>" not in merchant and "<b>" not in merchant
 
 
@@ -327,20 +349,20 @@ INJECTED_NAMES = [
 
 @pytest.mark.parametrize("name", INJECTED_NAMES)
 def test_a_name_cannot_inject_a_header(shop: PublishedShop, name: str) -> None:
-    data = french_data(customer_name=name)
+    named = order(customer_name=name)
     for mail in (
-        confirmation_email(order(data), shop),
-        merchant_notification(order(data), shop),
+        confirmation_email(named, shop),
+        merchant_notification(named, shop),
     ):
         message = parse(mail.message)
         assert "Bcc" not in message, mail.key
         assert b"\nBcc" not in mail.message and b"\rBcc" not in mail.message
         assert [k for k in message if k.lower() in ("bcc", "cc")] == []
-    confirmation = parse(confirmation_email(order(data), shop).message)
+    confirmation = parse(confirmation_email(named, shop).message)
     assert confirmation["To"].addresses[0].addr_spec == "marie.dupont@example.org"
     assert "\n" not in confirmation["To"].addresses[0].display_name
     assert len(confirmation["To"].addresses) == 1
-    merchant = parse(merchant_notification(order(data), shop).message)
+    merchant = parse(merchant_notification(named, shop).message)
     assert [a.addr_spec for a in merchant["Reply-To"].addresses] == ["marie.dupont@example.org"]
 
 
@@ -437,7 +459,7 @@ def test_messages_are_7bit_with_short_lines(shop: PublishedShop) -> None:
     for mail in (
         confirmation_email(order(), shop),
         merchant_notification(order(), shop),
-        confirmation_email(order(english_data()), shop),
+        confirmation_email(english_order(), shop),
     ):
         assert mail.message.isascii()
         assert b"\r\n" in mail.message and b"\n" not in mail.message.replace(b"\r\n", b"")
@@ -473,13 +495,13 @@ class _Balance(HTMLParser):
 @pytest.mark.parametrize("kind", ["confirmation", "merchant"])
 def test_html_is_balanced_self_contained_and_inline_styled(shop: PublishedShop, kind: str) -> None:
     build = confirmation_email if kind == "confirmation" else merchant_notification
-    for data in (french_data(), english_data()):
-        html = body(parse(build(order(data), shop).message), "html")
+    for shopper in (french_order(), english_order()):
+        html = body(parse(build(shopper, shop).message), "html")
         checker = _Balance()
         checker.feed(html)
         assert checker.errors == [] and checker.stack == []
         assert checker.remote == [], "no images, scripts or remote resources in e-mails"
-        language = data["language"] if kind == "confirmation" else shop.config.language
+        language = shopper.language if kind == "confirmation" else shop.config.language
         assert html.startswith("<!DOCTYPE html>") and f'<html lang="{language}">' in html
         assert 'role="presentation"' in html  # layout tables are marked as such
 
@@ -511,7 +533,7 @@ def test_merchant_notification(shop: PublishedShop) -> None:
 
 
 def test_merchant_notification_of_a_pending_english_order(shop: PublishedShop) -> None:
-    mail = merchant_notification(order(english_data(), email="john@example.com"), shop)
+    mail = merchant_notification(english_order(), shop)
     message, text, _ = parts(mail.message)
     assert message["Subject"] == "Nouvelle commande CT-2026-000123 : 24,90 € (paiement en attente)"
     assert "Paiement en attente (prélèvement SEPA)" in text

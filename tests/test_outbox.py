@@ -27,10 +27,11 @@ from functions.outbox import (
     exponential_backoff,
     queue_order_emails,
 )
-from functions.store import Order, OutgoingMail, Store
+from functions.store import OutgoingMail, Store
+from shop.orders import Order
 from shop.published import PublishedShop
 from tests.mailer_contract import SMTPServer, parse
-from tests.test_emails import english_data, example_shop, order
+from tests.test_emails import english_order, example_shop, order
 
 NOW = dt.datetime(2026, 9, 14, 8, 40, tzinfo=dt.UTC)
 SHORT = exponential_backoff(dt.timedelta(seconds=10), dt.timedelta(seconds=80))
@@ -275,7 +276,7 @@ def test_a_run_that_outlives_its_lease_leaves_the_rest_alone(
 
 
 def test_outbox_folder_mailer_end_to_end(store: Store, shop: PublishedShop, tmp_path: Path) -> None:
-    queue_order_emails(store, order(english_data(), email="john@example.com"), shop, NOW)
+    queue_order_emails(store, english_order(), shop, NOW)
     folder = tmp_path / "outbox"
     assert deliver_due(store, OutboxMailer(folder), NOW) == DeliveryReport(sent=2)
     subjects = sorted(parse(p.read_bytes())["Subject"] for p in folder.glob("*.eml"))

@@ -23,6 +23,7 @@ from tests.store_contract import (  # noqa: E402
     MakeStore,
     StoreContract,
     make_order,
+    priced,
     run_together,
 )
 
@@ -53,7 +54,7 @@ def test_everything_survives_reopening(path: Path) -> None:
         store.commit_reservation("k1", NOW)
         store.reserve("k2", {"A": 1}, LATER, NOW)
         store.create_order(make_order())
-        store.save_checkout(Checkout("cs_test_1", "k1", NOW, LATER, {"quote": {}}))
+        store.save_checkout(Checkout("cs_test_1", "k1", NOW, LATER, priced(), "c0ffee"))
         store.claim_event("evt_1", NOW)
         store.count_code_use("BIENVENUE", "cs_test_1")
         store.record_customer("lea@example.fr", "Léa", True, NOW)

@@ -1,0 +1,189 @@
+"""An order, display-ready: one ``OrderView`` read by the order page's JSON and the e-mails.
+
+``order_view`` formats every amount and rate once, in one locale, and makes
+every text one line (``header_text``), so what the shopper's page and the
+e-mails show cannot drift apart. ``order_page_json`` is the order page's JSON
+(``GET /api/orders/{id}``, read by theme/static/js/order.js).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from babel import Locale
+
+from shop.money import Money
+from shop.orders import Address, Order, OrderStatus
+from shop.text import format_rate, header_text
+
+_MAX_ADDRESS = 254  # RFC 5321's limit on a forward path
+_MAX_TITLE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """An amount and how the view's locale writes it; prints as its display, false if zero."""
+
+    money: Money
+    display: str  # "24,90 €"
+    deducted: str  # as a deduction: "−24,90 €", with a typographic minus rather than "-"
+
+    def __str__(self) -> str:
+        return self.display
+
+    def __bool__(self) -> bool:
+        return self.money.amount != 0
+
+
+@dataclass(frozen=True, slots=True)
+class LineView:
+    title: str
+    quantity: int
+    unit_price: Amount
+    subtotal: Amount  # quantity × unit price
+    discount: Amount  # false when there is none
+    total: Amount  # after the discount
+
+
+@dataclass(frozen=True, slots=True)
+class DiscountView:
+    label: str
+    amount: Amount
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    label: str  # the method
+    price: Amount
+    pickup: bool
+
+    @property
+    def free(self) -> bool:
+        return not self.price
+
+
+@dataclass(frozen=True, slots=True)
+class VatView:
+    rate: Decimal  # percent
+    rate_display: str  # "5,5 %"
+    vat: Amount
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    """One order, display-ready: templates and the order page print these and compute nothing."""
+
+    number: str
+    status: OrderStatus
+    paid: bool  # paid and not refunded or cancelled
+    created_at: dt.datetime  # UTC
+    customer_name: str
+    customer_email: str
+    masked_email: str  # "c•••@example.fr": for whoever holds the order page's link
+    lines: tuple[LineView, ...]
+    subtotal: Amount
+    discounts: tuple[DiscountView, ...]
+    shipping: DeliveryView
+    pickup: bool
+    vat: tuple[VatView, ...]
+    total: Amount
+    address: tuple[str, ...]  # the shipping address, one line each; () for a pickup
+    marketing_consent: bool
+
+
+def order_view(order: Order, locale: str) -> OrderView:
+    """``order`` as ``locale`` (a babel locale, e.g. "fr_FR") shows it."""
+    priced = order.priced
+
+    def amount(money: Money) -> Amount:
+        return Amount(money, money.format(locale), (-money).format(locale).replace("-", "\u2212"))
+
+    delivery = priced.delivery
+    address = order.shipping_address
+    return OrderView(
+        number=header_text(order.number, limit=64),
+        status=order.status,
+        paid=order.status in (OrderStatus.PAID, OrderStatus.FULFILLED),
+        created_at=order.created_at,
+        customer_name=header_text(order.customer_name),
+        customer_email=header_text(order.email, limit=_MAX_ADDRESS),
+        masked_email=_mask(order.email),
+        lines=tuple(
+            LineView(
+                title=header_text(line.title, limit=_MAX_TITLE),
+                quantity=line.quantity,
+                unit_price=amount(line.unit_price),
+                subtotal=amount(line.subtotal),
+                discount=amount(line.discount),
+                total=amount(line.total),
+            )
+            for line in priced.lines
+        ),
+        subtotal=amount(priced.subtotal),
+        discounts=tuple(
+            DiscountView(header_text(d.label), amount(d.amount)) for d in priced.discounts
+        ),
+        shipping=DeliveryView(header_text(delivery.label), amount(delivery.price), delivery.pickup),
+        pickup=delivery.pickup,
+        vat=tuple(VatView(v.rate, format_rate(v.rate, locale), amount(v.vat)) for v in priced.vat),
+        total=amount(priced.total),
+        address=_address_lines(address, locale) if address and not delivery.pickup else (),
+        marketing_consent=order.marketing_consent,
+    )
+
+
+def order_page_json(view: OrderView) -> dict[str, Any]:
+    """What the order page prints, every amount formatted: lines (before discounts) add up
+    to the subtotal; subtotal − discounts + shipping = total. No name, no address:
+    whoever holds the link sees the order, not who placed it."""
+    return {
+        "status": view.status.value,
+        "number": view.number,
+        "paid": view.paid,
+        "lines": [
+            {
+                "title": line.title,
+                "quantity": line.quantity,
+                "unit_price": _amount_json(line.unit_price),
+                "subtotal": _amount_json(line.subtotal),
+                "discount": _amount_json(line.discount),
+                "total": _amount_json(line.total),
+            }
+            for line in view.lines
+        ],
+        "subtotal": _amount_json(view.subtotal),
+        "discounts": [{"label": d.label, "amount": _amount_json(d.amount)} for d in view.discounts],
+        "shipping": {"label": view.shipping.label, "price": _amount_json(view.shipping.price)},
+        "pickup": view.pickup,
+        "vat": [
+            {"rate": str(v.rate), "rate_display": v.rate_display, "vat": _amount_json(v.vat)}
+            for v in view.vat
+        ],
+        "total": _amount_json(view.total),
+        "email": view.masked_email,
+    }
+
+
+def _amount_json(amount: Amount) -> dict[str, Any]:
+    return {"amount": amount.money.amount, "display": amount.display}
+
+
+def _address_lines(address: Address, locale: str) -> tuple[str, ...]:
+    country = address.country.upper()
+    lines = (
+        address.name,
+        address.line1,
+        address.line2,
+        f"{address.postal_code} {address.city}",
+        Locale.parse(locale).territories.get(country, country),
+    )
+    return tuple(text for text in (header_text(line, limit=200) for line in lines) if text)
+
+
+def _mask(email: str) -> str:
+    """c•••@example.fr: enough for a shopper to recognise, not to harvest."""
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}•••@{domain}" if domain else ""
