@@ -458,43 +458,38 @@ def legacy_priced(quote: Mapping[str, Any]) -> PricedOrder:
     """
 
     def read(data: Mapping[str, Any]) -> PricedOrder:
-        currency = _text(data["currency"])
-
-        def money(value: Mapping[str, Any]) -> Money:
-            return Money(_integer(value["amount"]), currency)
+        def amount(value: Mapping[str, Any]) -> Any:  # {"amount": 1245, "display": …}
+            return value["amount"]
 
         shipping = data["shipping"]
-        return PricedOrder(
-            currency=currency,
-            lines=tuple(
-                OrderLine(
-                    sku=_text(line["sku"]),
-                    title=_text(line["title"]),
-                    quantity=_integer(line["quantity"]),
-                    unit_price=money(line["unit_price"]),
-                    discount=money(line["discount"]),
-                    total=money(line["total"]),
-                    tax_rate=_rate(line["tax_rate"]),
-                )
-                for line in _list(data["lines"])
-            ),
-            subtotal=money(data["subtotal"]),
-            discounts=tuple(
-                OrderDiscount(_text(d["label"]), money(d["amount"]), _optional_text(d.get("code")))
-                for d in _list(data["discounts"])
-            ),
-            delivery=Delivery(
-                _text(shipping["id"]),
-                _text(shipping["name"]),
-                money(shipping["price"]),
-                _flag(shipping["pickup"]),
-            ),
-            vat=tuple(
-                VatAmount(_rate(v["rate"]), money(v["gross"]), money(v["vat"]))
-                for v in _list(data["vat"])
-            ),
-            total=money(data["total"]),
-            promo_code=_optional_text(data.get("promo_code")),
+        return _priced(  # the same values in today's encoding, read by today's reader
+            {
+                "currency": data["currency"],
+                "lines": [
+                    {
+                        **{k: line[k] for k in ("sku", "title", "quantity", "tax_rate")},
+                        **{k: amount(line[k]) for k in ("unit_price", "discount", "total")},
+                    }
+                    for line in _list(data["lines"])
+                ],
+                "subtotal": amount(data["subtotal"]),
+                "discounts": [
+                    {"label": d["label"], "amount": amount(d["amount"]), "code": d.get("code")}
+                    for d in _list(data["discounts"])
+                ],
+                "delivery": {
+                    "method": shipping["id"],
+                    "label": shipping["name"],
+                    "price": amount(shipping["price"]),
+                    "pickup": shipping["pickup"],
+                },
+                "vat": [
+                    {"rate": v["rate"], "gross": amount(v["gross"]), "vat": amount(v["vat"])}
+                    for v in _list(data["vat"])
+                ],
+                "total": amount(data["total"]),
+                "promo_code": data.get("promo_code"),
+            }
         )
 
     return _read("checkout quote (before the order codec)", read, quote)
