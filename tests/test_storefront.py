@@ -285,7 +285,9 @@ def test_blog_teaser_without_an_image_takes_the_whole_width(browser: Any, site: 
                 [li.querySelector('h2').getBoundingClientRect().width, li.getBoundingClientRect().width,
                  !!li.querySelector('img')])"""
         )
-        assert any(not has_image for _, _, has_image in widths), "the example has a post without image"
+        assert any(not has_image for _, _, has_image in widths), (
+            "the example has a post without image"
+        )
         squeezed = [(text, whole) for text, whole, has_image in widths if text < whole * 0.6]
         assert squeezed == []
     finally:
