@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from comptoir.serve import create_app
 from generator.build import build
 from shop.text import slugify
-from tests.servers import serve_app
+from tests.apishop import running_stack
 from tests.sitecheck import file_for
 from tests.webtools import (
     LIGHTHOUSE_FAILED_AUDITS,
@@ -33,15 +33,23 @@ SHOTS = Path(os.environ.get("COMPTOIR_SCREENSHOTS", "/tmp/comptoir-screenshots")
 
 
 @pytest.fixture(scope="module")
-def example_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    output = tmp_path_factory.mktemp("example") / "output"
-    build(ROOT, output)
-    return output
+def example_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the example shop, built (its functions read the published shop beside it)."""
+    shop = tmp_path_factory.mktemp("example") / "shop"
+    shutil.copytree(ROOT / "content", shop / "content")
+    build(shop)
+    return shop
 
 
 @pytest.fixture(scope="module")
-def site(example_output: Path) -> Iterator[str]:
-    with serve_app(create_app(example_output)) as base:
+def example_output(example_shop: Path) -> Path:
+    return example_shop / "output"
+
+
+@pytest.fixture(scope="module")
+def site(example_shop: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The example shop served with its functions (the pages ask /api/stock)."""
+    with running_stack(example_shop, tmp_path_factory.mktemp("example-var")) as (base, _):
         yield base
 
 
