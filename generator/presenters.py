@@ -222,16 +222,18 @@ class Presenter:
 
     # -- products ------------------------------------------------------------
 
-    def variant(self, item: Item) -> VariantView:
+    def variant(self, item: Item, image: int | None = None) -> VariantView:
+        variant = item.variant
         return VariantView(
             sku=item.sku,
-            label=item.variant.label if item.variant else "",
-            options=item.variant.options if item.variant else (),
+            label=join_units(variant.label) if variant else "",
+            options=tuple((n, join_units(v)) for n, v in variant.options) if variant else (),
             price=self.money(item.price),
             compare_at=self.money(item.compare_at_price) if item.compare_at_price else None,
             available=item.available,
             stock=item.stock,
             weight=item.weight,
+            image=image,
         )
 
     def tax_note(self, product: Product) -> str:
@@ -250,25 +252,37 @@ class Presenter:
         images = tuple(self.image(ref) for ref in product.images)
         description = self.markdown(product.description)
         summary = product.summary or first_sentence(description) or product.title
+        reduced = [item for item in items if item.compare_at_price is not None]
+        photos = variant_images(product)
+        stocks = [item.stock for item in items if item.available]
         return ProductView(
             slug=product.slug,
             url=product_url(product),
-            title=product.title,
+            title=join_units(product.title),
             sku=product.sku,
-            summary=summary,
-            description_html=description,
+            summary=join_units(summary),
+            description_html=Markup(join_units(description)),  # noqa: S704 - only spaces changed
             images=images,
             price=self.money(cheapest.price),
             price_is_from=product.has_price_range,
             compare_at=self.money(compare_at) if compare_at else None,
-            on_sale=any(i.compare_at_price is not None for i in items),
+            on_sale=bool(reduced),
+            sale_variants=tuple(join_units(item.variant.label) for item in reduced if item.variant)
+            if len(reduced) < len(items)
+            else (),
             available=product.available,
             category=Link(product.category, category_url(product.category)),
             tags=tuple(Link(tag, tag_url(tag)) for tag in product.tags),
-            variants=tuple(self.variant(item) for item in items),
+            variants=tuple(map(self.variant, items, photos)),
             has_variants=bool(product.variants),
             option_names=product.option_names,
             tax_note=self.tax_note(product),
+            max_quantity=min([99, *(stock for stock in stocks if stock is not None)])
+            if stocks and None not in stocks
+            else 99,
+            stock_skus=tuple(item.sku for item in items)
+            if all(item.stock is not None for item in items)
+            else (),
             json_ld=self.json_ld(product, summary, images),
             date=product.date,
         )
@@ -408,6 +422,42 @@ def paginate(
         )
         result.append((pagination, items[(number - 1) * per_page : number * per_page]))
     return result
+
+
+def variant_images(product: Product) -> list[int | None]:
+    """For each item, the index of its photo among the product's images: the first image
+    whose alternative text names one of the variant's option values ("Brun tenmoku" in
+    "La même théière, émaillée en brun tenmoku"). When some variant has its own photo, the
+    others show the product's first one; when none has, no photo follows the choice."""
+    found: list[int | None] = []
+    for item in product.items:
+        values = [value.casefold() for _, value in item.variant.options] if item.variant else []
+        found.append(
+            next(
+                (
+                    index
+                    for index, image in enumerate(product.images)
+                    if any(_names(image.alt.casefold(), value) for value in values)
+                ),
+                None,
+            )
+        )
+    if all(index is None for index in found):
+        return found
+    return [0 if index is None else index for index in found]
+
+
+def _names(text: str, value: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text) is not None
+
+
+# A number and what follows it stay on one line: "100 g", "1 280 °C", "7,50 €".
+_UNIT = re.compile(r"(?<=\d) (?=(?:\d{3}(?!\d)|(?:g|kg|mg|cl|ml|l|cm|mm|m|min|°C|°|€|%)(?![\w-])))")
+
+
+def join_units(text: str) -> str:
+    """``text`` with no-break spaces between numbers and their units (or thousands)."""
+    return _UNIT.sub("\u00a0", text) if " " in text else text
 
 
 def script_json(data: Any) -> Markup:

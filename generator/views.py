@@ -53,6 +53,7 @@ class VariantView(_View):
     available: bool
     stock: int | None  # None: not tracked
     weight: int | None
+    image: int | None = None  # index in the product's images of this variant's photo
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class ProductView(_View):
     price_is_from: bool  # variants have different prices: show "from 9,50 €"
     compare_at: str | None
     on_sale: bool
+    sale_variants: tuple[str, ...]  # labels of the reduced variants when only some are
     available: bool
     category: Link
     tags: tuple[Link, ...]
@@ -75,6 +77,8 @@ class ProductView(_View):
     has_variants: bool
     option_names: tuple[str, ...]
     tax_note: str  # "TVA 5,5 % incluse"
+    max_quantity: int  # the most one can buy of one variant, as built (stock, at most 99)
+    stock_skus: tuple[str, ...]  # all SKUs when every one is tracked (live stock may sell out)
     json_ld: Markup  # serialized schema.org Product, safe inside <script type=application/ld+json>
     date: dt.date | None
 

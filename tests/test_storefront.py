@@ -9,16 +9,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from comptoir.serve import create_app
 from generator.build import build
 from shop.text import slugify
-from tests.servers import serve_app
+from tests.apishop import running_stack
 from tests.sitecheck import file_for
 from tests.webtools import (
     LIGHTHOUSE_FAILED_AUDITS,
@@ -33,15 +33,23 @@ SHOTS = Path(os.environ.get("COMPTOIR_SCREENSHOTS", "/tmp/comptoir-screenshots")
 
 
 @pytest.fixture(scope="module")
-def example_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    output = tmp_path_factory.mktemp("example") / "output"
-    build(ROOT, output)
-    return output
+def example_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the example shop, built (its functions read the published shop beside it)."""
+    shop = tmp_path_factory.mktemp("example") / "shop"
+    shutil.copytree(ROOT / "content", shop / "content")
+    build(shop)
+    return shop
 
 
 @pytest.fixture(scope="module")
-def site(example_output: Path) -> Iterator[str]:
-    with serve_app(create_app(example_output)) as base:
+def example_output(example_shop: Path) -> Path:
+    return example_shop / "output"
+
+
+@pytest.fixture(scope="module")
+def site(example_shop: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The example shop served with its functions (the pages ask /api/stock)."""
+    with running_stack(example_shop, tmp_path_factory.mktemp("example-var")) as (base, _):
         yield base
 
 
@@ -267,3 +275,130 @@ def test_lighthouse_mobile_scores(site: str, catalog: dict[str, Any], which: str
         "best-practices": 1.0,
         "seo": 1.0,
     }, (scores, failed)
+
+
+# -- what the first visit found (issue 15, part 4) ------------------------------------------------
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.browser
+def test_blog_teaser_without_an_image_takes_the_whole_width(browser: Any, site: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(site + "/blog/")
+        widths = page.evaluate(
+            """() => [...document.querySelectorAll('.post-teaser')].map(li =>
+                [li.querySelector('h2').getBoundingClientRect().width, li.getBoundingClientRect().width,
+                 !!li.querySelector('img')])"""
+        )
+        assert any(not has_image for _, _, has_image in widths), (
+            "the example has a post without image"
+        )
+        squeezed = [(text, whole) for text, whole, has_image in widths if text < whole * 0.6]
+        assert squeezed == []
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_category_menu_fits_a_phone(browser: Any, site: str) -> None:
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.goto(site + "/")
+        menu = page.evaluate(
+            """() => { const ul = document.querySelector('.site-nav ul');
+                return {overflow: ul.scrollWidth - ul.clientWidth,
+                        outside: [...ul.querySelectorAll('a')].filter(a =>
+                            a.getBoundingClientRect().right > innerWidth).map(a => a.textContent)}; }"""
+        )
+        assert menu == {"overflow": 0, "outside": []}
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_choosing_a_variant_shows_its_photo(page: Any, site: str) -> None:
+    page.goto(site + "/products/theiere-kyusu-gres/")
+    main = page.locator(".gallery-main img")
+    assert "/images/kyusu-brun-" not in main.evaluate("img => img.currentSrc")
+    page.locator(".variant", has_text="Brun tenmoku").click()
+    page.wait_for_function(
+        "document.querySelector('.gallery-main img').currentSrc.includes('kyusu-brun')"
+    )
+    assert "brun tenmoku" in (main.get_attribute("alt") or "")
+    page.locator(".variant", has_text="Bleu céladon").click()
+    page.wait_for_function(
+        "!document.querySelector('.gallery-main img').currentSrc.includes('kyusu-brun')"
+    )
+
+
+def test_variant_photos_are_all_in_the_page_as_built(example_output: Path) -> None:
+    """Without JavaScript the shopper still sees every variant's photo."""
+    html = file_for(example_output, "/products/theiere-kyusu-gres/").read_text()
+    assert "/images/kyusu-brun-" in html and re.search(r"/images/kyusu-[0-9a-f]+-", html)
+
+
+def test_a_sale_on_one_size_says_which(example_output: Path) -> None:
+    html = file_for(example_output, "/category/thes-noirs/").read_text()
+    card = html[html.index("Earl Grey") :]
+    card = card[: card.index("</li>")]
+    badge = re.search(r'<p class="badge badge-sale">(.*?)</p>', card)
+    assert badge is not None
+    assert badge.group(1) == "Promotion\u00a0: 250\u00a0g"
+
+
+QUANTITY = re.compile(r"\d (?:g|kg|cl|ml|l|cm|mm|°C|€|%)(?![\w-])")
+
+
+def test_quantities_and_prices_never_wrap(example_output: Path) -> None:
+    """A number and its unit are joined by a no-break space, in texts and in the data-*
+    texts the scripts show."""
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, str]] = []
+
+    class Texts(HTMLParser):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name, self.script = name, False
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.script = tag == "script"
+            for key, value in attrs:
+                if key.startswith("data-") and value and QUANTITY.search(value):
+                    found.append((self.name, value))
+
+        def handle_endtag(self, tag: str) -> None:
+            self.script = False
+
+        def handle_data(self, data: str) -> None:
+            if not self.script and QUANTITY.search(data):
+                found.append((self.name, data.strip()))
+
+    for page in [*example_output.glob("products/*/index.html"), example_output / "index.html"]:
+        parser = Texts(page.parent.name)
+        parser.feed(page.read_text())
+    assert found == []
+
+
+@pytest.mark.browser
+def test_buy_button_on_the_first_phone_screen(
+    browser: Any, site: str, catalog: dict[str, Any]
+) -> None:
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        low = {}
+        for product in catalog["products"]:
+            page.goto(site + product["url"])
+            bottom = page.locator("form[data-add-to-cart] [type=submit]").evaluate(
+                "b => b.getBoundingClientRect().bottom"
+            )
+            if bottom > PHONE["height"]:
+                low[product["url"]] = round(bottom)
+        assert low == {}
+    finally:
+        context.close()

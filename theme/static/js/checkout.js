@@ -90,6 +90,10 @@
         note = $("[data-line-problem]", li),
         text = problems[sku] || "";
       if (line && price) price.replaceChildren(...[price.firstElementChild].filter(Boolean), line.unit_price.display);
+      // The line's total, as the server priced it; none while a new quantity is being priced.
+      const total = $("[data-line-total]", li),
+        wanted = read().find(i => i.sku == sku)?.quantity;
+      if (total) total.replaceChildren(...[total.firstElementChild].filter(Boolean), line && line.quantity == wanted ? line.subtotal.display : "");
       if (note) {
         note.textContent = text;
         note.hidden = !text;
