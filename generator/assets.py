@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import os
 import posixpath
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import quote, unquote
+
+from shop.files import write_atomic
 
 HASH_LENGTH = 10
 
@@ -178,16 +178,7 @@ def _write_once(target: Path, content: bytes) -> None:
     if target.exists():
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    temporary = Path(name)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(content)
-        temporary.chmod(0o644)  # a web server reading output/ needs more than mkstemp's 0600
-        temporary.replace(target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_atomic(target, content)
 
 
 # -- CSS -----------------------------------------------------------------------
