@@ -26,7 +26,7 @@ from jinja2 import FileSystemBytecodeCache
 
 from generator import TEMPLATE_ROOT, code_digest, content_cache
 from generator.assets import AssetError, AssetManifest, build_assets
-from generator.content_cache import PickleProductCache
+from generator.content_cache import Parsed, PickleProductCache, load_cached_content
 from generator.i18n import load_translations
 from generator.images import ImageError, process_images
 from generator.pages import PageCache, PageJob, Written, render_pages, replace_file, write_file
@@ -42,7 +42,7 @@ from generator.presenters import (
 from shop.catalog_file import catalog_text
 from shop.catalogue import Catalogue
 from shop.config import ShopConfig
-from shop.content import Page, Parsed, Post, ShopContent, load_content
+from shop.content import Page, Post, ShopContent
 from shop.problems import Problem
 
 DEFAULT_THEME = TEMPLATE_ROOT / "theme"
@@ -175,7 +175,7 @@ def check(root: Path) -> ShopContent:
 def _load(root: Path) -> tuple[ShopContent, Background]:
     """The shop's content, and the saving of what was read for the next time."""
     products = PickleProductCache(root / ".cache" / "content.pickle")
-    content = load_content(root, products, _parse_in_parallel)
+    content = load_cached_content(root, products, _parse_in_parallel)
     return content, Background(products.save)  # pickling 10,000 records takes 0.3 s
 
 
