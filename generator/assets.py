@@ -2,7 +2,8 @@
 
 ``css/site.css`` becomes ``static/css/site.1a2b3c4d5e.css``: a new content gets a new
 name, so the CDN may cache every asset forever. CSS and JavaScript are minified
-conservatively first (nothing that could change what they mean), and ``url(...)``
+conservatively first (nothing that could change what they mean: why not rcssmin and
+rjsmin, which do: benchmarks/README.md, "minify.py"), and ``url(...)``
 references between static files are rewritten to the fingerprinted URLs, so a font
 that changes also renames the stylesheet that loads it.
 """
