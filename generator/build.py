@@ -26,7 +26,7 @@ from jinja2 import Environment, FileSystemBytecodeCache, TemplateSyntaxError
 
 from generator import code_digest, content_cache
 from generator.assets import AssetError, AssetManifest, build_assets
-from generator.content_cache import PickleProductCache
+from generator.content_cache import Parsed, PickleProductCache, load_cached_content
 from generator.i18n import load_translations
 from generator.images import ImageError, process_images
 from generator.pages import PageCache, PageJob, Written, render_pages, replace_file, write_file
@@ -43,7 +43,7 @@ from generator.publish import DEFAULT_THEME, published_shop
 from shop.catalog_file import catalog_text
 from shop.catalogue import Catalogue
 from shop.config import ShopConfig
-from shop.content import Page, Parsed, Post, ShopContent, load_content
+from shop.content import Page, Post, ShopContent
 from shop.problems import Problem
 from shop.published import PublishedShop, published_path
 from shop.published import write as write_published
@@ -181,7 +181,7 @@ def check(root: Path) -> ShopContent:
 def _load(root: Path) -> tuple[ShopContent, Background]:
     """The shop's content, and the saving of what was read for the next time."""
     products = PickleProductCache(root / ".cache" / "content.pickle")
-    content = load_content(root, products, _parse_in_parallel)
+    content = load_cached_content(root, products, _parse_in_parallel)
     return content, Background(products.save)  # pickling 10,000 records takes 0.3 s
 
 

@@ -20,7 +20,6 @@ import multiprocessing
 import os
 import re
 import shutil
-import tempfile
 import unicodedata
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -31,6 +30,7 @@ from typing import Literal
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from generator.parallel import can_fork, worker_count
+from shop.files import atomic_writer
 
 DEFAULT_WIDTHS = (320, 640, 960, 1280)
 PREFERRED_SRC_WIDTH = 640
@@ -253,22 +253,6 @@ def _needed_files(
     ]
 
 
-@contextlib.contextmanager
-def _atomic_writer(target: Path) -> Iterator[io.BufferedWriter]:
-    """A file that appears at ``target`` complete, or not at all."""
-    descriptor, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            yield file
-        Path(temporary).chmod(0o644)  # mkstemp's 0600 would follow the file into output/
-        Path(temporary).replace(target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 # -- running the jobs ----------------------------------------------------------
 
 
@@ -327,7 +311,7 @@ def _render(job: _Job) -> _SourceInfo:
         for path in _needed_files(job.cache_dir, job.digest, info, job.widths)
     }
     record = {"width": info.width, "height": info.height, "alpha": info.alpha, "sizes": sizes}
-    with _atomic_writer(_info_file(job.cache_dir, job.digest)) as file:
+    with atomic_writer(_info_file(job.cache_dir, job.digest)) as file:
         file.write(json.dumps(record).encode())
     return info
 
@@ -450,7 +434,7 @@ def _save(picture: Image.Image, target: Path, image_format: str) -> None:
         options = {"quality": WEBP_QUALITY, "method": WEBP_METHOD}
     else:
         options = {"optimize": True}
-    with _atomic_writer(target) as file:
+    with atomic_writer(target) as file:
         picture.save(file, format=image_format, **options)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from generator.parallel import forked_map
+from shop.files import write_atomic
 
 # Below this many pages to render, forking costs more than it saves.
 PARALLEL_MIN = 400
@@ -79,17 +80,9 @@ class PageCache:
 
 
 def replace_file(path: Path, data: bytes) -> None:
-    """Replace a cache file whole: written aside under this process's name, then renamed
-    (its folder made if need be), so a reader never sees half of it. A write that fails
-    (a full disk) leaves no temporary file behind."""
+    """Replace a cache file whole, its folder made if need be (see ``shop.files.write_atomic``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(data)
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_atomic(path, data)
 
 
 class Written(NamedTuple):
@@ -131,6 +124,8 @@ def write_file(path: str, data: bytes, folders: set[str]) -> Written:
         with open(path, "rb") as file:  # noqa: PTH123 - no Path for 11,000 pages
             if file.read() == data:
                 return Written(False, stat.st_size, stat.st_mtime_ns)
+    # Not shop.files.atomic_writer: its unique name, buffered file and chmod cost twice
+    # as much per page (170 us against 330 us), and a theme change replaces every page.
     temporary = f"{path}.{os.getpid()}.tmp"
     written = _write(temporary, data)
     os.replace(temporary, path)  # noqa: PTH105

@@ -119,11 +119,6 @@ class Product:
         return any(item.available for item in self.items)
 
     @property
-    def from_price(self) -> Money:
-        """The lowest price among what can be bought ("from 9,50 €")."""
-        return min(item.price for item in self.items)
-
-    @property
     def has_price_range(self) -> bool:
         return len({item.price for item in self.items}) > 1
 

@@ -4,24 +4,22 @@
 articles) together with every problem found, each as ``path:line: message``.
 Nothing here raises for a merchant's mistake.
 
-Each product file is read on its own into a ``ProductRecord``, which a
-``ProductCache`` may keep between builds (keyed by the file's bytes and the
-settings it was read with, and known by the file's ``stat`` signature once it
-has settled); what involves several files (a SKU or an address
-used twice, category spellings) is checked afterwards, on every load.
+Each product file is read on its own into a ``ProductRecord``, and given a
+digest of its bytes and the settings it was read with; what involves several
+files (a SKU or an address used twice, category spellings) is checked
+afterwards, on every load. So a build may keep records between builds and
+spread the reading over its cores (``generator.content_cache``): it hands
+``load_content`` its own ``ReadProducts``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
 
 from shop.catalogue import SKU_PATTERN, Catalogue, ImageRef, Product, Status, Variant
 from shop.config import LEGAL_ROLES, PAGE_ROLES, ShopConfig, read_config
@@ -51,7 +49,9 @@ VARIANT_KEYS = ("sku", "options", "price", "compare_at_price", "stock", "weight"
 PAGE_KEYS = ("title", "role", "slug", "summary")
 POST_KEYS = ("title", "date", "summary", "tags", "image", "author")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
-CACHE_VERSION = 1  # part of every cache key: bump it when reading a product file changes
+# Part of every product's digest: bump it when reading a product file changes, so that
+# equal digests still mean equal products (caches rely on it).
+READER_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,32 +121,9 @@ class ProductRecord:
     images: tuple[tuple[str, bool], ...]  # (path under content/, whether it existed)
 
 
-Parsed = tuple[str | None, ProductRecord]  # a file's cache key (None: unreadable), its record
-ParseMany = Callable[[Callable[[Sequence[Any]], list[Parsed]], Sequence[Any]], list[Parsed]]
-
-
-def _parse_here(
-    parse: Callable[[Sequence[Any]], list[Parsed]], files: Sequence[Any]
-) -> list[Parsed]:
-    return parse(files)
-
-
-class ProductCache(Protocol):
-    """Product records kept between loads, by a key ``load_content`` computes.
-
-    The key of a file hashes its bytes. So that an unchanged file need not be read
-    again, the cache also remembers each file's key by its *signature*: what
-    ``os.stat`` says of it (size, modification and change times, inode, device),
-    recorded only once the file has not changed for a while (see ``_signature``).
-    """
-
-    def get(self, key: str) -> ProductRecord | None: ...
-
-    def put(self, key: str, record: ProductRecord) -> None: ...
-
-    def key_of(self, context: str, signature: Signature) -> str | None: ...
-
-    def note_key(self, context: str, signature: Signature, key: str) -> None: ...
+ReadProducts = Callable[[Path, Sequence[str], "ProductSettings"], list[ProductRecord]]
+"""How product files become records: given the shop's root, the names of its files in
+content/products/ and the settings to read them with, one record per name, in order."""
 
 
 def load_config(root: Path, problems: Problems) -> ShopConfig | None:
@@ -178,28 +155,21 @@ def load_config(root: Path, problems: Problems) -> ShopConfig | None:
     return None
 
 
-def load_content(
-    root: Path, cache: ProductCache | None = None, parse_many: ParseMany | None = None
-) -> ShopContent:
+def load_content(root: Path, read_products: ReadProducts | None = None) -> ShopContent:
     """Read ``root/content`` and validate it all; problems are collected, never raised.
 
-    With a ``cache``, a product file whose bytes (and settings) are unchanged since
-    it was put there is not parsed again, and one whose signature is unchanged is
-    not even read; the problems reported are the same.
-    ``parse_many(parse, files)`` may spread the reading and parsing of product files
-    over several processes; it must return ``parse(files)``'s results, in order.
+    ``read_products`` turns the product files into records (by default each is read
+    in turn with ``read_product_file``); a build passes one that keeps them between
+    builds. The checks across files run here, on every load, so the problems reported
+    are the same whoever read the files.
     """
     problems = Problems()
     content = root / "content"
     config = load_config(root, problems)
-    settings = _ProductSettings.of(config)
-    products = _read_products(
-        root,
-        settings,
-        cache if cache is not None else _NoCache(),
-        problems,
-        parse_many or _parse_here,
-    )
+    settings = ProductSettings.of(config)
+    names = _markdown_names(content / "products")
+    records = (read_products or read_product_files)(root, names, settings)
+    products = _check_products(names, records, problems)
     pages = _read_pages(root, content / "pages", problems)
     posts = _read_posts(root, content / "blog", problems)
     return ShopContent(root, config, Catalogue(tuple(products)), pages, posts, problems)
@@ -292,34 +262,18 @@ def _split_document(display: str, text: str, problems: Problems) -> Document | N
 
 
 @dataclass(frozen=True, slots=True)
-class _ProductSettings:
-    """What reading a product file depends on besides its bytes (part of its cache key)."""
+class ProductSettings:
+    """What reading a product file depends on besides its bytes (part of its digest)."""
 
     currency: str
     tax_classes: tuple[str, ...] | None  # sorted; None without a valid shop.yaml
     default_tax: str
 
     @classmethod
-    def of(cls, config: ShopConfig | None) -> _ProductSettings:
+    def of(cls, config: ShopConfig | None) -> ProductSettings:
         if config is None:
             return cls("EUR", None, "standard")
         return cls(config.currency, tuple(sorted(config.tax_classes)), config.default_tax_class)
-
-
-class _NoCache:
-    """The cache of a load given none: remembers nothing."""
-
-    def get(self, key: str) -> ProductRecord | None:
-        return None
-
-    def put(self, key: str, record: ProductRecord) -> None:
-        pass
-
-    def key_of(self, context: str, signature: Signature) -> str | None:
-        return None
-
-    def note_key(self, context: str, signature: Signature, key: str) -> None:
-        pass
 
 
 @dataclass
@@ -334,42 +288,61 @@ class _ImageChecks:
         return found
 
 
-def _read_products(
-    root: Path,
-    settings: _ProductSettings,
-    cache: ProductCache,
-    problems: Problems,
-    parse_many: ParseMany,
-) -> list[Product]:
+def read_product_files(
+    root: Path, names: Sequence[str], settings: ProductSettings
+) -> list[ProductRecord]:
+    """Each of content/products/``names`` read in turn (the ``ReadProducts`` of a load
+    given none)."""
     folder = root / "content" / "products"
-    names = _markdown_names(folder)
-    records: list[ProductRecord | None] = []
-    unread: list[_Unread] = []
-    images: dict[str, bool] = {}  # whether each image a cached record names exists
-    settled = time.time_ns() - SETTLED_NS
-    reading = hashlib.blake2b(repr((CACHE_VERSION, settings)).encode(), digest_size=8).hexdigest()
-    for index, name in enumerate(names):
-        display = f"content/products/{name}"
-        context = f"{display}\0{reading}"
-        signature = _signature(f"{folder}/{name}", settled)
-        known = _known_record(root, context, signature, cache, images)
-        if known is None:
-            path = folder / name
-            unread.append(_Unread(root, path, display, settings, context, signature, index))
-        records.append(known)
-    parsed = parse_many(functools.partial(_parse_files, cache), unread)
-    for item, (key, fresh) in zip(unread, parsed, strict=True):
-        records[item.position] = fresh
-        if key is not None:
-            cache.put(key, fresh)
-            if item.signature is not None:
-                cache.note_key(item.context, item.signature, key)
+    return [
+        read_product_file(root, folder / name, f"content/products/{name}", settings)[1]
+        for name in names
+    ]
 
+
+def read_product_file(
+    root: Path,
+    path: Path,
+    display: str,
+    settings: ProductSettings,
+    known: Callable[[str], ProductRecord | None] = lambda digest: None,
+) -> tuple[str | None, ProductRecord]:
+    """The product file at ``path`` (``display`` in messages) read into a record, with
+    the digest of its bytes and ``settings`` (None when the file cannot be read).
+
+    ``known(digest)`` may return the record of the same bytes read before: the file
+    is then not parsed again.
+    """
+    unreadable = Problems()
+    data = _read_bytes(path, display, unreadable)
+    if data is None:
+        return None, ProductRecord(None, tuple(unreadable.items), (), ())
+    digest = _digest(data, repr((READER_VERSION, display, settings)))
+    record = known(digest)
+    if record is not None:
+        return digest, record
+    text = _decode(data, display, unreadable)
+    if text is None:
+        return None, ProductRecord(None, tuple(unreadable.items), (), ())
+    return digest, _read_product_file(root, path, display, text, settings, digest)
+
+
+def _digest(data: bytes, context: str) -> str:
+    encoded = context.encode()
+    digest = hashlib.blake2b(len(encoded).to_bytes(8, "big"), digest_size=20)
+    digest.update(encoded)
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def _check_products(
+    names: Sequence[str], records: Sequence[ProductRecord], problems: Problems
+) -> list[Product]:
+    """The products of the records, once what involves several files is checked."""
     products: list[Product] = []
     claimed: dict[str, str] = {}  # SKU -> "path:line" where it was first declared
     slugs: dict[str, str] = {}
     for name, record in zip(names, records, strict=True):
-        assert record is not None
         display = f"content/products/{name}"
         problems.items.extend(record.problems)
         unique = _claim_skus(display, record.skus, claimed, problems)
@@ -380,96 +353,8 @@ def _read_products(
     return products
 
 
-class _Unread(NamedTuple):
-    """A product file its signature did not vouch for: to read, and to parse unless
-    the cache has the record of its bytes (in a worker process, perhaps)."""
-
-    root: Path
-    path: Path
-    display: str
-    settings: _ProductSettings
-    context: str  # the file's name and the reading settings, for ``note_key``
-    signature: Signature | None
-    position: int  # among the shop's product files
-
-
-def _parse_files(cache: ProductCache, files: Sequence[_Unread]) -> list[Parsed]:
-    images: dict[str, bool] = {}
-    return [_parse_file(cache, file, images) for file in files]
-
-
-def _parse_file(cache: ProductCache, file: _Unread, images: dict[str, bool]) -> Parsed:
-    unreadable = Problems()
-    data = _read_bytes(file.path, file.display, unreadable)
-    if data is None:
-        return None, ProductRecord(None, tuple(unreadable.items), (), ())
-    key = _cache_key(data, repr((CACHE_VERSION, file.display, file.settings)))
-    cached = cache.get(key)
-    if cached is not None and _same_images(file.root, cached, images):
-        return key, cached
-    text = _decode(data, file.display, unreadable)
-    if text is None:
-        return None, ProductRecord(None, tuple(unreadable.items), (), ())
-    return key, _read_product_file(file.root, file.path, file.display, text, file.settings, key)
-
-
-Signature = tuple[int, int, int, int, int]  # size, mtime, ctime (ns), inode, device
-# A file's signature is trusted only once its change time is this far in the past:
-# a file changed twice within one tick of the file system's clock, with a build
-# reading it in between, must not keep the first version's key.
-SETTLED_NS = 2_000_000_000
-
-
-def _known_record(
-    root: Path,
-    context: str,
-    signature: Signature | None,
-    cache: ProductCache,
-    images: dict[str, bool],
-) -> ProductRecord | None:
-    """The cached record of a file its signature vouches for (and whose images are
-    as they were); None when the file must be read."""
-    if signature is None:
-        return None
-    key = cache.key_of(context, signature)
-    cached = None if key is None else cache.get(key)
-    if cached is not None and _same_images(root, cached, images):
-        return cached
-    return None
-
-
-def _signature(path: str, settled: int) -> Signature | None:
-    try:
-        stat = os.stat(path)  # noqa: PTH116 - a stat_result, for 10,000 files
-    except OSError:
-        return None
-    if stat.st_ctime_ns >= settled or stat.st_mtime_ns >= settled:
-        return None  # changed too recently to be told apart from its next change
-    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev)
-
-
-def _cache_key(data: bytes, context: str) -> str:
-    encoded = context.encode()
-    digest = hashlib.blake2b(len(encoded).to_bytes(8, "big"), digest_size=20)
-    digest.update(encoded)
-    digest.update(data)
-    return digest.hexdigest()
-
-
-def _same_images(root: Path, record: ProductRecord, exists: dict[str, bool]) -> bool:
-    """Whether the images the record names exist as they did (``exists`` remembers
-    each file's answer: a few pictures serve thousands of products)."""
-    for src, existed in record.images:
-        found = exists.get(src)
-        if found is None:
-            found = exists[src] = os.path.isfile(f"{root}/content/{src}")  # noqa: PTH113
-        if found != existed:
-            return False
-    return True
-
-
 def _read_product_file(
-    root: Path, path: Path, display: str, text: str, settings: _ProductSettings, digest: str
+    root: Path, path: Path, display: str, text: str, settings: ProductSettings, digest: str
 ) -> ProductRecord:
     problems = Problems()
     skus: list[SkuSite] = []
@@ -516,7 +401,7 @@ def _check_slug(product: Product, slugs: dict[str, str], problems: Problems) -> 
 def _read_product(
     document: Document,
     path: Path,
-    settings: _ProductSettings,
+    settings: ProductSettings,
     images: _ImageChecks,
     skus: list[SkuSite],
     problems: Problems,

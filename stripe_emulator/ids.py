@@ -20,7 +20,3 @@ def new_id(prefix: str) -> str:
 def new_checkout_session_id() -> str:
     """Test-mode Checkout Session ids are long: ``cs_test_a1`` and 58 characters."""
     return f"cs_test_a1{_random(58)}"
-
-
-def new_secret(prefix: str) -> str:
-    return f"{prefix}_{_random(32)}"

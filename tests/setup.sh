@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond `pip install -e ".[test]"`, on Debian 12:
 #   - Debian's chromium (driven by playwright) and a Java runtime (for the Nu HTML validator);
+#   - npm, when there is none (Debian's, with its Node.js 18.20: the pinned tools run on it);
 #   - the npm tools pinned in tests/node/package-lock.json (axe-core, lighthouse, vnu-jar).
 # Idempotent: installs only what is missing. Never runs `playwright install` (it downloads a
 # browser build from outside, which fails here; the tests use Debian's chromium).
@@ -27,6 +28,9 @@ fi
 if ! command -v java >/dev/null 2>&1; then
     missing+=(default-jre-headless)
 fi
+if ! command -v npm >/dev/null 2>&1; then
+    missing+=(npm)
+fi
 
 if ((${#missing[@]})); then
     if ((EUID == 0)); then
@@ -52,9 +56,14 @@ chromium=/usr/bin/chromium
 [[ -x $chromium ]] || chromium=/usr/lib/chromium/chromium
 [[ -x $chromium ]] || die "chromium is still missing after apt-get install"
 command -v java >/dev/null 2>&1 || die "java is still missing after apt-get install"
+command -v npm >/dev/null 2>&1 || die "npm is still missing after apt-get install"
 
 # --- npm tools (tests/node) --------------------------------------------------------------------
-command -v npm >/dev/null 2>&1 || die "npm not found: install Node.js 20 or later with npm"
+# The oldest Node.js every package in package-lock.json accepts (lighthouse 12.8.2: 18.16,
+# vnu-jar and puppeteer-core: 18); Debian 12's is 18.20.
+node -e 'const [major, minor] = process.versions.node.split(".").map(Number);
+process.exit(major > 18 || (major === 18 && minor >= 16) ? 0 : 1)' ||
+    die "node $(node --version) is too old for the test tools: install Node.js 18.16 or later"
 
 lock_sum="$(sha256sum "$node_dir/package-lock.json" | cut -d' ' -f1)"
 stamp="$node_dir/node_modules/.comptoir-lock.sha256"

@@ -266,7 +266,8 @@ def test_product_files_parsed_in_workers_give_what_one_process_gives(tmp_path: P
         parsers.update(pid for pid, _ in results)
         return [record for _, record in results]
 
-    alone, spread = load_content(shop), load_content(shop, parse_many=in_workers)
+    empty = content_cache.PickleProductCache(tmp_path / "empty.pickle")  # every file parsed
+    alone, spread = load_content(shop), content_cache.load_cached_content(shop, empty, in_workers)
     assert parsers and os.getpid() not in parsers  # really parsed in other processes
     assert list(spread.problems) == list(alone.problems)
     assert len(list(alone.problems)) == 2  # the SKU used twice, the comma in a price

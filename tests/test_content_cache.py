@@ -1,4 +1,4 @@
-"""load_content with a PickleProductCache: the same shop and problems, without re-reading files.
+"""load_cached_content: the same shop and problems as load_content, without re-reading files.
 
 Parsing is watched through shop.content.parse_yaml: a product file taken from the
 cache is never parsed.
@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+import generator.content_cache
 import shop.content
-from generator.content_cache import FORMAT, PickleProductCache
+from generator.content_cache import FORMAT, PickleProductCache, load_cached_content
 from shop.content import ShopContent, load_content
 from shop.problems import Problems
 from shop.yamldoc import Node, parse_yaml
@@ -62,7 +63,7 @@ def cache_file(shop: Path) -> Path:
 def cached_load(shop: Path) -> ShopContent:
     """What a build does: a cache from the file, one load, then save."""
     cache = PickleProductCache(cache_file(shop))
-    content = load_content(shop, cache)
+    content = load_cached_content(shop, cache)
     cache.save()
     return content
 
@@ -228,7 +229,7 @@ def test_a_deleted_product_leaves_the_cache_file(shop_dir: Path, parsed: list[st
 
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The product files load_content reads the bytes of from now on."""
+    """The product files whose bytes are read from now on."""
     paths: list[str] = []
     real = shop.content._read_bytes
 
@@ -243,7 +244,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def settle(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make every file count as settled (its change time old enough to be trusted)."""
-    monkeypatch.setattr(shop.content, "SETTLED_NS", -(10**18))  # the future: all settled
+    monkeypatch.setattr(generator.content_cache, "SETTLED_NS", -(10**18))  # the future: all settled
 
 
 def test_a_settled_unchanged_file_is_known_without_being_read(
