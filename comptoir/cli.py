@@ -114,6 +114,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from comptoir.local import local_stack
     from comptoir.serve import create_app, watch
+    from functions.backends import describe_mail
     from functions.settings import ConfigurationError
     from shop.published import PublishedShopError, published_path
 
@@ -157,7 +158,8 @@ def _serve(args: argparse.Namespace) -> int:
             "pay with card 4242 4242 4242 4242.",
             flush=True,
         )
-    print(f"E-mails: {stack.settings.smtp_url or stack.settings.outbox_dir}", flush=True)
+    # Never the whole mail address: it may hold the SMTP password.
+    print(f"E-mails: {describe_mail(stack.settings)}", flush=True)
     try:
         uvicorn.run(
             create_app(output, stack.api, stack.mounts),
