@@ -46,20 +46,23 @@ def mailer_for(settings: Settings) -> Mailer:
         port = url.port
     except ValueError:  # a port that is not a number
         raise ConfigurationError(
-            f"COMPTOIR_MAIL_URL is not an address: use {MAIL_CHOICES}"
+            f"COMPTOIR_MAIL_URL is not a mail address: use {MAIL_CHOICES}"
         ) from None
     # ses://REGION goes here.
     if url.scheme not in ("smtp", "smtp+starttls") or not url.hostname:
         raise ConfigurationError(
             f"COMPTOIR_MAIL_URL: unknown kind of mail address '{url.scheme}:'; use {MAIL_CHOICES}"
         )
-    return SMTPMailer(
-        url.hostname,
-        port or 25,
-        starttls=url.scheme == "smtp+starttls",
-        username=unquote(url.username) if url.username else None,
-        password=unquote(url.password) if url.password else None,
-    )
+    try:
+        return SMTPMailer(
+            url.hostname,
+            port or 25,
+            starttls=url.scheme == "smtp+starttls",
+            username=unquote(url.username) if url.username else None,
+            password=unquote(url.password) if url.password else None,
+        )
+    except ValueError as error:  # e.g. a password over a connection in clear text
+        raise ConfigurationError(f"COMPTOIR_MAIL_URL: {error}") from None
 
 
 def describe_mail(settings: Settings) -> str:
