@@ -100,6 +100,12 @@ def cold_start(
             "orders and stock holds are lost with it. Set COMPTOIR_STORE for production.",
             SCRATCH,
         )
+    if settings.mail_url is None and settings.outbox_dir.is_relative_to(SCRATCH):
+        log.warning(
+            "COMPTOIR_MAIL_URL is not set: e-mails are written to %s and never sent. "
+            "Set COMPTOIR_MAIL_URL for production.",
+            settings.outbox_dir,
+        )
     return Deployment(mounted_at_api(api), store, mailer, clock)
 
 

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from moto.server import ThreadedMotoServer
 
+from functions import lambda_app
 from functions.lambda_app import (
     HOLD_RETENTION,
     Deployment,
@@ -481,3 +482,23 @@ def test_a_missing_ssm_parameter_names_it_and_answers_503(
     (line,) = start_lines(caplog)
     assert "SSM parameter not found: /comptoir/stripe/nope" in line
     assert_unavailable(http_handler(deployment))
+
+
+def test_left_to_its_defaults_the_function_warns_that_tmp_does_not_last(
+    shop_root: Path,
+    emulator: Emulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(lambda_app, "SCRATCH", tmp_path / "scratch")  # Lambda's /tmp/comptoir
+    env = environment(emulator, tmp_path)
+    del env["COMPTOIR_STORE"], env["COMPTOIR_OUTBOX"]
+    with caplog.at_level(logging.INFO, logger="comptoir.lambda"):
+        deployment = cold_start(env, package_root=shop_root)
+    warnings = start_lines(caplog)
+    assert len(warnings) == 2
+    assert warnings[0].startswith("COMPTOIR_STORE is a SQLite file in ")
+    assert warnings[1].startswith("COMPTOIR_MAIL_URL is not set: e-mails are written to ")
+    assert post(http_handler(deployment), "/api/quote", CART)["statusCode"] == 200
+    assert (tmp_path / "scratch" / "comptoir.sqlite3").is_file()
