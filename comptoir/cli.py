@@ -1,4 +1,4 @@
-"""The ``comptoir`` command: check, build, serve, init.
+"""The ``comptoir`` command: check, build, serve, package, init.
 
 A merchant's mistake is printed as ``path:line: message`` lines and exits 1;
 it never shows a traceback.
@@ -57,6 +57,19 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--output", type=Path, default=None, help="where to write (default output/)")
     sub.add_argument("--no-watch", action="store_true", help="do not rebuild on change")
     sub.set_defaults(run=_serve)
+    sub = commands.add_parser(
+        "package",
+        parents=[common],
+        help="build, then write the AWS Lambda function folder (template.yaml's CodeUri)",
+    )
+    sub.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where to write the function (default build/function in the shop's folder)",
+    )
+    sub.set_defaults(run=_package, output=None)
     sub = commands.add_parser("init", help="start a new shop from the example")
     sub.add_argument("--shop", type=Path, default=Path(), help=argparse.SUPPRESS)
     sub.add_argument("directory", type=Path)
@@ -114,6 +127,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from comptoir.local import local_stack
     from comptoir.serve import create_app, watch
+    from functions.backends import describe_mail
     from functions.settings import ConfigurationError
     from shop.published import PublishedShopError, published_path
 
@@ -157,7 +171,8 @@ def _serve(args: argparse.Namespace) -> int:
             "pay with card 4242 4242 4242 4242.",
             flush=True,
         )
-    print(f"E-mails: {stack.settings.smtp_url or stack.settings.outbox_dir}", flush=True)
+    # Never the whole mail address: it may hold the SMTP password.
+    print(f"E-mails: {describe_mail(stack.settings)}", flush=True)
     try:
         uvicorn.run(
             create_app(output, stack.api, stack.mounts),
@@ -167,6 +182,25 @@ def _serve(args: argparse.Namespace) -> int:
         )
     finally:
         stack.close()
+    return 0
+
+
+def _package(args: argparse.Namespace) -> int:
+    from comptoir.package import PackageError, package_function
+    from shop.published import PublishedShopError
+
+    if _build(args) != 0:
+        return 1
+    out = args.out or args.shop / "build" / "function"
+    try:
+        package = package_function(args.shop, out)
+    except (PackageError, PublishedShopError) as error:
+        print(f"cannot package the function: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"Function package in {package.folder}/ ({package.files} files, catalogue "
+        f"{package.catalog}). Install its requirements.txt into it, or let `sam build` do it."
+    )
     return 0
 
 

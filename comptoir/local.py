@@ -11,16 +11,15 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from starlette.types import ASGIApp
 
 from functions.app import create_app, utc_now
+from functions.backends import mailer_for, store_for
 from functions.mailer import Mailer
-from functions.mailers import OutboxMailer, SMTPMailer
 from functions.outbox import deliver_due
 from functions.settings import PublishedShopFile, Settings, from_environment
-from functions.sqlite_store import SQLiteStore
+from functions.store import Store
 from shop.published import PublishedShop
 from stripe_emulator import EmulatorState, WebhookEndpoint, create_emulator_app
 
@@ -28,28 +27,11 @@ log = logging.getLogger("comptoir.local")
 MAIL_INTERVAL = 30.0  # seconds between two passes over the outbox
 
 
-def mailer_for(settings: Settings) -> Mailer:
-    """SMTP when COMPTOIR_SMTP_URL is set (smtp://host:port, smtp+starttls://user:pw@host:port),
-    else ``.eml`` files in the outbox folder."""
-    if not settings.smtp_url:
-        return OutboxMailer(settings.outbox_dir)
-    url = urlsplit(settings.smtp_url)
-    if url.scheme not in ("smtp", "smtp+starttls") or not url.hostname:
-        raise ValueError("COMPTOIR_SMTP_URL must look like smtp://host:port")
-    return SMTPMailer(
-        url.hostname,
-        url.port or 25,
-        starttls=url.scheme == "smtp+starttls",
-        username=unquote(url.username) if url.username else None,
-        password=unquote(url.password) if url.password else None,
-    )
-
-
 @dataclass
 class LocalStack:
     settings: Settings
     shops: PublishedShopFile  # the published shop /api prices with; reload() after a build
-    store: SQLiteStore
+    store: Store
     mailer: Mailer
     api: ASGIApp
     emulator: EmulatorState | None
@@ -89,8 +71,7 @@ def local_stack(
     hosts_emulator = not env.get("STRIPE_SECRET_KEY") and not env.get("STRIPE_API_BASE")
     settings = from_environment(shop_root, env, local_origin=origin)
     shops = PublishedShopFile(settings.published_path)
-    settings.store_path.parent.mkdir(parents=True, exist_ok=True)
-    store = SQLiteStore(settings.store_path)
+    store = store_for(settings)
     mailer = mailer_for(settings)
     emulator = None
     mounts: dict[str, ASGIApp] = {}

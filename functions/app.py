@@ -17,7 +17,6 @@ import threading
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-import stripe
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -28,12 +27,12 @@ from starlette.routing import Route
 
 from functions.checkout import cancel_checkout, quote_request, start_checkout
 from functions.errors import INTERNAL, ApiError, error_response
-from functions.inbound import check_origin, parse_cart, read_body, read_json
+from functions.inbound import CartRequest, check_origin, parse_cart, read_body, read_json
 from functions.mailer import Mailer
 from functions.outbox import deliver_due
-from functions.payments import StripePayments
+from functions.payments import InvalidSignature, StripePayments
 from functions.presenters import order_page_json, order_view
-from functions.quotes import quote_json
+from functions.quotes import catalog_id, quote_json
 from functions.settings import PublishedShopFile, Settings, ShopSource
 from functions.store import Store
 from functions.webhooks import Services, handle_event
@@ -105,20 +104,43 @@ class Api:
         quote = await run_in_threadpool(
             quote_request, shop, self.store, cart, shop.today(self.clock())
         )
+        # "catalog" names the prices this quote used: checkout sends it back (prices_changed).
         return JSONResponse(
-            quote_json(quote, shop.config.locale), headers={"cache-control": "no-store"}
+            {**quote_json(quote, shop.config.locale), "catalog": catalog_id(shop)},
+            headers={"cache-control": "no-store"},
         )
 
     async def checkout(self, request: Request) -> Response:
         shop = self.shop()
         check_origin(request, self.settings.allowed_origins(shop))
         cart = parse_cart(await read_json(request))
+        if cart.catalog is not None and cart.catalog != catalog_id(shop):
+            return await self.prices_changed(shop, cart)
         session_id, url = await run_in_threadpool(
             start_checkout, self.settings, shop, self.store, self.payments, cart, self.clock()
         )
         return JSONResponse(
             {"url": url, "session_id": session_id},
             status_code=201,
+            headers={"cache-control": "no-store"},
+        )
+
+    async def prices_changed(self, shop: PublishedShop, cart: CartRequest) -> Response:
+        """409 with the cart priced afresh: the shopper saw totals of an older catalogue
+        and confirms the new ones (nothing is held or charged)."""
+        quote = await run_in_threadpool(
+            quote_request, shop, self.store, cart, shop.today(self.clock())
+        )
+        error = {
+            "code": "prices_changed",
+            "message": "Prices have changed since this cart was priced. Check the new total.",
+        }
+        return JSONResponse(
+            {
+                "error": error,
+                "quote": {**quote_json(quote, shop.config.locale), "catalog": catalog_id(shop)},
+            },
+            status_code=409,
             headers={"cache-control": "no-store"},
         )
 
@@ -135,7 +157,7 @@ class Api:
         signature = request.headers.get("stripe-signature", "")
         try:
             event = self.payments.verify_event(payload, signature)
-        except (stripe.SignatureVerificationError, ValueError):
+        except InvalidSignature:
             raise ApiError(400, "invalid_signature", "The signature does not match.") from None
         obj = event.data.object.to_dict()
         services = Services(self.shop(), self.store)

@@ -9,6 +9,7 @@ from typing import Any
 from functions.errors import ApiError, PaymentError
 from functions.inbound import CartRequest
 from functions.payments import StripePayments
+from functions.quotes import catalog_id
 from functions.settings import Settings
 from functions.store import Checkout, InsufficientStock, Store
 from shop.orders import priced_order
@@ -201,7 +202,7 @@ def session_params(
         "client_reference_id": hold_key,
         "metadata": {
             "hold_key": hold_key,
-            "catalog": shop.hash[:16],
+            "catalog": catalog_id(shop),
             "promo_code": quote.promo_code or "",
         },
         "success_url": site + shop.pages.order + "?session_id={CHECKOUT_SESSION_ID}",

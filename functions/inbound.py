@@ -17,7 +17,9 @@ MAX_BODY = 64 * 1024
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _METHOD = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-CART_KEYS = {"items", "country", "promo_code", "shipping_method"}
+_CATALOG = re.compile(r"[0-9a-f]{16}")
+# "catalog": the prices the cart was shown (from /api/quote); checkout refuses other ones.
+CART_KEYS = {"items", "country", "promo_code", "shipping_method", "catalog"}
 ITEM_KEYS = {"sku", "quantity"}
 
 
@@ -27,6 +29,7 @@ class CartRequest:
     country: str | None
     promo_code: str | None
     shipping_method: str | None
+    catalog: str | None = None  # the catalogue the shopper's totals came from
 
 
 async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
@@ -110,6 +113,7 @@ def parse_cart(data: Any) -> CartRequest:
         _optional(data, "country", _COUNTRY, "a two-letter country code such as FR"),
         _optional(data, "promo_code", _CODE, "letters and digits"),
         _optional(data, "shipping_method", _METHOD, "a delivery method id"),
+        _optional(data, "catalog", _CATALOG, "the 'catalog' of a quote"),
     )
 
 

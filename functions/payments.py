@@ -1,19 +1,25 @@
 """The Stripe boundary: create and read checkout sessions, verify webhook events.
 
 The official ``stripe`` library does the HTTP; only its base address differs
-between Stripe and the offline emulator. Stripe's errors become PaymentError.
+between Stripe and the offline emulator. Stripe's errors become PaymentError, a
+signature that does not match becomes InvalidSignature.
+
+``stripe`` is imported on first use, not at start: it takes about a third of a
+second to import, which a Lambda cold start answering a quote need not pay.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
-
-import stripe
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from functions.errors import PaymentError
 from functions.settings import Settings
+
+if TYPE_CHECKING:
+    import stripe
 
 log = logging.getLogger("comptoir.payments")
 
@@ -24,17 +30,29 @@ class CreatedSession:
     url: str
 
 
+class InvalidSignature(ValueError):
+    """A webhook whose Stripe-Signature is not Stripe's for its bytes (or is too old)."""
+
+
 class StripePayments:
     def __init__(self, settings: Settings) -> None:
-        base = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
-        self.client = stripe.StripeClient(
-            settings.stripe_key.reveal(),
-            base_addresses=base,  # type: ignore[arg-type]
-            max_network_retries=2,
-        )
+        self._settings = settings
         self._webhook_secret = settings.webhook_secret
 
+    @cached_property
+    def client(self) -> stripe.StripeClient:
+        import stripe
+
+        base = self._settings.stripe_api_base
+        return stripe.StripeClient(
+            self._settings.stripe_key.reveal(),
+            base_addresses={"api": base} if base else None,
+            max_network_retries=2,
+        )
+
     def create_session(self, params: dict[str, Any], idempotency_key: str) -> CreatedSession:
+        import stripe
+
         try:
             session = self.client.v1.checkout.sessions.create(
                 params=params,  # type: ignore[arg-type]
@@ -50,6 +68,8 @@ class StripePayments:
     def expire_session(self, session_id: str) -> str:
         """End a checkout session if it is open; returns its status afterwards
         ("expired", or "complete" when it was paid meanwhile)."""
+        import stripe
+
         try:
             return str(self.client.v1.checkout.sessions.expire(session_id).status)
         except stripe.InvalidRequestError:
@@ -63,8 +83,14 @@ class StripePayments:
             raise PaymentError("The payment service is unavailable.") from error
 
     def verify_event(self, payload: bytes, signature: str) -> stripe.Event:
-        """The event, if ``signature`` is Stripe's for these exact bytes (5 min tolerance)."""
-        event: stripe.Event = stripe.Webhook.construct_event(
-            payload, signature, self._webhook_secret.reveal(), tolerance=300
-        )
+        """The event, if ``signature`` is Stripe's for these exact bytes (5 min tolerance);
+        raises InvalidSignature otherwise."""
+        import stripe
+
+        try:
+            event: stripe.Event = stripe.Webhook.construct_event(
+                payload, signature, self._webhook_secret.reveal(), tolerance=300
+            )
+        except (stripe.SignatureVerificationError, ValueError):  # ValueError: not JSON
+            raise InvalidSignature("The signature does not match.") from None
         return event

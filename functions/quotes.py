@@ -6,7 +6,13 @@ from typing import Any
 
 from shop.money import Money
 from shop.pricing import Quote
+from shop.published import PublishedShop
 from shop.text import format_rate
+
+
+def catalog_id(shop: PublishedShop) -> str:
+    """The short name of the published shop that priced a quote (its hash's first 16 hex)."""
+    return shop.hash[:16]
 
 
 def money_json(money: Money, locale: str) -> dict[str, Any]:

@@ -49,13 +49,18 @@ MAX_SESSION_MINUTES = 24 * 60 - 2
 class Settings:
     published_path: Path  # the published shop the functions load
     local_origin: str | None  # the address of `comptoir serve`, if that is where we run
-    store_path: Path
+    store: str  # COMPTOIR_STORE: a SQLite file's path (dynamodb://TABLE to come)
     outbox_dir: Path
-    smtp_url: str | None = field(repr=False)  # may hold a password
+    mail_url: str | None = field(repr=False)  # COMPTOIR_MAIL_URL; may hold a password
     stripe_key: Secret
     webhook_secret: Secret
     stripe_api_base: str | None  # None: Stripe itself; else the offline emulator's address
     session_minutes: int = 30
+
+    @property
+    def store_path(self) -> Path:
+        """The SQLite file of the embedded store (COMPTOIR_STORE as a path)."""
+        return Path(self.store)
 
     def site_url(self, shop: PublishedShop) -> str:
         """Where the success and cancel pages live: the local server, or the shop's address."""
@@ -112,7 +117,8 @@ def from_environment(
 
     Environment: STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE,
     COMPTOIR_PUBLISHED (the published shop's file), COMPTOIR_STORE (SQLite file),
-    COMPTOIR_OUTBOX (folder of .eml files), COMPTOIR_SMTP_URL (smtp://host:port),
+    COMPTOIR_OUTBOX (folder of .eml files), COMPTOIR_MAIL_URL (smtp://host:port; unset:
+    the outbox folder; COMPTOIR_SMTP_URL is its deprecated former name),
     COMPTOIR_SESSION_MINUTES.
     """
     env = dict(os.environ if environ is None else environ)
@@ -143,9 +149,9 @@ def from_environment(
     return Settings(
         published_path=Path(env.get("COMPTOIR_PUBLISHED") or published_path(shop_root)),
         local_origin=local_origin,
-        store_path=Path(env.get("COMPTOIR_STORE", var / "comptoir.sqlite3")),
+        store=env.get("COMPTOIR_STORE", "").strip() or str(var / "comptoir.sqlite3"),
         outbox_dir=Path(env.get("COMPTOIR_OUTBOX", var / "outbox")),
-        smtp_url=env.get("COMPTOIR_SMTP_URL") or None,
+        mail_url=(env.get("COMPTOIR_MAIL_URL") or env.get("COMPTOIR_SMTP_URL", "")).strip() or None,
         stripe_key=Secret(key),
         webhook_secret=Secret(webhook),
         stripe_api_base=api_base,

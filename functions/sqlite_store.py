@@ -253,6 +253,14 @@ class SQLiteStore:
         with self._transaction(write=True) as conn:
             return conn.execute("DELETE FROM holds WHERE key = ?", (key,)).rowcount > 0
 
+    def release_expired_holds(self, now: dt.datetime) -> int:
+        with self._transaction(write=True) as conn:
+            keys = conn.execute(
+                "SELECT count(DISTINCT key) FROM holds WHERE expires_at <= ?", (_text(now),)
+            ).fetchone()[0]
+            conn.execute("DELETE FROM holds WHERE expires_at <= ?", (_text(now),))
+            return int(keys)
+
     def cancel_sale(self, key: str) -> bool:
         with self._transaction(write=True) as conn:
             cursor = conn.execute(

@@ -88,6 +88,11 @@ class Store(Protocol):
         """Put back the units a committed hold sold (its payment failed). Idempotent:
         False when there is no sale under that key or it was already put back."""
 
+    def release_expired_holds(self, now: dt.datetime) -> int:
+        """Drop every hold whose expiry is at or before ``now``; returns how many checkouts' holds
+        were dropped. A later ``commit_reservation`` of a dropped hold records a sale of
+        nothing, so callers pass a ``now`` well past any payment that may still land."""
+
     # -- orders -------------------------------------------------------------
     def create_order(self, order: Order) -> bool:
         """Record an order once: False (and nothing changes) if its session has one."""
@@ -161,3 +166,7 @@ class Store(Protocol):
     def mark_mail_sent(self, key: str, now: dt.datetime) -> None: ...
 
     def mark_mail_failed(self, key: str, error: str, retry_at: dt.datetime) -> None: ...
+
+    # -- lifetime -------------------------------------------------------------
+    def close(self) -> None:
+        """Let go of connections; the store is not used afterwards."""

@@ -285,6 +285,19 @@ class StoreContract:
         assert store.release_reservation("k1") is False
         assert store.available(["A"], NOW) == {"A": 3}
 
+    def test_expired_holds_are_released_and_active_ones_kept(self, store: Store) -> None:
+        store.sync_stock({"A": 5, "B": 5})
+        store.reserve("old", {"A": 1, "B": 1}, LATER, NOW)
+        store.reserve("new", {"A": 2}, LATER + dt.timedelta(hours=1), NOW)
+        store.reserve("sold", {"B": 1}, LATER, NOW)
+        store.commit_reservation("sold", NOW)
+        assert store.release_expired_holds(LATER - SECOND) == 0
+        assert store.release_expired_holds(LATER) == 1  # "old": its two SKUs, one checkout
+        assert store.release_expired_holds(LATER) == 0
+        assert store.available(["A", "B"], NOW) == {"A": 3, "B": 4}  # "new" held, "sold" sold
+        assert store.release_reservation("old") is False
+        assert store.release_reservation("new") is True
+
     def test_cancel_sale_puts_units_back_once(self, store: Store) -> None:
         store.sync_stock({"A": 5})
         store.reserve("k1", {"A": 2, "FREE": 1}, LATER, NOW)
