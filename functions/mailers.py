@@ -1,8 +1,10 @@
-"""Mail delivery back-ends: ``.eml`` files in an outbox folder, or an SMTP server.
+"""Mail delivery back-ends: ``.eml`` files in an outbox folder, an SMTP server, or Amazon SES.
 
-Both implement ``functions.mailer.Mailer`` and pass ``tests/mailer_contract.py``.
+Each implements ``functions.mailer.Mailer`` and passes ``tests/mailer_contract.py``.
 Every failure becomes a ``MailError`` with a short message that names the
-back-end and what went wrong, never a password; the outbox then retries later.
+back-end and what went wrong, never a password. It is ``permanent`` only when
+this message can never be accepted (see ``MailError``); the outbox retries the
+others later.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class OutboxMailer:
     def send(self, message: bytes, sender: str, recipients: list[str]) -> None:
         """Write ``message`` to the folder; raises MailError if it cannot be written."""
         if not recipients:
-            raise MailError("no recipients")
+            raise MailError("no recipients", permanent=True)
         target = self.folder / eml_name(message)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -121,7 +123,7 @@ class SMTPMailer:
     def send(self, message: bytes, sender: str, recipients: list[str]) -> None:
         """Deliver through the server; raises MailError unless every recipient was accepted."""
         if not recipients:
-            raise MailError("no recipients")
+            raise MailError("no recipients", permanent=True)
         where = f"SMTP server {self.host}:{self.port}"
         try:
             with smtplib.SMTP(
@@ -137,9 +139,20 @@ class SMTPMailer:
         except smtplib.SMTPNotSupportedError:
             raise MailError(f"{where} does not offer STARTTLS or login") from None
         except smtplib.SMTPRecipientsRefused as error:
-            codes = sorted({str(code) for code, _ in error.recipients.values()})
-            raise MailError(f"{where} refused the recipients ({', '.join(codes)})") from None
+            codes = sorted({code for code, _ in error.recipients.values()})
+            raise MailError(
+                f"{where} refused the recipients ({', '.join(map(str, codes))})",
+                permanent=all(_is_permanent(code) for code in codes),
+            ) from None
+        except smtplib.SMTPDataError as error:
+            # The reply to the message itself: a 5xx (spam, size, policy) refuses it for good.
+            raise MailError(
+                f"{where} refused the message: {error.smtp_code} {_text(error.smtp_error)}",
+                permanent=_is_permanent(error.smtp_code),
+            ) from None
         except smtplib.SMTPResponseException as error:
+            # Greeting, MAIL FROM, RSET…: about the server or the shop's settings, not
+            # this message; retried, so mail flows again once they are fixed.
             raise MailError(
                 f"{where} answered {error.smtp_code} {_text(error.smtp_error)}"
             ) from None
@@ -157,9 +170,18 @@ class SMTPMailer:
         except OSError as error:
             raise MailError(f"cannot connect to {where}: {_reason(error)}") from None
         if refused:
-            # Some recipients accepted it, some did not; we only ever send to one.
-            codes = sorted({str(code) for code, _ in refused.values()})
-            raise MailError(f"{where} refused some recipients ({', '.join(codes)})")
+            # Some recipients accepted it, some did not (we only ever send to one).
+            # Retrying would send the accepted ones a copy, so a 5xx ends it.
+            codes = sorted({code for code, _ in refused.values()})
+            raise MailError(
+                f"{where} refused some recipients ({', '.join(map(str, codes))})",
+                permanent=all(_is_permanent(code) for code in codes),
+            )
+
+
+def _is_permanent(code: int) -> bool:
+    """RFC 5321: 5yz is a permanent negative reply, 4yz a transient one."""
+    return 500 <= code <= 599
 
 
 def _is_local(host: str) -> bool:
