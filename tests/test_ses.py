@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from email.headerregistry import Address
 from pathlib import Path
@@ -110,8 +111,13 @@ SES_ERRORS = {
 }
 
 
+REQUESTS: Counter[str] = Counter()  # requests the failing endpoint answered, by error
+
+
 async def answer_an_ses_error(request: Request) -> Response:
-    status, code = SES_ERRORS[request.path_params["path"].split("/")[0]]
+    what = request.path_params["path"].split("/")[0]
+    REQUESTS[what] += 1
+    status, code = SES_ERRORS[what]
     return JSONResponse(
         {"message": f"{code} from the test endpoint"},
         status_code=status,
@@ -287,8 +293,10 @@ def test_throttling_is_retried_later_then_delivered(
 ) -> None:
     store.enqueue_mail(confirmation_email(order(), shop), NOW)
     throttled = EndpointMailer(f"{failing_endpoint}/throttled")
+    before = REQUESTS["throttled"]
     report = deliver_due(store, throttled, NOW, backoff=SHORT, shop=shop)
     assert report == DeliveryReport(failed=1)
+    assert REQUESTS["throttled"] == before + 1, "botocore must not retry: the outbox does"
     (waiting,) = due(store, NOW + dt.timedelta(seconds=10))
     assert waiting.attempts == 1 and "TooManyRequestsException" in (waiting.last_error or "")
     later = NOW + dt.timedelta(minutes=1)
