@@ -46,7 +46,7 @@ class LocalStack:
     def _mail_loop(self) -> None:
         while not self._stop.wait(MAIL_INTERVAL):
             try:
-                deliver_due(self.store, self.mailer, utc_now())
+                deliver_due(self.store, self.mailer, utc_now(), shop=self.shops.current())
             except Exception:  # the outbox keeps the mail for the next pass
                 log.exception("mail delivery pass failed")
 

@@ -205,7 +205,7 @@ class Api:
     def deliver_mail(self) -> None:
         """Send what the outbox holds; failures stay queued for the next attempt."""
         try:
-            deliver_due(self.store, self.mailer, self.clock())
+            deliver_due(self.store, self.mailer, self.clock(), shop=self.shop())
         except Exception:  # the outbox keeps the mail; a later pass retries it
             log.exception("mail delivery pass failed")
 

@@ -1,7 +1,7 @@
 """The back-ends chosen by configuration: the store from COMPTOIR_STORE, the mailer from
 COMPTOIR_MAIL_URL. One place for each choice, shared by ``comptoir serve`` and Lambda.
 
-Adding a back-end (``dynamodb://TABLE``, ``ses://REGION``) is one more branch below;
+Adding a back-end (``dynamodb://TABLE``) is one more branch below;
 an address no branch knows is a ConfigurationError listing the ones that exist.
 """
 
@@ -11,13 +11,16 @@ import re
 from urllib.parse import unquote, urlsplit
 
 from functions.mailer import Mailer
-from functions.mailers import OutboxMailer, SMTPMailer
+from functions.mailers import OutboxMailer, SESMailer, SMTPMailer
 from functions.settings import ConfigurationError, Settings
 from functions.sqlite_store import SQLiteStore
 from functions.store import Store
 
 STORE_CHOICES = "a SQLite file's path (e.g. var/comptoir.sqlite3)"
-MAIL_CHOICES = "smtp://host:port or smtp+starttls://user:password@host:port (unset: the outbox)"
+MAIL_CHOICES = (
+    "ses://REGION (Amazon SES), smtp://host:port or smtp+starttls://user:password@host:port "
+    "(unset: the outbox folder)"
+)
 # "scheme://": anything else is a path. A Windows drive ("C:\\…") has no "//" after its colon.
 _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
 
@@ -48,7 +51,11 @@ def mailer_for(settings: Settings) -> Mailer:
         raise ConfigurationError(
             f"COMPTOIR_MAIL_URL is not a mail address: use {MAIL_CHOICES}"
         ) from None
-    # ses://REGION goes here.
+    if url.scheme == "ses":
+        try:
+            return SESMailer.from_url(settings.mail_url)
+        except ValueError as error:
+            raise ConfigurationError(f"COMPTOIR_MAIL_URL: {error}") from None
     if url.scheme not in ("smtp", "smtp+starttls") or not url.hostname:
         raise ConfigurationError(
             f"COMPTOIR_MAIL_URL: unknown kind of mail address '{url.scheme}:'; use {MAIL_CHOICES}"

@@ -1,4 +1,5 @@
-"""Order e-mails: the shopper's confirmation and the merchant's notification.
+"""Order e-mails: the shopper's confirmation and the merchant's notification (and the
+merchant's notice when an e-mail could not be delivered).
 
 Each is a complete RFC 5322 message (plain text + HTML alternatives) rendered
 from the shop's e-mail templates (its own ``theme/emails/``, carried by the
@@ -25,7 +26,8 @@ from dataclasses import dataclass
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.parser import BytesHeaderParser
+from email.policy import SMTP, default
 from email.utils import format_datetime, parseaddr
 from threading import Lock
 
@@ -40,6 +42,7 @@ from shop.published import EmailTheme, PublishedShop
 from shop.text import header_text, is_unsafe_char
 
 _MAX_ADDRESS = 254  # RFC 5321's limit on a forward path
+ALERT_PREFIX = "alert:"  # keys of the merchant's notices about undelivered mail
 
 
 class InvalidAddress(ValueError):
@@ -158,6 +161,47 @@ def merchant_notification(order: Order, published: PublishedShop) -> OutgoingMai
     return OutgoingMail(key=key, to=to.addr_spec, message=message)
 
 
+def undeliverable_notice(
+    mail: OutgoingMail, reason: str, attempts: int, published: PublishedShop, now: dt.datetime
+) -> OutgoingMail:
+    """The merchant's notice that ``mail`` was given up: to whom, its subject, and why.
+
+    Sent to the shop's ``orders_to`` in the shop's language, keyed ``alert:<mail key>``
+    so it is queued once however often the give-up is reported. ``reason`` is the
+    mailer's own short message (it names no password). Raises InvalidAddress if
+    ``orders_to`` cannot be used.
+    """
+    config = published.config
+    language = _language(config.language, config)
+    environment = _environment(published.emails, language)
+    translations = _translations_of(environment)
+    to = mail_address(config.email.orders_to)
+    key = f"{ALERT_PREFIX}{mail.key}"
+    subject = _subject_of(mail.message) or mail.key
+    text, html = _render(
+        environment,
+        language,
+        "undeliverable",
+        recipient=mail.to,
+        subject=subject,
+        attempts=attempts,
+        reason=reason,
+        shop=_shop_view(config, published.url(published.pages.withdrawal)),
+    )
+    message = _message(
+        key=key,
+        config=config,
+        to=to,
+        reply_to=None,
+        subject=translations.gettext("Undelivered e-mail: %(subject)s") % {"subject": subject},
+        created_at=now,
+        language=language,
+        text=text,
+        html=html,
+    )
+    return OutgoingMail(key=key, to=to.addr_spec, message=message)
+
+
 def mail_address(addr_spec: str, display_name: str = "") -> Address:
     """A strictly checked address with a cleaned display name; raises InvalidAddress.
 
@@ -226,6 +270,12 @@ def _message(
     # quoted-printable body (a literal "=" is encoded "=3D"), so it cannot collide.
     message.set_boundary("=_" + hashlib.sha256(key.encode()).hexdigest()[:40])
     return message.as_bytes()
+
+
+def _subject_of(message: bytes) -> str:
+    """A queued message's Subject, decoded, on one line ("" when it has none)."""
+    headers = BytesHeaderParser(policy=default).parsebytes(message)
+    return header_text(str(headers.get("Subject") or ""), limit=150)
 
 
 def _render(

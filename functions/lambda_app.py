@@ -32,7 +32,12 @@ from functions.errors import error_response
 from functions.mailer import Mailer
 from functions.outbox import deliver_due
 from functions.parameter_store import with_ssm_secrets
-from functions.settings import ConfigurationError, from_environment
+from functions.settings import (
+    ConfigurationError,
+    PublishedShopFile,
+    ShopSource,
+    from_environment,
+)
 from functions.store import Store
 
 log = logging.getLogger("comptoir.lambda")
@@ -59,6 +64,7 @@ class Deployment:
     app: Starlette
     store: Store | None = None
     mailer: Mailer | None = None
+    shops: ShopSource | None = None
     clock: Clock = utc_now
 
 
@@ -83,7 +89,8 @@ def cold_start(
         settings = from_environment(package_root, with_ssm_secrets(env))
         store = store_for(settings)
         mailer = mailer_for(settings)
-        api = create_app(settings, store, mailer, clock=clock)
+        shops = PublishedShopFile(settings.published_path)
+        api = create_app(settings, store, mailer, clock=clock, shops=shops)
     except ConfigurationError as error:
         log.error("comptoir cannot start, every request gets a 503: %s", error)
         return Deployment(unavailable_app())
@@ -106,7 +113,7 @@ def cold_start(
             "Set COMPTOIR_MAIL_URL for production.",
             settings.outbox_dir,
         )
-    return Deployment(mounted_at_api(api), store, mailer, clock)
+    return Deployment(mounted_at_api(api), store, mailer, shops, clock)
 
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -152,11 +159,11 @@ def run_scheduled(deployment: Deployment) -> ScheduledReport:
     Raises ConfigurationError when the cold start failed, so the invocation counts as
     an error (the alarm a broken configuration should raise).
     """
-    if deployment.store is None or deployment.mailer is None:
+    if deployment.store is None or deployment.mailer is None or deployment.shops is None:
         raise ConfigurationError("comptoir is not configured: see the cold start's log line")
     now = deployment.clock()
     released = deployment.store.release_expired_holds(now - HOLD_RETENTION)
-    mail = deliver_due(deployment.store, deployment.mailer, now)
+    mail = deliver_due(deployment.store, deployment.mailer, now, shop=deployment.shops.current())
     report = ScheduledReport(released, mail.sent, mail.failed)
     log.info(
         "scheduled run: %d expired holds released, %d mails sent, %d failed",

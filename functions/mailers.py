@@ -1,8 +1,10 @@
-"""Mail delivery back-ends: ``.eml`` files in an outbox folder, or an SMTP server.
+"""Mail delivery back-ends: ``.eml`` files in an outbox folder, an SMTP server, or Amazon SES.
 
-Both implement ``functions.mailer.Mailer`` and pass ``tests/mailer_contract.py``.
+Each implements ``functions.mailer.Mailer`` and passes ``tests/mailer_contract.py``.
 Every failure becomes a ``MailError`` with a short message that names the
-back-end and what went wrong, never a password; the outbox then retries later.
+back-end and what went wrong, never a password. It is ``permanent`` only when
+this message can never be accepted (see ``MailError``); the outbox retries the
+others later.
 """
 
 from __future__ import annotations
@@ -10,11 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
+import re
 import smtplib
 import ssl
+import threading
+import time
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
 
 from functions.mailer import MailError
 from shop.files import write_atomic
@@ -40,7 +47,7 @@ class OutboxMailer:
     def send(self, message: bytes, sender: str, recipients: list[str]) -> None:
         """Write ``message`` to the folder; raises MailError if it cannot be written."""
         if not recipients:
-            raise MailError("no recipients")
+            raise MailError("no recipients", permanent=True)
         target = self.folder / eml_name(message)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -121,7 +128,7 @@ class SMTPMailer:
     def send(self, message: bytes, sender: str, recipients: list[str]) -> None:
         """Deliver through the server; raises MailError unless every recipient was accepted."""
         if not recipients:
-            raise MailError("no recipients")
+            raise MailError("no recipients", permanent=True)
         where = f"SMTP server {self.host}:{self.port}"
         try:
             with smtplib.SMTP(
@@ -137,9 +144,20 @@ class SMTPMailer:
         except smtplib.SMTPNotSupportedError:
             raise MailError(f"{where} does not offer STARTTLS or login") from None
         except smtplib.SMTPRecipientsRefused as error:
-            codes = sorted({str(code) for code, _ in error.recipients.values()})
-            raise MailError(f"{where} refused the recipients ({', '.join(codes)})") from None
+            codes = sorted({code for code, _ in error.recipients.values()})
+            raise MailError(
+                f"{where} refused the recipients ({', '.join(map(str, codes))})",
+                permanent=all(_is_permanent(code) for code in codes),
+            ) from None
+        except smtplib.SMTPDataError as error:
+            # The reply to the message itself: a 5xx (spam, size, policy) refuses it for good.
+            raise MailError(
+                f"{where} refused the message: {error.smtp_code} {_text(error.smtp_error)}",
+                permanent=_is_permanent(error.smtp_code),
+            ) from None
         except smtplib.SMTPResponseException as error:
+            # Greeting, MAIL FROM, RSET…: about the server or the shop's settings, not
+            # this message; retried, so mail flows again once they are fixed.
             raise MailError(
                 f"{where} answered {error.smtp_code} {_text(error.smtp_error)}"
             ) from None
@@ -157,9 +175,142 @@ class SMTPMailer:
         except OSError as error:
             raise MailError(f"cannot connect to {where}: {_reason(error)}") from None
         if refused:
-            # Some recipients accepted it, some did not; we only ever send to one.
-            codes = sorted({str(code) for code, _ in refused.values()})
-            raise MailError(f"{where} refused some recipients ({', '.join(codes)})")
+            # Some recipients accepted it, some did not (we only ever send to one).
+            # Retrying would send the accepted ones a copy, so a 5xx ends it.
+            codes = sorted({code for code, _ in refused.values()})
+            raise MailError(
+                f"{where} refused some recipients ({', '.join(map(str, codes))})",
+                permanent=all(_is_permanent(code) for code in codes),
+            )
+
+
+def _is_permanent(code: int) -> bool:
+    """RFC 5321: 5yz is a permanent negative reply, 4yz a transient one."""
+    return 500 <= code <= 599
+
+
+# SES SendEmail errors (botocore's sesv2 model) that refuse this very message, whatever
+# is fixed later: retrying the same bytes can only be refused again. The others are
+# retried: throttling and quotas (TooManyRequestsException, LimitExceededException),
+# and what the merchant fixes for every message at once (AccountSuspendedException,
+# SendingPausedException, MailFromDomainNotVerifiedException, NotFoundException),
+# like outages, 5xx replies and any code we do not know.
+SES_PERMANENT_ERRORS = frozenset({"MessageRejected", "BadRequestException"})
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
+
+
+class SESClient(Protocol):
+    """The one call we make on boto3's ``sesv2`` client."""
+
+    def send_email(self, **request: Any) -> Any: ...
+
+
+class SESMailer:
+    """Hands messages to Amazon SES (API v2 ``SendEmail``, the raw message as it is).
+
+    boto3 is imported, and its client made, at the first send: a Lambda start
+    that sends nothing pays nothing for it. Credentials, and the endpoint when
+    ``AWS_ENDPOINT_URL`` is set (moto in tests), come from boto3's usual chain.
+    Sends are spaced to at most ``max_rate`` per second across threads (SES's
+    sandbox allows 1); botocore does not retry, the outbox does.
+    """
+
+    def __init__(
+        self,
+        region: str,
+        *,
+        client: SESClient | None = None,
+        max_rate: float | None = 1.0,
+        timeout: float = 10.0,
+    ) -> None:
+        if not _REGION.fullmatch(region):
+            raise ValueError(f"{region!r} is not an AWS region name such as eu-west-3")
+        if max_rate is not None and max_rate <= 0:
+            raise ValueError("the SES max_rate must be a positive number of messages per second")
+        if timeout <= 0:
+            raise ValueError("the SES timeout must be a positive number of seconds")
+        self.region = region
+        self.max_rate = max_rate
+        self.timeout = timeout
+        self._client = client
+        self._lock = threading.Lock()
+        self._next_slot = 0.0  # time.monotonic() before which the next send waits
+
+    @classmethod
+    def from_url(cls, url: str) -> SESMailer:
+        """``ses://REGION`` or ``ses://REGION?max_rate=14`` (COMPTOIR_MAIL_URL's form)."""
+        parts = urlsplit(url)
+        if parts.scheme != "ses" or not parts.hostname or parts.path not in ("", "/"):
+            raise ValueError(f"a SES mail URL looks like ses://eu-west-3, not {url!r}")
+        query = parse_qs(parts.query, keep_blank_values=True)
+        unknown = sorted(set(query) - {"max_rate"})
+        if unknown:
+            raise ValueError(f"unknown option {unknown[0]!r} in the SES mail URL (max_rate)")
+        max_rate = 1.0
+        if "max_rate" in query:
+            try:
+                max_rate = float(query["max_rate"][-1])
+            except ValueError:
+                raise ValueError("max_rate in the SES mail URL must be a number") from None
+        return cls(parts.hostname, max_rate=max_rate)
+
+    def __repr__(self) -> str:
+        return f"SESMailer({self.region!r}, max_rate={self.max_rate})"
+
+    def send(self, message: bytes, sender: str, recipients: list[str]) -> None:
+        """Deliver through SES; raises MailError (``permanent`` for SES_PERMANENT_ERRORS)."""
+        if not recipients:
+            raise MailError("no recipients", permanent=True)
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        where = f"SES ({self.region})"
+        try:
+            client = self._client or self._make_client()
+            self._wait_for_a_slot()
+            client.send_email(
+                FromEmailAddress=sender,
+                Destination={"ToAddresses": recipients},
+                Content={"Raw": {"Data": message}},
+            )
+        except ClientError as error:
+            details = error.response.get("Error", {})
+            code = str(details.get("Code") or "unknown error")
+            reason = _text(str(details.get("Message") or ""))
+            raise MailError(
+                f"{where} refused the message: {code}" + (f" ({reason})" if reason else ""),
+                permanent=code in SES_PERMANENT_ERRORS,
+            ) from None
+        except BotoCoreError as error:  # no connection, a timeout, no credentials
+            raise MailError(f"{where}: {_text(str(error))}") from None
+
+    def _make_client(self) -> SESClient:
+        with self._lock:
+            if self._client is None:
+                import boto3
+                from botocore.config import Config
+
+                # Its own session: boto3's default one is not safe to set up from threads.
+                self._client = boto3.session.Session().client(
+                    "sesv2",
+                    region_name=self.region,
+                    config=Config(
+                        connect_timeout=self.timeout,
+                        read_timeout=self.timeout,
+                        retries={"total_max_attempts": 1},
+                    ),
+                )
+            return self._client
+
+    def _wait_for_a_slot(self) -> None:
+        """Keep to ``max_rate``: each send takes the next free slot, then waits for it."""
+        if self.max_rate is None:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + 1 / self.max_rate
+        if slot > now:
+            time.sleep(slot - now)
 
 
 def _is_local(host: str) -> bool:

@@ -5,6 +5,12 @@ delivery takes messages under a lease, so two senders never send the same
 message at once and a mail outage only delays mail: a failed message keeps
 its place with an attempt count and a retry time that backs off exponentially.
 
+Nothing is retried forever: a message the mailer refuses for good
+(``MailError.permanent``: an SMTP 5xx to its recipient, SES ``MessageRejected``)
+or that fails ``max_attempts`` times is given up (kept in the store, never due
+again), and the merchant is sent one notice about it (key ``alert:<key>``). A
+notice that is itself given up is not noticed about in turn.
+
 A message is delivered at least once. The one window for a duplicate is a
 sender that stops between the server's acceptance and ``mark_mail_sent``; the
 copy then carries the same Message-ID, which lets mail clients recognise it.
@@ -22,7 +28,13 @@ from email.parser import BytesHeaderParser
 from email.policy import SMTP
 from email.utils import parseaddr
 
-from functions.emails import InvalidAddress, confirmation_email, merchant_notification
+from functions.emails import (
+    ALERT_PREFIX,
+    InvalidAddress,
+    confirmation_email,
+    merchant_notification,
+    undeliverable_notice,
+)
 from functions.mailer import Mailer, MailError
 from functions.store import OutgoingMail, Store
 from shop.orders import Order
@@ -49,6 +61,9 @@ def exponential_backoff(
 
 DEFAULT_BACKOFF = exponential_backoff()
 DEFAULT_LEASE = dt.timedelta(minutes=5)
+# With the default backoff (1, 2, 4 … 32 min, then hourly) the 78th attempt comes
+# about three days after the first: long enough for an outage, short of forever.
+DEFAULT_MAX_ATTEMPTS = 78
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +72,12 @@ class DeliveryReport:
 
     sent: int = 0
     failed: int = 0  # rescheduled with a later retry time
+    dead: int = 0  # given up (refused for good, or out of attempts); the merchant is told
     deferred: int = 0  # claimed but left for their lease to expire (the run took too long)
 
     @property
     def claimed(self) -> int:
-        return self.sent + self.failed + self.deferred
+        return self.sent + self.failed + self.dead + self.deferred
 
 
 def deliver_due(
@@ -69,21 +85,26 @@ def deliver_due(
     mailer: Mailer,
     now: dt.datetime,
     *,
+    shop: PublishedShop,
     lease: dt.timedelta = DEFAULT_LEASE,
     backoff: Backoff = DEFAULT_BACKOFF,
     limit: int = 20,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> DeliveryReport:
     """Send the messages that are due, oldest first, up to ``limit`` of them.
 
     Each one is claimed until ``now + lease``; a sent one is marked sent, and
-    one the mailer refuses (MailError) is marked failed, due again after
-    ``backoff(attempts)``. If sending takes so long that the lease is nearly
-    over, the rest are left alone: once the lease passes they are due again
-    and another run takes them, so none is sent twice in parallel.
+    one the mailer fails to send (MailError) is marked failed, due again after
+    ``backoff(attempts)``. One refused for good, or failing for the
+    ``max_attempts``-th time, is given up, and a notice to the merchant rendered
+    with ``shop``'s templates is queued (sent by a later run). If sending takes
+    so long that the lease is nearly over, the rest are left alone: once the
+    lease passes they are due again and another run takes them, so none is sent
+    twice in parallel.
     """
     started = time.monotonic()
     budget = lease.total_seconds() * 0.8
-    sent = failed = deferred = 0
+    sent = failed = dead = deferred = 0
     for mail in store.claim_due_mails(now, now + lease, limit):
         if time.monotonic() - started > budget:
             deferred += 1
@@ -92,6 +113,10 @@ def deliver_due(
             mailer.send(mail.message, envelope_sender(mail), [mail.to])
         except MailError as error:
             failures = mail.attempts + 1
+            if error.permanent or failures >= max_attempts:
+                give_up(store, mail, str(error), failures, shop, now)
+                dead += 1
+                continue
             retry_at = now + backoff(failures)
             store.mark_mail_failed(mail.key, str(error), retry_at)
             logger.warning(
@@ -105,7 +130,32 @@ def deliver_due(
         else:
             store.mark_mail_sent(mail.key, now)
             sent += 1
-    return DeliveryReport(sent=sent, failed=failed, deferred=deferred)
+    return DeliveryReport(sent=sent, failed=failed, dead=dead, deferred=deferred)
+
+
+def give_up(
+    store: Store,
+    mail: OutgoingMail,
+    reason: str,
+    attempts: int,
+    shop: PublishedShop,
+    now: dt.datetime,
+) -> None:
+    """Stop trying to send ``mail`` and queue the merchant's one notice about it.
+
+    The notice is queued before the message is marked dead: a sender that stops
+    in between leaves the message due again once its lease passes, and the next
+    give-up finds the notice's key taken, so the merchant is told exactly once.
+    """
+    logger.error("mail %s given up after %d attempt(s): %s", mail.key, attempts, reason)
+    if not mail.key.startswith(ALERT_PREFIX):  # a notice about a notice would loop
+        try:
+            notice = undeliverable_notice(mail, reason, attempts, shop, now)
+        except InvalidAddress as error:
+            logger.error("no notice about mail %s: the shop's orders_to: %s", mail.key, error)
+        else:
+            store.enqueue_mail(notice, now)
+    store.mark_mail_dead(mail.key, reason, now)
 
 
 def envelope_sender(mail: OutgoingMail) -> str:

@@ -137,6 +137,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE sent_at IS NULL",
     ),
+    (
+        # A message given up (refused for good, or too many failures) is kept, out of the queue.
+        "ALTER TABLE outbox ADD COLUMN dead_at TEXT",
+        "DROP INDEX outbox_due",
+        "CREATE INDEX outbox_due ON outbox (next_attempt_at)"
+        " WHERE sent_at IS NULL AND dead_at IS NULL",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 MAX_IDLE_CONNECTIONS = 8
@@ -493,7 +500,7 @@ class SQLiteStore:
         with self._transaction(write=True) as conn:
             rows = conn.execute(
                 "SELECT key, recipient, message, attempts, next_attempt_at, sent_at, last_error"
-                " FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ?"
+                " FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?"
                 " ORDER BY created_at, id LIMIT ?",
                 (at, max(limit, 0)),
             ).fetchall()
@@ -517,10 +524,21 @@ class SQLiteStore:
         with self._transaction(write=True) as conn:
             if conn.execute("SELECT 1 FROM outbox WHERE key = ?", (key,)).fetchone() is None:
                 raise KeyError(key)
-            # A message already sent stays sent: a late failure report changes nothing.
+            # A message already sent or given up stays so: a late failure report changes nothing.
             conn.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
-                " WHERE key = ? AND sent_at IS NULL",
+                " WHERE key = ? AND sent_at IS NULL AND dead_at IS NULL",
+                (error, at, key),
+            )
+
+    def mark_mail_dead(self, key: str, error: str, now: dt.datetime) -> None:
+        at = _text(now)
+        with self._transaction(write=True) as conn:
+            if conn.execute("SELECT 1 FROM outbox WHERE key = ?", (key,)).fetchone() is None:
+                raise KeyError(key)
+            conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, dead_at = ?"
+                " WHERE key = ? AND sent_at IS NULL AND dead_at IS NULL",
                 (error, at, key),
             )
 

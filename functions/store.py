@@ -165,7 +165,20 @@ class Store(Protocol):
 
     def mark_mail_sent(self, key: str, now: dt.datetime) -> None: ...
 
-    def mark_mail_failed(self, key: str, error: str, retry_at: dt.datetime) -> None: ...
+    def mark_mail_failed(self, key: str, error: str, retry_at: dt.datetime) -> None:
+        """Count a failed attempt, keep ``error``, and make the message due at ``retry_at``.
+
+        A message already sent, or given up (``mark_mail_dead``), is left as it is.
+        """
+
+    def mark_mail_dead(self, key: str, error: str, now: dt.datetime) -> None:
+        """Give up on a message for good: it is never due again, whatever comes later.
+
+        Counts the attempt and keeps ``error`` and ``now``; the message stays stored
+        (its key stays taken: queuing it again answers False). A message already sent
+        stays sent, and one already dead keeps its first error. Raises KeyError for
+        an unknown key.
+        """
 
     # -- lifetime -------------------------------------------------------------
     def close(self) -> None:

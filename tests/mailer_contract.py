@@ -32,7 +32,10 @@ from tests.servers import free_port
 class Backend:
     mailer: Mailer
     delivered: Callable[[], list[bytes]]  # every message delivered so far, oldest first
-    failing: dict[str, Mailer] = field(default_factory=dict)  # what goes wrong -> a mailer
+    # What goes wrong -> a mailer that fails that way: for a while (retried) ...
+    failing: dict[str, Mailer] = field(default_factory=dict)
+    # ... or for good (this message will never be accepted: MailError.permanent).
+    refusing: dict[str, Mailer] = field(default_factory=dict)
 
 
 def sample_message(
@@ -117,18 +120,22 @@ class MailerContract(abc.ABC):
         assert subjects == ["Message 0", "Message 1", "Message 2"]
 
     def test_refuses_a_message_without_recipients(self, backend: Backend) -> None:
-        with pytest.raises(MailError):
+        with pytest.raises(MailError) as caught:
             backend.mailer.send(sample_message().as_bytes(), "orders@shop.example", [])
+        assert caught.value.permanent, "no retry can deliver a message to nobody"
         assert backend.delivered() == []
 
     def test_every_failure_is_a_mail_error_and_delivers_nothing(self, backend: Backend) -> None:
         assert backend.failing, "a back-end must show how it fails"
-        for what, mailer in backend.failing.items():
+        cases = [(what, mailer, False) for what, mailer in backend.failing.items()]
+        cases += [(what, mailer, True) for what, mailer in backend.refusing.items()]
+        for what, mailer, permanent in cases:
             with pytest.raises(MailError) as caught:
                 mailer.send(sample_message().as_bytes(), "orders@shop.example", ["a@b.example"])
             message = str(caught.value)
             assert message, what
             assert "\n" not in message and len(message) < 300, (what, message)
+            assert caught.value.permanent is permanent, (what, message)
         assert backend.delivered() == []
 
 
@@ -175,6 +182,26 @@ class RecordingHandler:
                 session.authenticated = True
                 return "235 2.7.0 Authentication successful"
         return "535 5.7.8 Authentication credentials invalid"
+
+
+class RecipientHandler(RecordingHandler):
+    """Answers every RCPT TO with ``rcpt_answer`` (e.g. ``550 5.1.1 No such user``)."""
+
+    def __init__(self, rcpt_answer: str) -> None:
+        super().__init__()
+        self.rcpt_answer = rcpt_answer
+
+    async def handle_RCPT(
+        self,
+        server: SMTPProtocol,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if self.rcpt_answer.startswith("250"):
+            envelope.rcpt_tos.append(address)
+        return self.rcpt_answer
 
 
 class SMTPServer:

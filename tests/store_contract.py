@@ -567,6 +567,35 @@ class StoreContract:
         [third] = store.claim_due_mails(retry, lease)
         assert (third.attempts, third.last_error) == (2, "SMTP 421 busy")
 
+    def test_a_dead_mail_is_never_due_again_and_keeps_its_key(self, store: Store) -> None:
+        store.enqueue_mail(mail("confirmation:cs_1"), NOW)
+        store.enqueue_mail(mail("merchant:cs_1"), NOW)
+        store.claim_due_mails(NOW, LATER)
+        store.mark_mail_dead("confirmation:cs_1", "SMTP 550 no such user", NOW + SECOND)
+        store.mark_mail_failed("merchant:cs_1", "SMTP 451 try later", LATER)
+        far = NOW + dt.timedelta(days=365)
+        assert [m.key for m in store.claim_due_mails(far, far + SECOND)] == ["merchant:cs_1"]
+        assert store.enqueue_mail(mail("confirmation:cs_1"), far) is False
+        # A late report from a sender whose lease had passed does not revive it.
+        store.mark_mail_failed("confirmation:cs_1", "SMTP 421 busy", LATER)
+        store.mark_mail_dead("confirmation:cs_1", "again", LATER)
+        assert store.claim_due_mails(far, far + SECOND) == []
+
+    def test_a_sent_mail_cannot_die(self, store: Store) -> None:
+        store.enqueue_mail(mail("m1"), NOW)
+        store.enqueue_mail(mail("m2"), NOW)
+        [first, second] = store.claim_due_mails(NOW, LATER)
+        store.mark_mail_sent("m1", NOW + SECOND)
+        store.mark_mail_dead("m1", "too late", NOW + SECOND)  # a no-op, not an error
+        store.mark_mail_dead("m2", "SMTP 554 spam", NOW + SECOND)
+        far = NOW + dt.timedelta(days=365)
+        assert store.claim_due_mails(far, far + SECOND) == []
+        assert (first.key, second.key) == ("m1", "m2")
+
+    def test_marking_an_unknown_mail_dead_is_a_key_error(self, store: Store) -> None:
+        with pytest.raises(KeyError):
+            store.mark_mail_dead("never-queued", "SMTP 550", NOW)
+
     # -- concurrency ----------------------------------------------------------------------
 
     def test_twenty_buyers_of_the_last_unit(self, store: Store) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from functions.backends import describe_mail, mailer_for, store_for
-from functions.mailers import OutboxMailer, SMTPMailer
+from functions.mailers import OutboxMailer, SESMailer, SMTPMailer
 from functions.settings import ConfigurationError, Settings, from_environment
 from functions.sqlite_store import SQLiteStore
 
@@ -76,3 +76,14 @@ def test_a_path_is_a_sqlite_store_in_a_folder_made_for_it(tmp_path: Path) -> Non
 def test_an_unknown_kind_of_store_names_the_choices(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="unknown kind of store 'redis://'; use a SQLite"):
         store_for(settings(tmp_path, COMPTOIR_STORE="redis://cache:6379"))
+
+
+def test_an_ses_address_sends_through_amazon_ses_at_its_rate(tmp_path: Path) -> None:
+    mailer = mailer_for(settings(tmp_path, COMPTOIR_MAIL_URL="ses://eu-west-3?max_rate=14"))
+    assert isinstance(mailer, SESMailer)
+    assert (mailer.region, mailer.max_rate) == ("eu-west-3", 14.0)
+    assert describe_mail(settings(tmp_path, COMPTOIR_MAIL_URL="ses://eu-west-3")) == (
+        "ses://eu-west-3"
+    )
+    with pytest.raises(ConfigurationError, match=r"COMPTOIR_MAIL_URL: unknown option 'rate'"):
+        mailer_for(settings(tmp_path, COMPTOIR_MAIL_URL="ses://eu-west-3?rate=2"))

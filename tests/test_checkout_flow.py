@@ -336,9 +336,10 @@ def test_mail_outage_delays_mail_without_losing_or_doubling_it(
         print(f"first delivery attempt failed after {time.monotonic() - started:.2f} s")
         later = utc_now() + dt.timedelta(hours=2)  # past any retry backoff
         with smtp:
-            report = deliver_due(stack.store, stack.mailer, later)
+            current = stack.shops.current()
+            report = deliver_due(stack.store, stack.mailer, later, shop=current)
             assert report.sent == 2
-            assert deliver_due(stack.store, stack.mailer, later).sent == 0
+            assert deliver_due(stack.store, stack.mailer, later, shop=current).sent == 0
             received = smtp.received
         assert sorted(r.recipients for r in received) == [
             ("camille@example.fr",),

@@ -21,6 +21,7 @@ from functions.emails import (
     mail_address,
     merchant_notification,
     message_id,
+    undeliverable_notice,
 )
 from generator.build import check
 from generator.publish import DEFAULT_THEME, published_shop
@@ -538,6 +539,41 @@ def test_merchant_notification_of_a_pending_english_order(shop: PublishedShop) -
     assert message["Subject"] == "Nouvelle commande CT-2026-000123 : 24,90 € (paiement en attente)"
     assert "Paiement en attente (prélèvement SEPA)" in text
     assert "Le client retirera sa commande" in text
+
+
+# -- the merchant's notice of an undelivered e-mail -----------------------------------------
+
+
+def test_undeliverable_notice_says_what_to_whom_and_why_in_the_shops_language(
+    shop: PublishedShop,
+) -> None:
+    refused = confirmation_email(english_order(), shop)
+    reason = "SMTP server mx.example:25 refused the recipients (550) <script>"
+    later = CREATED + dt.timedelta(hours=2)
+    notice = undeliverable_notice(refused, reason, 1, shop, later)
+    message, text, html = parts(notice.message)
+    assert notice.key == "alert:confirmation:cs_test_a1B2c3"
+    assert notice.to == shop.config.email.orders_to
+    assert message["Subject"] == "E-mail non distribué : Order CT-2026-000123 confirmed"
+    assert message["To"].addresses[0].addr_spec == shop.config.email.orders_to
+    assert message["Reply-To"] is None
+    assert message["Content-Language"] == "fr"
+    assert message["Auto-Submitted"] == "auto-generated"
+    for shown in (text, html):
+        for item in (
+            "Un e-mail n'a pas pu être distribué",
+            f"Destinataire : {refused.to}",
+            "Objet : Order CT-2026-000123 confirmed",
+            "Tentatives : 1",
+            f"Raison : {reason}",
+        ):
+            assert item in shown, item
+    source = body(message, "html")
+    assert "<script>" not in source  # the reason is escaped, not markup
+    checker = _Balance()
+    checker.feed(source)
+    assert (checker.errors, checker.stack, checker.remote) == ([], [], [])
+    assert undeliverable_notice(refused, reason, 1, shop, later) == notice  # deterministic
 
 
 # -- translations ------------------------------------------------------------------------

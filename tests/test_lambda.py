@@ -165,7 +165,7 @@ def test_a_paid_checkout_and_its_signed_webhook_make_one_order(
     assert response["statusCode"] == 200, response["body"]
     assert response_json(response) == {"received": True}
     order = deployment.store.get_order(checkout["session_id"])
-    assert order is not None and order.status == "paid" and order.total == quoted
+    assert order is not None and order.status == "paid" and order.total.amount == quoted
     assert len(list((tmp_path / "outbox").glob("*.eml"))) == 2  # shopper and merchant, sent
     assert handler(event, None)["statusCode"] == 200  # a replay creates nothing more
     assert len(deployment.store.list_orders()) == 1
@@ -345,7 +345,7 @@ def test_unknown_back_ends_are_refused_naming_the_choices(
 ) -> None:
     cases = {
         "COMPTOIR_STORE": ("redis://user:hunter2@cache:6379", "use a SQLite file's path"),
-        "COMPTOIR_MAIL_URL": ("pigeon://user:hunter2@loft", "use smtp://host:port"),
+        "COMPTOIR_MAIL_URL": ("pigeon://user:hunter2@loft", "use ses://REGION (Amazon SES), smtp://host:port"),
     }
     for name, (value, choices) in cases.items():
         caplog.clear()

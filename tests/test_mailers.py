@@ -14,6 +14,7 @@ from functions.mailers import OutboxMailer, SMTPMailer, eml_name
 from tests.mailer_contract import (
     Backend,
     MailerContract,
+    RecipientHandler,
     RecordingHandler,
     SMTPServer,
     parse,
@@ -48,6 +49,9 @@ class TestSMTPMailer(MailerContract):
         with (
             SMTPServer() as server,
             SMTPServer(RecordingHandler("451 4.3.0 Try again later")) as busy,
+            SMTPServer(RecipientHandler("450 4.2.1 Mailbox busy")) as greylisting,
+            SMTPServer(RecipientHandler("550 5.1.1 No such user")) as no_such_user,
+            SMTPServer(RecordingHandler("554 5.7.1 Rejected as spam")) as spam_filter,
         ):
             stopped = SMTPServer().start()
             stopped.stop()
@@ -56,7 +60,12 @@ class TestSMTPMailer(MailerContract):
                 lambda: [received.data for received in server.received],
                 failing={
                     "server stopped": smtp(stopped),
-                    "server answers 451": smtp(busy),
+                    "server answers 451 to the message": smtp(busy),
+                    "server answers 450 to the recipient": smtp(greylisting),
+                },
+                refusing={
+                    "server answers 550 to the recipient": smtp(no_such_user),
+                    "server answers 554 to the message": smtp(spam_filter),
                 },
             )
 
@@ -140,17 +149,21 @@ def test_smtp_starttls_not_offered_is_a_mail_error() -> None:
         assert server.received == []
 
 
-def test_smtp_refused_recipient_is_a_mail_error() -> None:
-    class NoSuchUser(RecordingHandler):
-        async def handle_RCPT(  # type: ignore[no-untyped-def]
-            self, server, session, envelope, address, rcpt_options
-        ) -> str:
-            return "550 5.1.1 No such user"
-
-    with SMTPServer(NoSuchUser()) as server:
-        with pytest.raises(MailError, match="550"):
+def test_smtp_refused_recipient_is_a_permanent_mail_error() -> None:
+    with SMTPServer(RecipientHandler("550 5.1.1 No such user")) as server:
+        with pytest.raises(MailError, match="550") as caught:
             smtp(server).send(sample_message().as_bytes(), "o@shop.example", ["x@b.example"])
         assert server.received == []
+    assert caught.value.permanent
+
+
+def test_smtp_login_refused_is_retried_as_the_merchant_can_fix_it() -> None:
+    handler = RecordingHandler(login=("shop", "s3cret-pw"))
+    with SMTPServer(handler, auth_require_tls=False) as server:
+        mailer = smtp(server, username="shop", password="old-pw")
+        with pytest.raises(MailError, match="535") as caught:
+            mailer.send(sample_message().as_bytes(), "o@shop.example", ["a@b.example"])
+    assert not caught.value.permanent, "a 5xx about our settings is not about this message"
 
 
 @pytest.fixture

@@ -251,3 +251,61 @@ def test_unknown_keys_are_key_errors(path: Path) -> None:
             store.mark_mail_sent("nope", NOW)
         with pytest.raises(KeyError):
             store.mark_mail_failed("nope", "error", NOW)
+
+
+def test_a_dead_mail_keeps_its_message_error_and_time(path: Path) -> None:
+    with SQLiteStore(path) as store:
+        store.enqueue_mail(OutgoingMail("m1", "lea@example.fr", b"Subject: x\r\n\r\nx"), NOW)
+        store.enqueue_mail(OutgoingMail("m2", "lea@example.fr", b"Subject: y\r\n\r\ny"), NOW)
+        store.claim_due_mails(NOW, LATER)
+        store.mark_mail_sent("m2", NOW)
+        store.mark_mail_dead("m1", "SMTP 550 no such user", LATER)
+        store.mark_mail_dead("m1", "a second report", LATER + dt.timedelta(hours=1))
+        store.mark_mail_dead("m2", "too late", LATER)
+    raw = sqlite3.connect(path)
+    try:
+        rows = raw.execute(
+            "SELECT key, message, attempts, last_error, sent_at IS NULL, dead_at FROM outbox"
+            " ORDER BY key"
+        ).fetchall()
+    finally:
+        raw.close()
+    assert rows == [
+        (
+            "m1",
+            b"Subject: x\r\n\r\nx",
+            1,
+            "SMTP 550 no such user",
+            1,
+            LATER.isoformat(timespec="microseconds"),
+        ),
+        ("m2", b"Subject: y\r\n\r\ny", 0, None, 0, None),
+    ]
+
+
+def test_a_version_1_file_keeps_its_queued_mail(path: Path) -> None:
+    from functions.sqlite_store import MIGRATIONS
+
+    path.parent.mkdir(parents=True)
+    raw = sqlite3.connect(path)
+    try:
+        with raw:
+            for statement in MIGRATIONS[0]:
+                raw.execute(statement)
+            raw.execute(
+                "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)"
+            )
+            raw.execute("INSERT INTO schema_version VALUES (1, ?)", (NOW.isoformat(),))
+            raw.execute(
+                "INSERT INTO outbox (key, recipient, message, attempts, next_attempt_at,"
+                " created_at) VALUES ('m1', 'lea@example.fr', x'00', 3, ?, ?)",
+                (NOW.isoformat(timespec="microseconds"),) * 2,
+            )
+    finally:
+        raw.close()
+    with SQLiteStore(path) as store:
+        [mail] = store.claim_due_mails(NOW, LATER)
+        assert (mail.key, mail.attempts) == ("m1", 3)
+        store.mark_mail_dead("m1", "SMTP 550", NOW)
+        far = NOW + dt.timedelta(days=30)
+        assert store.claim_due_mails(far, far) == []
