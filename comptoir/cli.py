@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.set_defaults(run=_check)
     sub = commands.add_parser("build", parents=[common], help="build the site into output/")
     sub.add_argument("--output", type=Path, default=None, help="where to write (default output/)")
+    sub.add_argument(
+        "--production",
+        action="store_true",
+        help="a site to publish: fail unless COMPTOIR_API_ORIGIN names the functions",
+    )
     sub.set_defaults(run=_build)
     sub = commands.add_parser(
         "serve", parents=[common], help="build, then serve the shop locally and rebuild on change"
@@ -91,9 +96,25 @@ def _check(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     from generator.build import BuildError, build
+    from generator.netlify import ApiOriginError, api_origin
 
+    # COMPTOIR_API_ORIGIN: where Netlify proxies /api/* (output/_redirects); unset, no proxy.
+    origin = os.environ.get("COMPTOIR_API_ORIGIN", "").strip() or None
     try:
-        result = build(args.shop, args.output, progress=_progress)
+        origin = origin and api_origin(origin)
+    except ApiOriginError as error:
+        print(error, file=sys.stderr)
+        return 1
+    if origin is None and getattr(args, "production", False):
+        print(
+            "COMPTOIR_API_ORIGIN is not set: the site's /api/* would reach no function, so "
+            "nobody could pay. Set it to the ApiOrigin output of `sam deploy` "
+            "(see docs/deploy.md); nothing was written.",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        result = build(args.shop, args.output, progress=_progress, api_origin=origin)
     except BuildError as error:
         report(error.problems)
         return 1
