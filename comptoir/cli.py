@@ -1,4 +1,4 @@
-"""The ``comptoir`` command: check, build, serve, init.
+"""The ``comptoir`` command: check, build, serve, doctor, init.
 
 A merchant's mistake is printed as ``path:line: message`` lines and exits 1;
 it never shows a traceback.
@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--output", type=Path, default=None, help="where to write (default output/)")
     sub.add_argument("--no-watch", action="store_true", help="do not rebuild on change")
     sub.set_defaults(run=_serve)
+    sub = commands.add_parser(
+        "doctor", parents=[common], help="check the production configuration before a deploy"
+    )
+    sub.add_argument("--json", action="store_true", help="print the findings as JSON")
+    sub.set_defaults(run=_doctor)
     sub = commands.add_parser("init", help="start a new shop from the example")
     sub.add_argument("--shop", type=Path, default=Path(), help=argparse.SUPPRESS)
     sub.add_argument("directory", type=Path)
@@ -189,6 +194,31 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         stack.close()
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """Each problem of the production configuration as one line; exit 1 if there is one."""
+    import json
+
+    import yaml
+
+    from comptoir.doctor import diagnose
+    from generator.build import check
+
+    example = yaml.safe_load((TEMPLATE_ROOT / "content" / "shop.yaml").read_text("utf-8"))
+    identity = {k: str(v) for k, v in (example.get("legal") or {}).items()}
+    findings = diagnose(check(args.shop), os.environ, identity)
+    if args.json:
+        problems = [{"where": f.where, "message": f.message} for f in findings]
+        print(json.dumps({"ok": not findings, "problems": problems}, ensure_ascii=False))
+    elif findings:
+        for finding in findings:
+            print(finding)
+        count = len(findings)
+        print(f"{count} problem{'s' if count != 1 else ''} to fix before going live.")
+    else:
+        print("OK: keys, webhook secret, base URL, sender, legal pages and identity are ready.")
+    return 1 if findings else 0
 
 
 def _init(args: argparse.Namespace) -> int:
