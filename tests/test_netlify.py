@@ -62,6 +62,8 @@ def test_build_command_publish_folder_and_python(config: dict[str, Any]) -> None
     assert config["build"]["command"].endswith("comptoir build")
     production = config["context"]["production"]["command"]
     assert production.endswith("comptoir build --production")
+    ignore = config["context"]["production"]["ignore"]  # tests/test_deploy_workflow.py
+    assert ignore == "bash netlify/ignore-build.sh" and (ROOT / ignore.split()[1]).is_file()
     version = config["build"]["environment"]["PYTHON_VERSION"]
     assert tuple(map(int, version.split("."))) >= (3, 11)  # requires-python
 
