@@ -147,7 +147,7 @@ def test_iam_is_least_privilege(resources: dict[str, Any]) -> None:
     }
     assert send["Condition"] == {"StringLike": {"ses:FromAddress": {"Fn::Sub": "*@${SesIdentity}"}}}
     (ssm,) = statements["stripe-secrets"]
-    assert ssm["Action"] == "ssm:GetParameter"
+    assert ssm["Action"] == ["ssm:GetParameter", "ssm:GetParameters"]
     assert [r["Fn::Sub"].rsplit("parameter", 1)[1] for r in ssm["Resource"]] == [
         "${StripeSecretKeyParameter}",
         "${StripeWebhookSecretParameter}",
