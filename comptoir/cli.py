@@ -1,4 +1,4 @@
-"""The ``comptoir`` command: check, build, serve, package, init.
+"""The ``comptoir`` command: check, build, serve, package, doctor, init.
 
 A merchant's mistake is printed as ``path:line: message`` lines and exits 1;
 it never shows a traceback.
@@ -48,6 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.set_defaults(run=_check)
     sub = commands.add_parser("build", parents=[common], help="build the site into output/")
     sub.add_argument("--output", type=Path, default=None, help="where to write (default output/)")
+    sub.add_argument(
+        "--production",
+        action="store_true",
+        help="a site to publish: fail unless COMPTOIR_API_ORIGIN names the functions",
+    )
     sub.set_defaults(run=_build)
     sub = commands.add_parser(
         "serve", parents=[common], help="build, then serve the shop locally and rebuild on change"
@@ -70,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
         help="where to write the function (default build/function in the shop's folder)",
     )
     sub.set_defaults(run=_package, output=None)
+    sub = commands.add_parser(
+        "doctor", parents=[common], help="check the production configuration before a deploy"
+    )
+    sub.add_argument("--json", action="store_true", help="print the findings as JSON")
+    sub.set_defaults(run=_doctor)
     sub = commands.add_parser("init", help="start a new shop from the example")
     sub.add_argument("--shop", type=Path, default=Path(), help=argparse.SUPPRESS)
     sub.add_argument("directory", type=Path)
@@ -104,9 +114,25 @@ def _check(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     from generator.build import BuildError, build
+    from generator.netlify import ApiOriginError, api_origin
 
+    # COMPTOIR_API_ORIGIN: where Netlify proxies /api/* (output/_redirects); unset, no proxy.
+    origin = os.environ.get("COMPTOIR_API_ORIGIN", "").strip() or None
     try:
-        result = build(args.shop, args.output, progress=_progress)
+        origin = origin and api_origin(origin)
+    except ApiOriginError as error:
+        print(error, file=sys.stderr)
+        return 1
+    if origin is None and getattr(args, "production", False):
+        print(
+            "COMPTOIR_API_ORIGIN is not set: the site's /api/* would reach no function, so "
+            "nobody could pay. Set it to the ApiOrigin output of `sam deploy` "
+            "(see docs/deploy.md); nothing was written.",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        result = build(args.shop, args.output, progress=_progress, api_origin=origin)
     except BuildError as error:
         report(error.problems)
         return 1
@@ -202,6 +228,31 @@ def _package(args: argparse.Namespace) -> int:
         f"{package.catalog}). Install its requirements.txt into it, or let `sam build` do it."
     )
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """Each problem of the production configuration as one line; exit 1 if there is one."""
+    import json
+
+    import yaml
+
+    from comptoir.doctor import diagnose
+    from generator.build import check
+
+    example = yaml.safe_load((TEMPLATE_ROOT / "content" / "shop.yaml").read_text("utf-8"))
+    identity = {k: str(v) for k, v in (example.get("legal") or {}).items()}
+    findings = diagnose(check(args.shop), os.environ, identity)
+    if args.json:
+        problems = [{"where": f.where, "message": f.message} for f in findings]
+        print(json.dumps({"ok": not findings, "problems": problems}, ensure_ascii=False))
+    elif findings:
+        for finding in findings:
+            print(finding)
+        count = len(findings)
+        print(f"{count} problem{'s' if count != 1 else ''} to fix before going live.")
+    else:
+        print("OK: keys, webhook secret, base URL, sender, legal pages and identity are ready.")
+    return 1 if findings else 0
 
 
 def _init(args: argparse.Namespace) -> int:

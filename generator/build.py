@@ -29,6 +29,7 @@ from generator.assets import AssetError, AssetManifest, build_assets
 from generator.content_cache import Parsed, PickleProductCache, load_cached_content
 from generator.i18n import load_translations
 from generator.images import ImageError, process_images
+from generator.netlify import REDIRECTS_FILE, redirects
 from generator.pages import PageCache, PageJob, Written, render_pages, replace_file, write_file
 from generator.parallel import Background, forked_map
 from generator.presenters import (
@@ -146,9 +147,12 @@ def build(
     output: Path | None = None,
     progress: Progress = lambda _: None,
     published: Path | None = None,
+    api_origin: str | None = None,
 ) -> BuildReport:
     """Build the site of the shop in ``root`` into ``output`` (default ``root/output``),
     and the functions' published shop into ``published`` (default ``root/published/shop.json``).
+    With ``api_origin`` (checked by ``generator.netlify.api_origin``), ``_redirects``
+    proxies the site's ``/api/*`` to the functions there.
 
     Raises BuildError, having written nothing, when the content has problems.
     """
@@ -160,7 +164,7 @@ def build(
     content, saving = _load(root)
     try:
         with _fewer_collections():
-            report = _build_site(root, output, published, content, progress, started)
+            report = _build_site(root, output, published, content, progress, started, api_origin)
     except BuildError:
         saving.wait()  # the merchant's next try reuses what was read
         raise
@@ -212,6 +216,7 @@ def _build_site(
     content: ShopContent,
     progress: Progress,
     started: float,
+    api_origin: str | None = None,
 ) -> BuildReport:
     if content.problems or content.config is None:
         raise BuildError(list(content.problems))
@@ -276,6 +281,8 @@ def _build_site(
         staging.abandon()
         staged.unlink(missing_ok=True)
     _write_sitemap(state)
+    if api_origin:
+        state.write(REDIRECTS_FILE, redirects(api_origin))
     state.write(
         "robots.txt",
         f"User-agent: *\nAllow: /\nDisallow: /order/\n\nSitemap: {config.url('/sitemap.xml')}\n",

@@ -345,7 +345,10 @@ def test_unknown_back_ends_are_refused_naming_the_choices(
 ) -> None:
     cases = {
         "COMPTOIR_STORE": ("redis://user:hunter2@cache:6379", "use a SQLite file's path"),
-        "COMPTOIR_MAIL_URL": ("pigeon://user:hunter2@loft", "use ses://REGION (Amazon SES), smtp://host:port"),
+        "COMPTOIR_MAIL_URL": (
+            "pigeon://user:hunter2@loft",
+            "use ses://REGION (Amazon SES), smtp://host:port",
+        ),
     }
     for name, (value, choices) in cases.items():
         caplog.clear()
