@@ -1,6 +1,7 @@
 """The embedded defaults wired together for ``comptoir serve`` (and the end-to-end tests):
-the SQLite store, the ``.eml`` outbox (or SMTP), and — with no Stripe key — the
-TEST ONLY offline Stripe emulator mounted at ``/_stripe`` on the same origin.
+the SQLite store (or DynamoDB with ``COMPTOIR_STORE=dynamodb://TABLE``), the ``.eml``
+outbox (or SMTP), and — with no Stripe key — the TEST ONLY offline Stripe emulator
+mounted at ``/_stripe`` on the same origin.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 from starlette.types import ASGIApp
 
 from functions.app import create_app, utc_now
+from functions.dynamodb_store import DynamoDBStore, open_store
 from functions.mailer import Mailer
 from functions.mailers import OutboxMailer, SMTPMailer
 from functions.outbox import deliver_due
@@ -49,7 +51,7 @@ def mailer_for(settings: Settings) -> Mailer:
 class LocalStack:
     settings: Settings
     shops: PublishedShopFile  # the published shop /api prices with; reload() after a build
-    store: SQLiteStore
+    store: SQLiteStore | DynamoDBStore
     mailer: Mailer
     api: ASGIApp
     emulator: EmulatorState | None
@@ -89,8 +91,8 @@ def local_stack(
     hosts_emulator = not env.get("STRIPE_SECRET_KEY") and not env.get("STRIPE_API_BASE")
     settings = from_environment(shop_root, env, local_origin=origin)
     shops = PublishedShopFile(settings.published_path)
-    settings.store_path.parent.mkdir(parents=True, exist_ok=True)
-    store = SQLiteStore(settings.store_path)
+    # Locally a missing DynamoDB table is created (moto, DynamoDB Local); deployed, never.
+    store = open_store(settings.store_url, local=True)
     mailer = mailer_for(settings)
     emulator = None
     mounts: dict[str, ASGIApp] = {}

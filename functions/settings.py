@@ -49,7 +49,7 @@ MAX_SESSION_MINUTES = 24 * 60 - 2
 class Settings:
     published_path: Path  # the published shop the functions load
     local_origin: str | None  # the address of `comptoir serve`, if that is where we run
-    store_path: Path
+    store_url: str  # COMPTOIR_STORE: a SQLite file's path, or dynamodb://TABLE
     outbox_dir: Path
     smtp_url: str | None = field(repr=False)  # may hold a password
     stripe_key: Secret
@@ -111,7 +111,8 @@ def from_environment(
     """Build the settings; ``local_origin`` is the address of ``comptoir serve``, if any.
 
     Environment: STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE,
-    COMPTOIR_PUBLISHED (the published shop's file), COMPTOIR_STORE (SQLite file),
+    COMPTOIR_PUBLISHED (the published shop's file), COMPTOIR_STORE (a SQLite file, or
+    dynamodb://TABLE),
     COMPTOIR_OUTBOX (folder of .eml files), COMPTOIR_SMTP_URL (smtp://host:port),
     COMPTOIR_SESSION_MINUTES.
     """
@@ -143,7 +144,7 @@ def from_environment(
     return Settings(
         published_path=Path(env.get("COMPTOIR_PUBLISHED") or published_path(shop_root)),
         local_origin=local_origin,
-        store_path=Path(env.get("COMPTOIR_STORE", var / "comptoir.sqlite3")),
+        store_url=env.get("COMPTOIR_STORE") or str(var / "comptoir.sqlite3"),
         outbox_dir=Path(env.get("COMPTOIR_OUTBOX", var / "outbox")),
         smtp_url=env.get("COMPTOIR_SMTP_URL") or None,
         stripe_key=Secret(key),

@@ -16,10 +16,13 @@ import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
@@ -30,6 +33,7 @@ pytest.register_assert_rewrite("tests.store_contract")
 from functions.dynamodb_store import DynamoDBStore, open_store  # noqa: E402
 from functions.sqlite_store import SQLiteStore  # noqa: E402
 from functions.store import Checkout, InsufficientStock, StoreError  # noqa: E402
+from tests.apishop import built_shop, running_stack  # noqa: E402
 from tests.servers import free_port  # noqa: E402
 from tests.store_contract import (  # noqa: E402
     LATER,
@@ -41,6 +45,7 @@ from tests.store_contract import (  # noqa: E402
     priced,
     run_together,
 )
+from tests.test_checkout_flow import pay, wait_for  # noqa: E402
 
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -282,3 +287,48 @@ def test_open_store_reads_the_url(moto_endpoint: str, tmp_path: Path) -> None:
     path = tmp_path / "var" / "store.sqlite3"
     with open_store(str(path), local=True) as sqlite:
         assert isinstance(sqlite, SQLiteStore) and sqlite.path == path
+
+
+# -- comptoir serve on DynamoDB -------------------------------------------------------------
+
+
+def test_comptoir_serve_sells_on_dynamodb(moto_endpoint: str, tmp_path: Path) -> None:
+    shop = built_shop(tmp_path)
+    table = f"comptoir-serve-{uuid.uuid4().hex[:8]}"  # missing: serve creates it
+    store_env = {"COMPTOIR_STORE": f"dynamodb://{table}"}
+    with running_stack(shop, tmp_path / "var", store_env) as (origin, stack):
+        assert isinstance(stack.store, DynamoDBStore) and stack.store.table == table
+        assert stack.store.available(["BOL-BLEU"], dt.datetime.now(dt.UTC)) == {"BOL-BLEU": 3}
+        response = httpx.post(
+            origin + "/api/checkout",
+            json={"items": [{"sku": "BOL-BLEU", "quantity": 1}], "country": "FR"},
+            headers={"origin": origin},
+            timeout=30,
+        )
+        assert response.status_code == 201, response.text
+        url = response.json()["url"]
+        session_id = url.rsplit("/", 1)[-1]
+        assert pay(url).status_code == 303  # the emulator's page, card 4242 4242 4242 4242
+
+        def paid() -> bool:
+            found = httpx.get(f"{origin}/api/orders/{session_id}", timeout=10)
+            return found.status_code == 200 and found.json()["status"] == "paid"
+
+        wait_for(paid)
+        [order] = stack.store.list_orders()
+        assert order.session_id == session_id and order.email == "camille@example.fr"
+        assert stack.store.available(["BOL-BLEU"], dt.datetime.now(dt.UTC)) == {"BOL-BLEU": 2}
+        assert counters(table, "BOL-BLEU") == {"baseline": 3, "sold": 1, "held": 0, "spare": 2}
+
+        def confirmation() -> list[EmailMessage]:
+            mails = [
+                message_from_bytes(path.read_bytes(), _class=EmailMessage, policy=policy.default)
+                for path in (tmp_path / "var" / "outbox").glob("*.eml")
+            ]
+            return [m for m in mails if m["To"].addresses[0].addr_spec == "camille@example.fr"]
+
+        [mail] = wait_for(confirmation)
+        body = mail.get_body(preferencelist=("plain",))
+        assert body is not None and order.number in body.get_content()
+        sent = raw_item(table, f"MAIL#confirmation:{session_id}", "MAIL")
+        assert "sent_at" in sent  # the store's outbox recorded it sent
