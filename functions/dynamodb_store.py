@@ -36,7 +36,8 @@ Access patterns (none scans; every read that decides a write is strongly consist
                                 TransactWriteItems (sale Put attribute_not_exists)
     sweep expired holds         Query gsi1 EXPIRES#{day} (gsi1sk < now), day by day
                                 from the cursor; one conditional UpdateItem per SKU
-    sync_stock                  GetItem STOCK/SKUS, conditional UpdateItem per SKU
+    sync_stock (each cold start) GetItem STOCK/SKUS + BatchGetItem the counts; writes
+                                only for changed counts (conditional UpdateItem)
     create/get/move order       Put attribute_not_exists / GetItem / Put on ``rev``
     list_orders (newest first)  Query gsi1 ORDERS, descending, Limit
     find_checkout_by_payment    Query gsi1 PAYMENT#{intent}, ascending, Limit 1
@@ -98,7 +99,7 @@ T = TypeVar("T")
 SCHEME = "dynamodb://"
 HOLD_RETENTION = dt.timedelta(days=7)  # Stripe retries a webhook for up to 3 days
 SWEEP_LOOKBACK = dt.timedelta(days=30)  # where a first sweep starts
-MAX_TRACKED_LINES = 99  # + the hold item: TransactWriteItems' 100 items
+MAX_TRACKED_LINES = 98  # + sale and hold: TransactWriteItems' 100 items
 MAX_ATTEMPTS = 60  # optimistic retries; each failure means another writer progressed
 LAPSE_PER_WRITE = 20  # expired entries a reservation drops at once (expression size)
 
@@ -164,14 +165,36 @@ class DynamoDBStore:
         if any(count < 0 for count in levels.values()):
             raise ValueError(f"negative stock count in {dict(levels)!r}")
         known = self._tracked_skus()
+        counted = self._baselines(list(levels))
+        changed = {sku: n for sku, n in levels.items() if counted.get(sku) != n}
+        if not changed and known == set(levels):
+            return  # every cold start syncs: the usual case costs reads only
         # Listed first as the union, so every stock item that may exist stays listed
         # whatever step a crash interrupts.
         self._set_tracked_skus(known | set(levels))
-        for sku, count in levels.items():
+        for sku, count in changed.items():
             self._recount(sku, count)
         for sku in known - set(levels):
             self._call("delete_item", Key=_key(f"SKU#{sku}", "STOCK"))
         self._set_tracked_skus(set(levels))
+
+    def _baselines(self, skus: list[str]) -> dict[str, int]:
+        """The current count of each tracked SKU among ``skus`` (BatchGetItem, consistent)."""
+        found: dict[str, int] = {}
+        for start in range(0, len(skus), 100):
+            request: dict[str, Any] = {
+                self.table: {
+                    "Keys": [_key(f"SKU#{sku}", "STOCK") for sku in skus[start : start + 100]],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "pk, baseline",
+                }
+            }
+            while request:
+                page = self._request("batch_get_item", RequestItems=request)
+                for item in page.get("Responses", {}).get(self.table, []):
+                    found[_str(item["pk"]).removeprefix("SKU#")] = _int(item["baseline"])
+                request = page.get("UnprocessedKeys") or {}
+        return found
 
     def _recount(self, sku: str, count: int) -> None:
         """A new count for ``sku`` unless it already has this one; its holds stay counted."""
@@ -967,12 +990,13 @@ class DynamoDBStore:
 
     def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         """One request on the table; its errors become ours."""
+        return self._request(operation, TableName=self.table, **params)
+
+    def _request(self, operation: str, **params: Any) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            response: dict[str, Any] = getattr(self._client, operation)(
-                TableName=self.table, **params
-            )
+            response: dict[str, Any] = getattr(self._client, operation)(**params)
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise _ConditionFailed from error
@@ -1001,12 +1025,12 @@ class DynamoDBStore:
         return item
 
     def _query(self, **params: Any) -> Iterator[Item]:
-        """Every item a Query finds, page after page (stops early with ``Limit``)."""
+        """Every item a Query finds, page after page, as they are consumed."""
         while True:
             page = self._call("query", **params)
             yield from page.get("Items", [])
             last = page.get("LastEvaluatedKey")
-            if last is None or "Limit" in params:
+            if last is None:
                 return
             params = {**params, "ExclusiveStartKey": last}
 
@@ -1086,9 +1110,9 @@ def _int(value: AttributeValue) -> int:
 def _first(items: Iterator[Item], count: int) -> list[Item]:
     taken: list[Item] = []
     for item in items:
-        if len(taken) == count:
-            break
         taken.append(item)
+        if len(taken) == count:
+            break  # before the next page is asked for
     return taken
 
 

@@ -332,3 +332,14 @@ def test_comptoir_serve_sells_on_dynamodb(moto_endpoint: str, tmp_path: Path) ->
         assert body is not None and order.number in body.get_content()
         sent = raw_item(table, f"MAIL#confirmation:{session_id}", "MAIL")
         assert "sent_at" in sent  # the store's outbox recorded it sent
+
+
+def test_a_cold_start_with_unchanged_counts_only_reads(table: str) -> None:
+    DynamoDBStore(table).sync_stock({f"SKU-{n:03}": n for n in range(150)})
+    recording = RecordingClient()
+    cold_start = DynamoDBStore(table, client=recording)
+    cold_start.sync_stock({f"SKU-{n:03}": n for n in range(150)})
+    assert recording.operations == {"get_item", "batch_get_item"}
+    cold_start.sync_stock({f"SKU-{n:03}": n for n in range(1, 150)} | {"SKU-000": 7})
+    assert cold_start.available(["SKU-000", "SKU-149"], NOW) == {"SKU-000": 7, "SKU-149": 149}
+    cold_start.close()
