@@ -217,6 +217,21 @@ def test_holds_carry_a_ttl_that_correctness_does_not_need(
     assert counters(table, "A") == {"baseline": 1, "sold": 0, "held": 1, "spare": 0}
 
 
+def test_a_reservation_drops_many_expired_holds_in_batches(
+    new_handle: MakeStore, table: str
+) -> None:
+    store = new_handle()
+    store.sync_stock({"A": 30})
+    for index in range(25):  # more than one update expression drops at once
+        store.reserve(f"k{index}", {"A": 1}, LATER, NOW)
+    assert counters(table, "A")["held"] == 25
+    store.reserve("big", {"A": 30}, LATER + dt.timedelta(hours=1), LATER)
+    assert counters(table, "A") == {"baseline": 30, "sold": 0, "held": 30, "spare": 0}
+    assert store.commit_reservation("k3", LATER)  # expired and dropped: still sells, oversold
+    assert counters(table, "A") == {"baseline": 30, "sold": 1, "held": 30, "spare": -1}
+    assert store.available(["A"], LATER) == {"A": 0}
+
+
 # -- no scan, and errors at the boundary ----------------------------------------------
 
 
