@@ -1,6 +1,7 @@
 """The embedded defaults wired together for ``comptoir serve`` (and the end-to-end tests):
-the SQLite store, the ``.eml`` outbox (or SMTP), and — with no Stripe key — the
-TEST ONLY offline Stripe emulator mounted at ``/_stripe`` on the same origin.
+the SQLite store (or DynamoDB with ``COMPTOIR_STORE=dynamodb://TABLE``), the ``.eml``
+outbox (or SMTP), and — with no Stripe key — the TEST ONLY offline Stripe emulator
+mounted at ``/_stripe`` on the same origin.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def local_stack(
     hosts_emulator = not env.get("STRIPE_SECRET_KEY") and not env.get("STRIPE_API_BASE")
     settings = from_environment(shop_root, env, local_origin=origin)
     shops = PublishedShopFile(settings.published_path)
-    store = store_for(settings)
+    # Locally a missing DynamoDB table is created (moto, DynamoDB Local); deployed, never.
+    store = store_for(settings, local=True)
     mailer = mailer_for(settings)
     emulator = None
     mounts: dict[str, ASGIApp] = {}

@@ -1,7 +1,7 @@
 """The back-ends chosen by configuration: the store from COMPTOIR_STORE, the mailer from
 COMPTOIR_MAIL_URL. One place for each choice, shared by ``comptoir serve`` and Lambda.
 
-Adding a back-end (``dynamodb://TABLE``) is one more branch below;
+Adding a back-end is one more branch below;
 an address no branch knows is a ConfigurationError listing the ones that exist.
 """
 
@@ -16,7 +16,7 @@ from functions.settings import ConfigurationError, Settings
 from functions.sqlite_store import SQLiteStore
 from functions.store import Store
 
-STORE_CHOICES = "a SQLite file's path (e.g. var/comptoir.sqlite3)"
+STORE_CHOICES = "a SQLite file's path (e.g. var/comptoir.sqlite3) or dynamodb://TABLE"
 MAIL_CHOICES = (
     "ses://REGION (Amazon SES), smtp://host:port or smtp+starttls://user:password@host:port "
     "(unset: the outbox folder)"
@@ -25,13 +25,23 @@ MAIL_CHOICES = (
 _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
 
 
-def store_for(settings: Settings) -> Store:
-    """The store COMPTOIR_STORE names; raises ConfigurationError for an unknown kind."""
+def store_for(settings: Settings, *, local: bool = False) -> Store:
+    """The store COMPTOIR_STORE names; raises ConfigurationError for an unknown kind.
+
+    ``local`` (``comptoir serve``) creates a missing DynamoDB table, for moto or DynamoDB
+    Local; deployed functions never do: their table comes from template.yaml.
+    """
     scheme = _SCHEME.match(settings.store)
     if scheme is None:
         settings.store_path.parent.mkdir(parents=True, exist_ok=True)
         return SQLiteStore(settings.store_path)
-    # dynamodb://TABLE goes here (boto3 imported in that branch only: it is slow to import).
+    if scheme.group(1).lower() == "dynamodb":
+        table = settings.store[scheme.end() :].strip("/")
+        if not table:
+            raise ConfigurationError("COMPTOIR_STORE: name the table, as in dynamodb://comptoir")
+        from functions.dynamodb_store import DynamoDBStore  # boto3: only when it is used
+
+        return DynamoDBStore(table, create_table=local)
     raise ConfigurationError(
         f"COMPTOIR_STORE: unknown kind of store '{scheme.group(1)}://'; use {STORE_CHOICES}"
     )

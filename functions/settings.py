@@ -49,7 +49,7 @@ MAX_SESSION_MINUTES = 24 * 60 - 2
 class Settings:
     published_path: Path  # the published shop the functions load
     local_origin: str | None  # the address of `comptoir serve`, if that is where we run
-    store: str  # COMPTOIR_STORE: a SQLite file's path (dynamodb://TABLE to come)
+    store: str  # COMPTOIR_STORE: a SQLite file's path, or dynamodb://TABLE
     outbox_dir: Path
     mail_url: str | None = field(repr=False)  # COMPTOIR_MAIL_URL; may hold a password
     stripe_key: Secret
@@ -116,7 +116,7 @@ def from_environment(
     """Build the settings; ``local_origin`` is the address of ``comptoir serve``, if any.
 
     Environment: STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE,
-    COMPTOIR_PUBLISHED (the published shop's file), COMPTOIR_STORE (SQLite file),
+    COMPTOIR_PUBLISHED (the published shop's file), COMPTOIR_STORE (a SQLite file, or dynamodb://TABLE),
     COMPTOIR_OUTBOX (folder of .eml files), COMPTOIR_MAIL_URL (smtp://host:port; unset:
     the outbox folder; COMPTOIR_SMTP_URL is its deprecated former name),
     COMPTOIR_SESSION_MINUTES.

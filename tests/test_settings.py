@@ -69,7 +69,7 @@ def test_the_published_shop_and_store_paths_come_from_the_environment() -> None:
         },
     )
     assert settings.published_path == Path("/var/task/published/shop.json")
-    assert settings.store_path == SHOP / "var" / "comptoir.sqlite3"
+    assert settings.store == str(SHOP / "var" / "comptoir.sqlite3")
     default = from_environment(
         SHOP, {"STRIPE_SECRET_KEY": "sk_test_51Habc", "STRIPE_WEBHOOK_SECRET": WEBHOOK}
     )
