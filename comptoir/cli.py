@@ -80,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--json", action="store_true", help="print the findings as JSON")
     sub.set_defaults(run=_doctor)
+    from comptoir.commands import REGISTRARS
+
+    for register in REGISTRARS:
+        register(commands, common)
     sub = commands.add_parser("init", help="start a new shop from the example")
     sub.add_argument("--shop", type=Path, default=Path(), help=argparse.SUPPRESS)
     sub.add_argument("directory", type=Path)
@@ -190,6 +194,16 @@ def _serve(args: argparse.Namespace) -> int:
 
         watch([shop / "content", shop / "theme"], rebuild)
     stack.start()
+    announced = None
+    if stack.emulator is not None and stack.settings.stripe_api_base:
+        from comptoir.backroom import announce_emulator
+
+        announced = announce_emulator(
+            shop,
+            stack.settings.stripe_api_base,
+            stack.settings.stripe_key.reveal(),
+            stack.settings.webhook_secret.reveal(),
+        )
     print(f"Serving {stack.shops.current().config.name} on {origin}/", flush=True)
     if stack.emulator is not None:
         print(
@@ -208,6 +222,8 @@ def _serve(args: argparse.Namespace) -> int:
         )
     finally:
         stack.close()
+        if announced is not None:
+            announced.unlink(missing_ok=True)
     return 0
 
 

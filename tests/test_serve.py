@@ -256,3 +256,18 @@ def test_a_failed_rebuild_keeps_the_last_good_shop_and_says_so(serving: Serving)
     serving.edit("bol.md", lambda text: text.replace("price: -3", "price: 26"))
     serving.wait_for_line("/api now uses this build")
     assert unit_price(serving.quote("BOL-BLEU")) == 2600
+
+
+def test_serve_leaves_its_emulator_to_the_back_room_commands_while_it_runs(
+    serving: Serving,
+) -> None:
+    from comptoir.backroom import EMULATOR_FILE, open_backroom
+
+    announced = serving.shop / EMULATOR_FILE
+    assert announced.stat().st_mode & 0o777 == 0o600
+    backroom = open_backroom(serving.shop, {})
+    assert backroom.payments is not None
+    assert backroom.shop().config.name == "Mini & Co"
+    serving.stop()
+    assert not announced.exists()
+    assert open_backroom(serving.shop, {}).payments is None
