@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -213,6 +214,9 @@ def _serve(args: argparse.Namespace) -> int:
         )
     # Never the whole mail address: it may hold the SMTP password.
     print(f"E-mails: {describe_mail(stack.settings)}", flush=True)
+    # uvicorn re-raises the SIGTERM it caught once it has stopped: let it end in a
+    # SystemExit here, so that the `finally` below still tidies up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
         uvicorn.run(
             create_app(output, stack.api, stack.mounts),

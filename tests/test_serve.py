@@ -135,6 +135,14 @@ class Serving:
         self.seen: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
         self.wait_for_line("Serving ")
+        deadline = time.monotonic() + 30  # the line comes just before uvicorn listens
+        while True:
+            try:
+                httpx.get(self.base + "/", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, f"serve did not listen: {self.seen}"
+                time.sleep(0.05)
 
     def _read(self) -> None:
         assert self.process.stdout is not None
