@@ -480,3 +480,26 @@ def test_order_page_says_a_pickup_is_collected_in_store(page: Page, shop: Shop) 
     assert text(delivery) == "Livraison : Retrait Retrait en boutique"
     expect(page.locator("[data-order-delivery]")).to_have_text("Retrait (vous retirez la commande)")
     assert no_violations(page) == []
+
+
+def test_prices_changed_since_the_quote_are_shown_before_paying(page: Page, tmp_path: Path) -> None:
+    """The shop is rebuilt with a dearer bowl while the cart shows the old total: Pay shows
+    the new total and says why, and only a second press opens the payment, at the new price."""
+    from generator.build import build
+
+    root = built_shop(tmp_path / "repriced")
+    with running_stack(root, tmp_path / "var") as (origin, stack):
+        open_cart(page, origin, ("BOL-BLEU", 1))
+        before = text(page.locator("[data-total]"))
+        product = root / "content" / "products" / "bol.md"
+        product.write_text(product.read_text().replace("price: 24.90", "price: 26.50"))
+        build(root)
+        stack.reload()
+        page.locator("[data-pay]").click()
+        expect(page.locator("[data-checkout-error]")).to_contain_text("Les prix ont changé")
+        after = text(page.locator("[data-total]"))
+        assert after != before and "31,50 €" in after, (before, after)
+        assert page.url.startswith(origin + "/cart/")
+        page.locator("[data-pay]").click()
+        page.wait_for_url(origin + "/_stripe/**")
+        assert "26.50 EUR" in page.content()

@@ -301,7 +301,9 @@
     if (!quote?.shipping || blocked()) return;
     say("");
     announce(t("opening"));
-    const {status: got, data} = await api("/api/checkout", {...order(), shipping_method: quote.shipping.id, promo_code: quote.promo_code || undefined}),
+    // The catalogue that priced what the shopper saw: if prices changed since, the server
+    // answers with the new quote instead of opening a payment.
+    const {status: got, data} = await api("/api/checkout", {...order(), shipping_method: quote.shipping.id, promo_code: quote.promo_code || undefined, catalog: quote.catalog}),
       err = data.error || {},
       item = err.sku && name(err.sku);
     if (got == 201 && data.url && /^https?:$/.test(new URL(data.url, location.href).protocol)) {
@@ -310,7 +312,11 @@
       location.assign(data.url);
       return true;
     }
-    if (got == 409 && err.sku) {
+    if (got == 409 && err.code == "prices_changed" && data.quote) {
+      keep = true;
+      show(data.quote);
+      say(t("prices_changed"));
+    } else if (got == 409 && err.sku) {
       problems[err.sku] = err.available ? t("few", {count: err.available}) : t("sold_out");
       say(err.available ? t("out_of_stock", {count: err.available, item}) : t("out_of_stock_none", {item}), !err.available && err.sku);
     } else if (got == 404 && err.sku) {
