@@ -112,12 +112,19 @@ class Api:
 
     async def checkout(self, request: Request) -> Response:
         shop = self.shop()
-        check_origin(request, self.settings.allowed_origins(shop))
+        origin = check_origin(request, self.settings.allowed_origins(shop))
         cart = parse_cart(await read_json(request))
         if cart.catalog is not None and cart.catalog != catalog_id(shop):
             return await self.prices_changed(shop, cart)
         session_id, url = await run_in_threadpool(
-            start_checkout, self.settings, shop, self.store, self.payments, cart, self.clock()
+            start_checkout,
+            self.settings,
+            shop,
+            self.store,
+            self.payments,
+            cart,
+            self.clock(),
+            origin,
         )
         return JSONResponse(
             {"url": url, "session_id": session_id},

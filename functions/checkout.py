@@ -62,10 +62,12 @@ def start_checkout(
     payments: StripePayments,
     cart: CartRequest,
     now: dt.datetime,
+    origin: str | None = None,
 ) -> tuple[str, str]:
     """Open a payment page for the cart, priced by ``shop``: (session id, URL).
 
-    Stock is held until the session expires.
+    Stock is held until the session expires. ``origin`` is the allowed site the request
+    came from: the payment page returns there.
     """
     if cart.country is None:
         raise ApiError(422, "country_required", "Choose the delivery country.")
@@ -97,7 +99,8 @@ def start_checkout(
         ) from None
     try:
         session = payments.create_session(
-            session_params(settings, shop, quote, hold_key, expires_at), idempotency_key=hold_key
+            session_params(settings, shop, quote, hold_key, expires_at, origin),
+            idempotency_key=hold_key,
         )
     except PaymentError:
         store.release_reservation(hold_key)
@@ -167,10 +170,11 @@ def session_params(
     quote: Quote,
     hold_key: str,
     expires_at: dt.datetime,
+    origin: str | None = None,
 ) -> dict[str, Any]:
     """Stripe Checkout Session parameters whose amounts add up to the quote exactly."""
     config = shop.config
-    site = settings.site_url(shop)
+    site = settings.site_url(shop, origin)
     currency = quote.currency.lower()
     assert quote.shipping is not None and quote.country is not None
     params: dict[str, Any] = {

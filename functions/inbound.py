@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,10 +48,12 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     return b"".join(chunks)
 
 
-def check_origin(request: Request, allowed: frozenset[str]) -> None:
+def check_origin(request: Request, allowed: Container[str]) -> str | None:
+    """The request's Origin when it is allowed (None without one); else a 403."""
     origin = request.headers.get("origin")
     if origin is not None and origin not in allowed:
         raise ApiError(403, "origin_not_allowed", "Requests from this site are not accepted.")
+    return origin
 
 
 async def read_json(request: Request) -> Any:

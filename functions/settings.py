@@ -56,21 +56,69 @@ class Settings:
     webhook_secret: Secret
     stripe_api_base: str | None  # None: Stripe itself; else the offline emulator's address
     session_minutes: int = 30
+    # COMPTOIR_ALLOWED_ORIGINS: other sites whose pages may call /api (deploy previews)
+    extra_origins: tuple[str, ...] = ()
 
     @property
     def store_path(self) -> Path:
         """The SQLite file of the embedded store (COMPTOIR_STORE as a path)."""
         return Path(self.store)
 
-    def site_url(self, shop: PublishedShop) -> str:
-        """Where the success and cancel pages live: the local server, or the shop's address."""
+    def site_url(self, shop: PublishedShop, origin: str | None = None) -> str:
+        """Where the success and cancel pages live: the allowed site the checkout came from
+        (a deploy preview returns to itself), else the local server or the shop's address."""
+        if origin is not None and origin in self.allowed_origins(shop):
+            return origin
         return self.local_origin or shop.config.base_url
 
-    def allowed_origins(self, shop: PublishedShop) -> frozenset[str]:
+    def allowed_origins(self, shop: PublishedShop) -> AllowedOrigins:
         origins = {shop.config.base_url}
         if self.local_origin:
             origins |= {self.local_origin, self.local_origin.replace("127.0.0.1", "localhost")}
-        return frozenset(origins)
+        return AllowedOrigins(frozenset(origins), self.extra_origins)
+
+
+@dataclass(frozen=True)
+class AllowedOrigins:
+    """The sites whose pages may call /api: exact origins, and patterns whose first label
+    may hold one ``*`` (``https://*--ma-boutique.netlify.app`` for Netlify's previews)."""
+
+    exact: frozenset[str]
+    patterns: tuple[str, ...] = ()
+
+    def __contains__(self, origin: object) -> bool:
+        if not isinstance(origin, str):
+            return False
+        return origin in self.exact or any(_matches(p, origin) for p in self.patterns)
+
+
+def _matches(pattern: str, origin: str) -> bool:
+    if "*" not in pattern:
+        return origin == pattern
+    head, tail = pattern.split("*", 1)
+    if not (origin.startswith(head) and origin.endswith(tail)):
+        return False
+    middle = origin[len(head) : len(origin) - len(tail)]
+    return (
+        len(origin) >= len(head) + len(tail)
+        and re.fullmatch(r"[a-z0-9-]{1,63}", middle) is not None
+    )
+
+
+_ORIGIN = re.compile(r"https?://(\*?[a-z0-9-]*)(\.[a-z0-9-]+)*(:[0-9]{1,5})?")
+
+
+def _origins(text: str) -> tuple[str, ...]:
+    """COMPTOIR_ALLOWED_ORIGINS: comma-separated origins, a ``*`` only in the first label."""
+    origins = tuple(part.strip().rstrip("/").lower() for part in text.split(",") if part.strip())
+    for origin in origins:
+        if not _ORIGIN.fullmatch(origin) or origin.count("*") > 1:
+            raise ConfigurationError(
+                "COMPTOIR_ALLOWED_ORIGINS must list origins such as https://preview.example or "
+                "https://*--ma-boutique.netlify.app (a * only at the start of the first label), "
+                "separated by commas"
+            )
+    return origins
 
 
 class ShopSource(Protocol):
@@ -117,7 +165,8 @@ def from_environment(
 
     Environment: STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE,
     COMPTOIR_PUBLISHED (the published shop's file), COMPTOIR_STORE (a SQLite file, or dynamodb://TABLE),
-    COMPTOIR_OUTBOX (folder of .eml files), COMPTOIR_MAIL_URL (smtp://host:port; unset:
+    COMPTOIR_OUTBOX (folder of .eml files), COMPTOIR_STAGE (live|test: the key's mode),
+    COMPTOIR_ALLOWED_ORIGINS, COMPTOIR_MAIL_URL (smtp://host:port; unset:
     the outbox folder; COMPTOIR_SMTP_URL is its deprecated former name),
     COMPTOIR_SESSION_MINUTES.
     """
@@ -128,6 +177,14 @@ def from_environment(
         raise ConfigurationError(
             "a live Stripe key is configured together with STRIPE_API_BASE: "
             "the offline emulator never runs with a live key"
+        )
+    stage = env.get("COMPTOIR_STAGE", "").strip()
+    if stage not in ("", "live", "test"):
+        raise ConfigurationError("COMPTOIR_STAGE must be live or test")
+    if key and stage and not key.startswith((f"sk_{stage}_", f"rk_{stage}_")):
+        raise ConfigurationError(
+            f"COMPTOIR_STAGE is {stage} but STRIPE_SECRET_KEY is not a {stage}-mode key: "
+            "put the matching key in this stack's parameter"
         )
     if not key:
         if local_origin is None:
@@ -156,6 +213,7 @@ def from_environment(
         webhook_secret=Secret(webhook),
         stripe_api_base=api_base,
         session_minutes=minutes,
+        extra_origins=_origins(env.get("COMPTOIR_ALLOWED_ORIGINS", "")),
     )
 
 

@@ -74,3 +74,64 @@ def test_the_published_shop_and_store_paths_come_from_the_environment() -> None:
         SHOP, {"STRIPE_SECRET_KEY": "sk_test_51Habc", "STRIPE_WEBHOOK_SECRET": WEBHOOK}
     )
     assert default.published_path == SHOP / "published" / "shop.json"
+
+
+def test_deploy_previews_may_call_the_api_and_come_back_to_themselves(tmp_path: Path) -> None:
+    import httpx
+
+    from tests.apishop import built_shop, running_stack
+
+    shop = built_shop(tmp_path)
+    previews = {
+        "COMPTOIR_ALLOWED_ORIGINS": "https://*--mini.netlify.app, https://staging.mini.example/"
+    }
+    with running_stack(shop, tmp_path / "var", previews) as (origin, stack):
+        body = {"items": [{"sku": "BOL-BLEU", "quantity": 1}], "country": "FR"}
+
+        def checkout(site: str) -> httpx.Response:
+            return httpx.post(
+                origin + "/api/checkout", json=body, headers={"origin": site}, timeout=30
+            )
+
+        preview = "https://deploy-preview-42--mini.netlify.app"
+        started = checkout(preview)
+        assert started.status_code == 201, started.text
+        key = stack.settings.stripe_key.reveal()
+        session = httpx.get(
+            f"{origin}/_stripe/v1/checkout/sessions/{started.json()['session_id']}",
+            headers={"authorization": f"Bearer {key}"},
+        ).json()
+        assert session["success_url"].startswith(preview + "/order/?session_id=")
+        assert session["cancel_url"] == preview + "/cart/?cancelled=1"
+        assert checkout("https://staging.mini.example").status_code == 201
+        for hostile in (
+            "https://evil.example",
+            "https://a.b--mini.netlify.app",  # the * stands for one label, no dots
+            "https://--mini.netlify.app",
+            "http://deploy-preview-42--mini.netlify.app",
+            "https://deploy-preview-42--mini.netlify.app.evil.example",
+        ):
+            refused = checkout(hostile)
+            assert refused.status_code == 403, hostile
+            assert refused.json()["error"]["code"] == "origin_not_allowed"
+
+
+@pytest.mark.parametrize(
+    "value", ["preview.example", "https://*.*.example", "https://a.*.example", "ftp://x.example"]
+)
+def test_allowed_origins_that_are_not_origins_are_refused(value: str) -> None:
+    env = {
+        "STRIPE_SECRET_KEY": "sk_test_51Habc",
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK,
+        "COMPTOIR_ALLOWED_ORIGINS": value,
+    }
+    with pytest.raises(ConfigurationError, match="COMPTOIR_ALLOWED_ORIGINS must list origins"):
+        from_environment(SHOP, env)
+
+
+@pytest.mark.parametrize(("stage", "key"), [("live", "sk_test_51Habc"), ("test", "sk_live_51Habc")])
+def test_a_stack_refuses_a_key_of_the_other_mode(stage: str, key: str) -> None:
+    env = {"STRIPE_SECRET_KEY": key, "STRIPE_WEBHOOK_SECRET": WEBHOOK, "COMPTOIR_STAGE": stage}
+    with pytest.raises(ConfigurationError, match=f"COMPTOIR_STAGE is {stage} but"):
+        from_environment(SHOP, env)
+    assert from_environment(SHOP, {**env, "STRIPE_SECRET_KEY": f"sk_{stage}_51Habc"})
