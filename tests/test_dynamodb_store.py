@@ -26,6 +26,7 @@ import httpx
 import pytest
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
+from playwright.sync_api import Page, expect
 
 # Before the import: so the contract's plain asserts explain their failures.
 pytest.register_assert_rewrite("tests.store_contract")
@@ -365,3 +366,41 @@ def test_a_cold_start_with_unchanged_counts_only_reads(table: str) -> None:
     cold_start.sync_stock({f"SKU-{n:03}": n for n in range(1, 150)} | {"SKU-000": 7})
     assert cold_start.available(["SKU-000", "SKU-149"], NOW) == {"SKU-000": 7, "SKU-149": 149}
     cold_start.close()
+
+
+def test_a_browser_purchase_with_comptoir_serve_on_dynamodb(
+    moto_endpoint: str, tmp_path: Path, page: Page
+) -> None:
+    """A shopper's purchase in the browser, from the cart to the order page and the e-mail,
+    with the local stack's store in DynamoDB (moto)."""
+    from tests.test_checkout_browser import CARD_OK, fill_payment_page, go_to_payment, open_cart
+
+    shop = built_shop(tmp_path)
+    table = f"comptoir-browser-{uuid.uuid4().hex[:8]}"
+    with running_stack(shop, tmp_path / "var", {"COMPTOIR_STORE": f"dynamodb://{table}"}) as (
+        origin,
+        stack,
+    ):
+        assert isinstance(stack.store, DynamoDBStore)
+        page.set_viewport_size({"width": 390, "height": 844})
+        open_cart(page, origin, ("BOL-BLEU", 2))
+        page.select_option("#checkout-country", "FR")
+        session_id = go_to_payment(page)
+        fill_payment_page(page, CARD_OK)
+        page.wait_for_url(f"**/order/?session_id={session_id}")
+        expect(page.locator("[data-order-message]")).to_have_attribute(
+            "data-state", "paid", timeout=20_000
+        )
+        number = page.locator("[data-order-number]").inner_text()
+        assert counters(table, "BOL-BLEU") == {"baseline": 3, "sold": 2, "held": 0, "spare": 1}
+
+        def confirmation() -> list[EmailMessage]:
+            mails = [
+                message_from_bytes(path.read_bytes(), _class=EmailMessage, policy=policy.default)
+                for path in (tmp_path / "var" / "outbox").glob("*.eml")
+            ]
+            return [m for m in mails if m["To"].addresses[0].addr_spec == "camille@example.fr"]
+
+        [mail] = wait_for(confirmation)
+        body = mail.get_body(preferencelist=("plain",))
+        assert body is not None and number in body.get_content()
