@@ -25,8 +25,9 @@ import boto3
 import httpx
 import pytest
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
+from moto.server import DomainDispatcherApplication, ThreadedMotoServer, create_backend_app
 from playwright.sync_api import Page, expect
+from werkzeug.serving import make_server
 
 # Before the import: so the contract's plain asserts explain their failures.
 pytest.register_assert_rewrite("tests.store_contract")
@@ -58,11 +59,27 @@ AWS_ENV = {
 }
 
 
+class SerialMotoServer(ThreadedMotoServer):
+    """moto's server answering one request at a time.
+
+    DynamoDB applies each write, and each transaction, atomically; moto's threaded server
+    does not (two conditional writes can both pass their check before either writes), so
+    racing clients would see effects DynamoDB never allows. One request at a time gives
+    moto DynamoDB's per-request atomicity; the racing tests then prove our conditions.
+    """
+
+    def _server_entry(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(self._ip_address, self._port, app, threaded=False)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """moto's server on a free port, and the environment that points boto3 at it."""
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = SerialMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     with pytest.MonkeyPatch.context() as patch:
