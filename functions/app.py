@@ -34,7 +34,7 @@ from functions.payments import InvalidSignature, StripePayments
 from functions.presenters import order_page_json, order_view
 from functions.quotes import catalog_id, quote_json
 from functions.settings import PublishedShopFile, Settings, ShopSource
-from functions.store import Store
+from functions.store import StockCount, Store
 from functions.webhooks import Services, handle_event
 from shop.catalogue import SKU_PATTERN
 from shop.published import PublishedShop
@@ -49,10 +49,10 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def stock_levels(shop: PublishedShop) -> dict[str, int]:
-    """The merchant's counts of the tracked SKUs, as the published shop states them."""
+def stock_levels(shop: PublishedShop) -> dict[str, int | StockCount]:
+    """The merchant's counts of the tracked SKUs (dated by ``stock_counted``), as published."""
     return {
-        item.sku: item.stock
+        item.sku: StockCount(item.stock, item.stock_counted)
         for product in shop.catalogue.public
         for item in product.items
         if item.stock is not None

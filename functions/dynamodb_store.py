@@ -14,6 +14,8 @@ Items (``{x}`` is a value; times are fixed-width UTC ISO text, so text order is 
 
     item             pk                sk         gsi1pk                gsi1sk
     stock of a SKU   SKU#{sku}         STOCK      -                     -
+    a SKU's sale     SKU#{sku}         SALE#{committed_at}#{key}  -     -
+    correction       STOCKADJ          {at}#{sku}#{id}  -               -
     tracked SKUs     STOCK             SKUS       -                     -
     hold             HOLD#{key}        HOLD       EXPIRES#{yyyy-mm-dd}  {expires_at}#{key}
     sale             HOLD#{key}        SALE       -                     -
@@ -37,7 +39,11 @@ Access patterns (none scans; every read that decides a write is strongly consist
     sweep expired holds         Query gsi1 EXPIRES#{day} (gsi1sk < now), day by day
                                 from the cursor; one conditional UpdateItem per SKU
     sync_stock (each cold start) GetItem STOCK/SKUS + BatchGetItem the counts; writes
-                                only for changed counts (conditional UpdateItem)
+                                only for changed counts (conditional UpdateItem; a dated
+                                count first Queries SKU#{sku} SALE#... after its date)
+    set_stock                   GetItem + TransactWriteItems (stock Update + correction Put)
+    stock_levels                GetItem STOCK/SKUS, GetItem per SKU
+    stock_adjustments           Query STOCKADJ, descending, Limit
     create/get/move order       Put attribute_not_exists / GetItem / Put on ``rev``
     list_orders (newest first)  Query gsi1 ORDERS, descending, Limit
     find_checkout_by_payment    Query gsi1 PAYMENT#{intent}, ascending, Limit 1
@@ -66,15 +72,25 @@ it only deletes hold items ``HOLD_RETENTION`` after their expiry (longer than St
 keeps retrying a webhook), and the counters live in the stock items, which TTL never
 touches. Sales, orders, event claims, code uses and mails are kept for good.
 
+Dated counts. Each sale also writes, per tracked SKU, an item ``SKU#{sku}`` /
+``SALE#{committed_at}#{key}`` (its quantity), deleted when the sale is cancelled: a
+dated count reads those after its date to know what sold since. The stock item keeps
+``counted_at`` (absent: undated), and ``synced``/``synced_at``, the count last synced
+from files (a correction by hand changes the count in force, not those). A count is
+put in force on the condition that ``count_id`` and ``sold`` are as read, so a sale
+committed meanwhile makes it read again.
+
 Limits: one reservation takes at most ``MAX_TRACKED_LINES`` tracked SKUs (one
-transaction holds 100 items); a SKU's stock item holds its live holds (400 KB: some
-thousands at once). Every botocore error becomes a ``StoreError`` at the boundary.
+transaction holds 100 items: a sale writes two per SKU); a SKU's stock item holds its
+live holds (400 KB: some thousands at once). Every botocore error becomes a
+``StoreError`` at the boundary.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import random
 import time
@@ -84,7 +100,18 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from functions.sqlite_store import Customer
-from functions.store import Checkout, InsufficientStock, OutgoingMail, Store, StoreError
+from functions.store import (
+    Checkout,
+    InsufficientStock,
+    OutgoingMail,
+    StockAdjustment,
+    StockCount,
+    StockHold,
+    StockLevel,
+    Store,
+    StoreError,
+    adopts_count,
+)
 from shop.orders import (
     Order,
     OrderFormatError,
@@ -99,7 +126,7 @@ T = TypeVar("T")
 SCHEME = "dynamodb://"
 HOLD_RETENTION = dt.timedelta(days=7)  # Stripe retries a webhook for up to 3 days
 SWEEP_LOOKBACK = dt.timedelta(days=30)  # where a first sweep starts
-MAX_TRACKED_LINES = 98  # + sale and hold: TransactWriteItems' 100 items
+MAX_TRACKED_LINES = 49  # two items each + sale and hold: TransactWriteItems' 100 items
 MAX_ATTEMPTS = 60  # optimistic retries; each failure means another writer progressed
 LAPSE_PER_WRITE = 20  # expired entries a reservation drops at once (expression size)
 
@@ -132,6 +159,9 @@ class _Stock:
     spare: int
     count_id: str
     holds: dict[str, tuple[int, str]]  # hold key -> (quantity, expires_at text)
+    baseline: int = 0
+    sold: int = 0
+    counted_at: str | None = None  # None: undated
 
     def expired(self, now: str, excluding: str | None = None) -> dict[str, tuple[int, str]]:
         return {k: e for k, e in self.holds.items() if e[1] <= now and k != excluding}
@@ -161,59 +191,204 @@ class DynamoDBStore:
 
     # -- stock --------------------------------------------------------------
 
-    def sync_stock(self, levels: Mapping[str, int]) -> None:
-        if any(count < 0 for count in levels.values()):
-            raise ValueError(f"negative stock count in {dict(levels)!r}")
+    def sync_stock(self, levels: Mapping[str, int | StockCount]) -> None:
+        counts = {sku: _stock_count(level) for sku, level in levels.items()}
         known = self._tracked_skus()
-        counted = self._baselines(list(levels))
-        changed = {sku: n for sku, n in levels.items() if counted.get(sku) != n}
-        if not changed and known == set(levels):
+        states = self._count_states(list(counts))
+        changed = {}
+        for sku, new in counts.items():
+            synced, counted_at = states.get(sku, (None, None))
+            if adopts_count(synced, counted_at, new):
+                changed[sku] = new
+        if not changed and known == set(counts):
             return  # every cold start syncs: the usual case costs reads only
         # Listed first as the union, so every stock item that may exist stays listed
         # whatever step a crash interrupts.
-        self._set_tracked_skus(known | set(levels))
-        for sku, count in changed.items():
-            self._recount(sku, count)
-        for sku in known - set(levels):
+        self._set_tracked_skus(known | set(counts))
+        for sku, new in changed.items():
+            self._retrying(functools.partial(self._recount_once, sku, new, synced=True))
+        for sku in known - set(counts):
             self._call("delete_item", Key=_key(f"SKU#{sku}", "STOCK"))
-        self._set_tracked_skus(set(levels))
+        self._set_tracked_skus(set(counts))
 
-    def _baselines(self, skus: list[str]) -> dict[str, int]:
-        """The current count of each tracked SKU among ``skus`` (BatchGetItem, consistent)."""
-        found: dict[str, int] = {}
+    def _count_states(self, skus: list[str]) -> dict[str, tuple[StockCount, dt.datetime | None]]:
+        """Each tracked SKU's count last synced and when the count in force was made."""
+        found: dict[str, tuple[StockCount, dt.datetime | None]] = {}
         for start in range(0, len(skus), 100):
             request: dict[str, Any] = {
                 self.table: {
                     "Keys": [_key(f"SKU#{sku}", "STOCK") for sku in skus[start : start + 100]],
                     "ConsistentRead": True,
-                    "ProjectionExpression": "pk, baseline",
+                    "ProjectionExpression": "pk, baseline, synced, synced_at, counted_at",
                 }
             }
             while request:
                 page = self._request("batch_get_item", RequestItems=request)
                 for item in page.get("Responses", {}).get(self.table, []):
-                    found[_str(item["pk"]).removeprefix("SKU#")] = _int(item["baseline"])
+                    found[_str(item["pk"]).removeprefix("SKU#")] = _count_state(item)
                 request = page.get("UnprocessedKeys") or {}
         return found
 
-    def _recount(self, sku: str, count: int) -> None:
-        """A new count for ``sku`` unless it already has this one; its holds stay counted."""
-        # A failed condition: the same count as last time, so what was sold stays sold.
-        with contextlib.suppress(_ConditionFailed):
-            self._call(
-                "update_item",
-                Key=_key(f"SKU#{sku}", "STOCK"),
-                UpdateExpression="SET baseline = :n, sold = :zero, count_id = :cid,"
-                " held = if_not_exists(held, :zero), holds = if_not_exists(holds, :none),"
-                " spare = :n - if_not_exists(held, :zero)",
-                ConditionExpression="attribute_not_exists(pk) OR baseline <> :n",
-                ExpressionAttributeValues={
-                    ":n": _n(count),
-                    ":zero": _n(0),
-                    ":cid": _s(uuid.uuid4().hex),
-                    ":none": {"M": {}},
-                },
+    def _recount_once(
+        self,
+        sku: str,
+        new: StockCount,
+        *,
+        synced: bool,
+        adjustment: tuple[str, dt.datetime] | None = None,
+    ) -> int | None:
+        """Put ``new`` in force for ``sku`` (dated: minus what sold after it), unless a
+        file's count (``synced``) no longer replaces the one in force; its holds stay
+        counted. With ``adjustment`` (reason, at): a correction, recorded with what was
+        available before, which it returns (None: nothing done)."""
+        item = self._get(_key(f"SKU#{sku}", "STOCK"))
+        if synced and item is not None and not adopts_count(*_count_state(item), new=new):
+            return None  # another cold start got there first
+        if adjustment is not None and item is None:
+            raise KeyError(sku)
+        at = None if new.counted_at is None else _text(new.counted_at)
+        sold = 0 if at is None else self._sold_after(sku, at)
+        sets = [
+            "baseline = :n",
+            "sold = :sold",
+            "count_id = :cid",
+            "held = if_not_exists(held, :zero)",
+            "holds = if_not_exists(holds, :none)",
+            "spare = :left - if_not_exists(held, :zero)",
+        ]
+        removed = []
+        values: dict[str, AttributeValue] = {
+            ":n": _n(new.count),
+            ":sold": _n(sold),
+            ":left": _n(new.count - sold),
+            ":zero": _n(0),
+            ":cid": _s(uuid.uuid4().hex),
+            ":none": {"M": {}},
+        }
+        if at is None:
+            removed.append("counted_at")
+        else:
+            sets.append("counted_at = :at")
+            values[":at"] = _s(at)
+        if synced:
+            sets.append("synced = :n")
+            if at is None:
+                removed.append("synced_at")
+            else:
+                sets.append("synced_at = :at")
+        if item is None:
+            condition = "attribute_not_exists(pk)"
+        else:
+            condition = "count_id = :oldcid AND sold = :oldsold"
+            values |= {":oldcid": item["count_id"], ":oldsold": item["sold"]}
+        expression = "SET " + ", ".join(sets)
+        if removed:
+            expression += " REMOVE " + ", ".join(removed)
+        update = {
+            "TableName": self.table,
+            "Key": _key(f"SKU#{sku}", "STOCK"),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+        writes: list[dict[str, Any]] = [{"Update": update}]
+        previous = None
+        if adjustment is not None and item is not None:
+            reason, when = adjustment
+            stock = _stock_of(sku, item)
+            previous = stock.spare + sum(q for q, _ in stock.expired(_text(when)).values())
+            writes.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {
+                            **_key("STOCKADJ", f"{_text(when)}#{sku}#{uuid.uuid4().hex}"),
+                            "sku": _s(sku),
+                            "count": _n(new.count),
+                            "previous": _n(previous),
+                            "reason": _s(reason),
+                            "at": _s(_text(when)),
+                        },
+                    }
+                }
             )
+        try:
+            self._transact(writes)
+        except _Cancelled as cancelled:
+            raise _Retry from cancelled
+        return previous
+
+    def _sold_after(self, sku: str, at: str) -> int:
+        """Units of ``sku`` sold (and not cancelled) after the moment ``at``."""
+        return sum(
+            _int(item["q"])
+            for item in self._query(
+                KeyConditionExpression="pk = :p AND sk BETWEEN :lo AND :hi",
+                ExpressionAttributeValues={
+                    ":p": _s(f"SKU#{sku}"),
+                    ":lo": _s(f"SALE#{at}"),
+                    ":hi": _s("SALE$"),
+                },
+                ConsistentRead=True,
+            )
+            if _str(item["sk"]).removeprefix("SALE#").partition("#")[0] > at
+        )
+
+    def set_stock(self, sku: str, count: int, reason: str, now: dt.datetime) -> StockAdjustment:
+        new = _stock_count(StockCount(count, now))
+        previous = self._retrying(
+            lambda: self._recount_once(sku, new, synced=False, adjustment=(reason, now))
+        )
+        return StockAdjustment(sku, count, previous or 0, reason, now)
+
+    def stock_levels(self, now: dt.datetime, skus: Sequence[str] | None = None) -> list[StockLevel]:
+        at = _text(now)
+        tracked = self._tracked_skus()
+        chosen = sorted(tracked if skus is None else tracked & set(skus))
+        levels = []
+        for sku in chosen:
+            stock = self._stock(sku)
+            if stock is None:
+                continue
+            holds = sorted(
+                (
+                    StockHold(key, q, _time(exp))
+                    for key, (q, exp) in stock.holds.items()
+                    if exp > at
+                ),
+                key=lambda hold: (hold.expires_at, hold.key),
+            )
+            levels.append(
+                StockLevel(
+                    sku,
+                    stock.baseline,
+                    None if stock.counted_at is None else _time(stock.counted_at),
+                    stock.count_id,
+                    stock.sold,
+                    tuple(holds),
+                )
+            )
+        return levels
+
+    def stock_adjustments(self, limit: int = 100) -> list[StockAdjustment]:
+        if limit <= 0:
+            return []
+        items = self._query(
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": _s("STOCKADJ")},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [
+            StockAdjustment(
+                _str(item["sku"]),
+                _int(item["count"]),
+                _int(item["previous"]),
+                _str(item["reason"]),
+                _time(_str(item["at"])),
+            )
+            for item in _first(items, limit)
+        ]
 
     def _tracked_skus(self) -> set[str]:
         item = self._get(_key("STOCK", "SKUS"))
@@ -390,6 +565,14 @@ class DynamoDBStore:
                 sold[sku] = {"M": {"q": _n(quantity), "count": {"NULL": True}}}
                 continue
             sold[sku] = {"M": {"q": _n(quantity), "count": _s(stock.count_id)}}
+            writes.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {**_key(f"SKU#{sku}", f"SALE#{at}#{key}"), "q": _n(quantity)},
+                    }
+                }
+            )
             own = stock.holds.get(key)
             values = {":q": _n(quantity), ":c": _s(stock.count_id)}
             if own is None:
@@ -498,10 +681,29 @@ class DynamoDBStore:
                 }
             }
         ]
+        committed_at = _str(sale["committed_at"])
         for sku, line in sale["lines"]["M"].items():
             count = line["M"]["count"].get("S")
+            if count is None:
+                continue  # untracked when sold
+            writes.append(
+                {
+                    "Delete": {
+                        "TableName": self.table,
+                        "Key": _key(f"SKU#{sku}", f"SALE#{committed_at}#{key}"),
+                    }
+                }
+            )
             stock = self._stock(sku)
-            if count is None or stock is None or stock.count_id != count:
+            if stock is None:
+                continue
+            if stock.count_id == count:
+                condition, values = "count_id = :c", {":c": _s(count)}
+            elif stock.counted_at is not None and committed_at > stock.counted_at:
+                # Sold after the dated count in force: that count subtracted it.
+                condition = "count_id = :c AND counted_at = :at"
+                values = {":c": _s(stock.count_id), ":at": _s(stock.counted_at)}
+            else:
                 continue  # sold from a count the merchant has since replaced: forgotten
             writes.append(
                 {
@@ -509,8 +711,8 @@ class DynamoDBStore:
                         "TableName": self.table,
                         "Key": _key(f"SKU#{sku}", "STOCK"),
                         "UpdateExpression": "SET sold = sold - :q, spare = spare + :q",
-                        "ConditionExpression": "count_id = :c",
-                        "ExpressionAttributeValues": {":q": line["M"]["q"], ":c": _s(count)},
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeValues": {":q": line["M"]["q"], **values},
                     }
                 }
             )
@@ -578,13 +780,7 @@ class DynamoDBStore:
 
     def _stock(self, sku: str) -> _Stock | None:
         item = self._get(_key(f"SKU#{sku}", "STOCK"))
-        if item is None:
-            return None
-        holds = {
-            key: (_int(entry["M"]["q"]), _str(entry["M"]["exp"]))
-            for key, entry in item["holds"]["M"].items()
-        }
-        return _Stock(sku, _int(item["spare"]), _str(item["count_id"]), holds)
+        return None if item is None else _stock_of(sku, item)
 
     def _hold(self, key: str) -> _Hold | None:
         item = self._get(_key(f"HOLD#{key}", "HOLD"))
@@ -1131,6 +1327,40 @@ def _time(text: str) -> dt.datetime:
 
 def _email_key(email: str) -> str:
     return email.strip().lower()
+
+
+def _stock_of(sku: str, item: Item) -> _Stock:
+    holds = {
+        key: (_int(entry["M"]["q"]), _str(entry["M"]["exp"]))
+        for key, entry in item["holds"]["M"].items()
+    }
+    return _Stock(
+        sku,
+        _int(item["spare"]),
+        _str(item["count_id"]),
+        holds,
+        _int(item["baseline"]),
+        _int(item["sold"]),
+        _str(item["counted_at"]) if "counted_at" in item else None,
+    )
+
+
+def _count_state(item: Item) -> tuple[StockCount, dt.datetime | None]:
+    """The count last synced from files (items from before: the baseline, undated)
+    and when the count in force was made."""
+    synced = _int(item["synced"]) if "synced" in item else _int(item["baseline"])
+    synced_at = _time(_str(item["synced_at"])) if "synced_at" in item else None
+    counted_at = _time(_str(item["counted_at"])) if "counted_at" in item else None
+    return StockCount(synced, synced_at), counted_at
+
+
+def _stock_count(level: int | StockCount) -> StockCount:
+    count = level if isinstance(level, StockCount) else StockCount(level)
+    if count.count < 0:
+        raise ValueError(f"negative stock count {count!r}")
+    if count.counted_at is not None:
+        _text(count.counted_at)  # refuses a naive datetime
+    return count
 
 
 def _json(data: Mapping[str, Any]) -> str:

@@ -27,7 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from functions.store import Checkout, InsufficientStock, OutgoingMail, StoreError
+from functions.store import (
+    Checkout,
+    InsufficientStock,
+    OutgoingMail,
+    StockAdjustment,
+    StockCount,
+    StockHold,
+    StockLevel,
+    StoreError,
+    adopts_count,
+)
 from shop.orders import (
     Order,
     OrderEvent,
@@ -144,6 +154,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX outbox_due ON outbox (next_attempt_at)"
         " WHERE sent_at IS NULL AND dead_at IS NULL",
     ),
+    (
+        # stock (issue 13): dated counts (counted_at, NULL: undated), the count last synced
+        # from files apart from the one in force (a correction by hand replaces the latter
+        # only), sales by SKU (a dated count subtracts those after it), corrections kept.
+        "ALTER TABLE stock ADD COLUMN counted_at TEXT",
+        "ALTER TABLE stock ADD COLUMN synced INTEGER",
+        "ALTER TABLE stock ADD COLUMN synced_at TEXT",
+        "UPDATE stock SET synced = baseline",
+        "CREATE INDEX sale_lines_by_sku ON sale_lines (sku)",
+        """CREATE TABLE stock_adjustments (
+            id INTEGER PRIMARY KEY,
+            sku TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            previous INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 MAX_IDLE_CONNECTIONS = 8
@@ -189,25 +217,77 @@ class SQLiteStore:
 
     # -- stock --------------------------------------------------------------
 
-    def sync_stock(self, levels: Mapping[str, int]) -> None:
-        if any(count < 0 for count in levels.values()):
-            raise ValueError(f"negative stock count in {dict(levels)!r}")
+    def sync_stock(self, levels: Mapping[str, int | StockCount]) -> None:
+        counts = {sku: _stock_count(level) for sku, level in levels.items()}
         with self._transaction(write=True) as conn:
-            known = dict(conn.execute("SELECT sku, baseline FROM stock").fetchall())
-            for sku, count in levels.items():
-                if known.get(sku) == count:
-                    continue
-                count_id = conn.execute(
-                    "INSERT INTO stock_counts (sku, baseline) VALUES (?, ?)", (sku, count)
-                ).lastrowid
-                conn.execute(
-                    "INSERT INTO stock (sku, baseline, sold, count_id) VALUES (?, ?, 0, ?)"
-                    " ON CONFLICT (sku) DO UPDATE"
-                    " SET baseline = excluded.baseline, sold = 0, count_id = excluded.count_id",
-                    (sku, count, count_id),
+            known = {
+                sku: (
+                    StockCount(synced, _optional_time(synced_at)),
+                    _optional_time(counted_at),
                 )
-            untracked = [(sku,) for sku in known if sku not in levels]
+                for sku, synced, synced_at, counted_at in conn.execute(
+                    "SELECT sku, coalesce(synced, baseline), synced_at, counted_at FROM stock"
+                )
+            }
+            for sku, new in counts.items():
+                synced, counted_at = known.get(sku, (None, None))
+                if adopts_count(synced, counted_at, new):
+                    _recount(conn, sku, new.count, new.counted_at, synced=new)
+            untracked = [(sku,) for sku in known if sku not in counts]
             conn.executemany("DELETE FROM stock WHERE sku = ?", untracked)
+
+    def set_stock(self, sku: str, count: int, reason: str, now: dt.datetime) -> StockAdjustment:
+        if count < 0:
+            raise ValueError(f"negative stock count {count} for {sku}")
+        with self._transaction(write=True) as conn:
+            previous = _available(conn, sku, _text(now))
+            if previous is None:
+                raise KeyError(sku)
+            _recount(conn, sku, count, now, synced=None)
+            conn.execute(
+                "INSERT INTO stock_adjustments (sku, count, previous, reason, at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (sku, count, previous, reason, _text(now)),
+            )
+        return StockAdjustment(sku, count, previous, reason, now)
+
+    def stock_levels(self, now: dt.datetime, skus: Sequence[str] | None = None) -> list[StockLevel]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT sku, baseline, counted_at, count_id, sold FROM stock ORDER BY sku"
+            ).fetchall()
+            holds: dict[str, list[StockHold]] = {}
+            for key, sku, quantity, expires_at in conn.execute(
+                "SELECT key, sku, quantity, expires_at FROM holds WHERE expires_at > ?"
+                " ORDER BY expires_at, key",
+                (_text(now),),
+            ):
+                holds.setdefault(sku, []).append(StockHold(key, quantity, _time(expires_at)))
+        chosen = None if skus is None else set(skus)
+        return [
+            StockLevel(
+                sku,
+                count,
+                _optional_time(counted_at),
+                str(count_id),
+                sold,
+                tuple(holds.get(sku, ())),
+            )
+            for sku, count, counted_at, count_id, sold in rows
+            if chosen is None or sku in chosen
+        ]
+
+    def stock_adjustments(self, limit: int = 100) -> list[StockAdjustment]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT sku, count, previous, reason, at FROM stock_adjustments"
+                " ORDER BY at DESC, id DESC LIMIT ?",
+                (max(limit, 0),),
+            ).fetchall()
+        return [
+            StockAdjustment(sku, count, previous, reason, _time(at))
+            for sku, count, previous, reason, at in rows
+        ]
 
     def available(self, skus: Sequence[str], now: dt.datetime) -> dict[str, int | None]:
         at = _text(now)
@@ -275,12 +355,14 @@ class SQLiteStore:
             )
             if cursor.rowcount == 0:
                 return False
-            # Only units sold since the SKU's current count go back on the shelf.
+            # Only units the SKU's current count subtracts go back on the shelf: those
+            # sold under it, or, the count being dated, sold after it.
             conn.execute(
                 "UPDATE stock SET sold = sold - (SELECT l.quantity FROM sale_lines AS l"
                 " WHERE l.key = :key AND l.sku = stock.sku)"
-                " WHERE (sku, count_id) IN"
-                " (SELECT sku, count_id FROM sale_lines WHERE key = :key)",
+                " WHERE sku IN (SELECT l.sku FROM sale_lines AS l JOIN sales AS s"
+                " ON s.key = l.key WHERE l.key = :key AND l.count_id IS NOT NULL"
+                " AND (l.count_id = stock.count_id OR s.committed_at > stock.counted_at))",
                 {"key": key},
             )
             return True
@@ -709,6 +791,63 @@ def _available(
 ) -> int | None:
     row = conn.execute(_AVAILABLE, {"now": now, "key": excluding, "sku": sku}).fetchone()
     return None if row is None else int(row[0])
+
+
+def _optional_time(text: str | None) -> dt.datetime | None:
+    return None if text is None else _time(text)
+
+
+def _stock_count(level: int | StockCount) -> StockCount:
+    count = level if isinstance(level, StockCount) else StockCount(level)
+    if count.count < 0:
+        raise ValueError(f"negative stock count {count!r}")
+    if count.counted_at is not None:
+        _text(count.counted_at)  # refuses a naive datetime
+    return count
+
+
+def _recount(
+    conn: sqlite3.Connection,
+    sku: str,
+    count: int,
+    counted_at: dt.datetime | None,
+    *,
+    synced: StockCount | None,
+) -> None:
+    """Put ``count`` in force for ``sku``; dated, minus what was sold after it.
+
+    ``synced``: the file's count, remembered as the last synced; None (a correction)
+    keeps the one remembered.
+    """
+    at = None if counted_at is None else _text(counted_at)
+    sold = 0
+    if at is not None:
+        (sold,) = conn.execute(
+            "SELECT coalesce(sum(l.quantity), 0) FROM sale_lines AS l JOIN sales AS s"
+            " ON s.key = l.key WHERE l.sku = ? AND l.count_id IS NOT NULL"
+            " AND s.cancelled = 0 AND s.committed_at > ?",
+            (sku, at),
+        ).fetchone()
+    count_id = conn.execute(
+        "INSERT INTO stock_counts (sku, baseline) VALUES (?, ?)", (sku, count)
+    ).lastrowid
+    values = {"sku": sku, "n": count, "sold": sold, "cid": count_id, "at": at}
+    if synced is None:
+        conn.execute(
+            "UPDATE stock SET baseline = :n, sold = :sold, count_id = :cid, counted_at = :at"
+            " WHERE sku = :sku",
+            values,
+        )
+        return
+    synced_at = None if synced.counted_at is None else _text(synced.counted_at)
+    conn.execute(
+        "INSERT INTO stock (sku, baseline, sold, count_id, counted_at, synced, synced_at)"
+        " VALUES (:sku, :n, :sold, :cid, :at, :n, :synced_at) ON CONFLICT (sku) DO UPDATE"
+        " SET baseline = excluded.baseline, sold = excluded.sold,"
+        " count_id = excluded.count_id, counted_at = excluded.counted_at,"
+        " synced = excluded.synced, synced_at = excluded.synced_at",
+        values | {"synced_at": synced_at},
+    )
 
 
 def _json(data: Mapping[str, Any]) -> str:

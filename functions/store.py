@@ -53,15 +53,83 @@ class Checkout:
     payment_intent: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StockCount:
+    """A merchant's count of a SKU: ``count`` units on the shelf at ``counted_at`` (aware).
+
+    Undated (``counted_at`` None), the count is taken as of when it is first synced.
+    """
+
+    count: int
+    counted_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StockHold:
+    key: str  # the checkout's hold key
+    quantity: int
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StockLevel:
+    """Where a tracked SKU stands: its count, what sold since, what is held, what is left."""
+
+    sku: str
+    count: int  # the count in force (from a file, or a correction)
+    counted_at: dt.datetime | None  # None: undated, as of when it was synced
+    count_id: str  # changes with every count adopted (one low-stock alert per count)
+    sold: int  # units sold since that count
+    holds: tuple[StockHold, ...]  # live holds, soonest expiry first
+
+    @property
+    def held(self) -> int:
+        return sum(hold.quantity for hold in self.holds)
+
+    @property
+    def available(self) -> int:
+        """What can still be sold; below zero when oversold (late payments)."""
+        return self.count - self.sold - self.held
+
+
+@dataclass(frozen=True, slots=True)
+class StockAdjustment:
+    """A correction the merchant made by hand (``comptoir stock set``), kept for good."""
+
+    sku: str
+    count: int  # the new count
+    previous: int  # what was available just before
+    reason: str
+    at: dt.datetime
+
+
 class Store(Protocol):
     # -- stock --------------------------------------------------------------
-    def sync_stock(self, levels: Mapping[str, int]) -> None:
+    def sync_stock(self, levels: Mapping[str, int | StockCount]) -> None:
         """Adopt the merchant's counts from content for tracked SKUs.
 
-        A SKU whose count differs from the last one synced starts afresh from it
-        (what was sold since is forgotten: the merchant just counted the shelf).
-        SKUs absent from ``levels`` are untracked (always available).
+        Dated (``StockCount`` with ``counted_at``): the live stock is the count minus
+        the units sold after ``counted_at`` (sales carry their time; cancelled ones do
+        not count), so a restock pushed in a file keeps the sales made meanwhile. The
+        same dated count synced again changes nothing; a newer one replaces an older
+        one; one older than the count in force (a file's, or a correction's) is
+        ignored. A dated count always replaces an undated one.
+        Undated (a plain int, or no ``counted_at``): a SKU whose count differs from the
+        last one synced starts afresh from it (what was sold since is forgotten: the
+        merchant just counted the shelf). SKUs absent from ``levels`` are untracked.
         """
+
+    def set_stock(self, sku: str, count: int, reason: str, now: dt.datetime) -> StockAdjustment:
+        """A correction by hand: ``count`` units on the shelf at ``now``, kept with its
+        reason. Holds stay counted; a file's count replaces it only if the file's
+        count is dated after ``now``, or, undated, changes. KeyError: SKU not tracked.
+        """
+
+    def stock_levels(self, now: dt.datetime, skus: Sequence[str] | None = None) -> list[StockLevel]:
+        """Tracked SKUs (all, or those of ``skus`` that are tracked), by SKU."""
+
+    def stock_adjustments(self, limit: int = 100) -> list[StockAdjustment]:
+        """Corrections by hand, newest first."""
 
     def available(self, skus: Sequence[str], now: dt.datetime) -> dict[str, int | None]:
         """Units that can still be reserved (None: not tracked), expired holds excluded."""
@@ -183,3 +251,20 @@ class Store(Protocol):
     # -- lifetime -------------------------------------------------------------
     def close(self) -> None:
         """Let go of connections; the store is not used afterwards."""
+
+
+def adopts_count(
+    synced: StockCount | None, counted_at: dt.datetime | None, new: StockCount
+) -> bool:
+    """Whether a file's ``new`` count replaces the count in force (the rule of ``sync_stock``).
+
+    ``synced``: the count last synced from files (None: the SKU is not tracked yet);
+    ``counted_at``: when the count in force was made (a file's, or a correction's).
+    """
+    if synced is None:
+        return True
+    if synced == new:
+        return False
+    if new.counted_at is None:
+        return True
+    return counted_at is None or new.counted_at >= counted_at

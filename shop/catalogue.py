@@ -38,6 +38,7 @@ class Variant:
     compare_at_price: Money | None
     stock: int | None  # None: not tracked
     weight: int | None  # grams
+    stock_counted: dt.datetime | None = None  # when ``stock`` was counted (None: undated)
 
     @property
     def label(self) -> str:
@@ -60,6 +61,7 @@ class Item:
     compare_at_price: Money | None
     stock: int | None
     weight: int | None
+    stock_counted: dt.datetime | None = None
 
     @property
     def title(self) -> str:
@@ -96,6 +98,9 @@ class Product:
     summary: str | None
     description: str  # Markdown
     variants: tuple[Variant, ...] = ()
+    stock_counted: dt.datetime | None = None  # when ``stock`` was counted (None: undated)
+    supplier: str | None = None  # the id of who fulfils it (shop.yaml suppliers); None: the shop
+    lead_time_days: int | None = None  # shop days between the order and its dispatch
     # A hash of the file and settings the product was read from: equal digests,
     # equal products. "" when unknown (a product not read from a file).
     digest: str = field(default="", compare=False, repr=False)
@@ -106,11 +111,18 @@ class Product:
         if not self.variants:
             return (
                 Item(
-                    self.sku, self, None, self.price, self.compare_at_price, self.stock, self.weight
+                    self.sku,
+                    self,
+                    None,
+                    self.price,
+                    self.compare_at_price,
+                    self.stock,
+                    self.weight,
+                    self.stock_counted,
                 ),
             )
         return tuple(
-            Item(v.sku, self, v, v.price, v.compare_at_price, v.stock, v.weight)
+            Item(v.sku, self, v, v.price, v.compare_at_price, v.stock, v.weight, v.stock_counted)
             for v in self.variants
         )
 

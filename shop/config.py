@@ -104,6 +104,18 @@ class CartRule:
 
 
 @dataclass(frozen=True, slots=True)
+class Supplier:
+    """Who fulfils some products (dropshipping, made to order): told of each paid order's
+    lines that are theirs, by e-mail or at a webhook address."""
+
+    id: str
+    name: str
+    email: str | None
+    webhook_url: str | None
+    show_prices: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ShopConfig:
     name: str
     base_url: str
@@ -119,6 +131,11 @@ class ShopConfig:
     email: EmailSettings
     discounts: tuple[Discount, ...] = ()
     cart_rules: tuple[CartRule, ...] = ()
+    stock_low_threshold: int | None = None  # stock.low_threshold: alert at or below it
+    suppliers: tuple[Supplier, ...] = ()
+
+    def supplier(self, supplier_id: str) -> Supplier | None:
+        return next((s for s in self.suppliers if s.id == supplier_id), None)
 
     def discount(self, code: str) -> Discount | None:
         wanted = code.strip().upper()
@@ -148,6 +165,8 @@ SHOP_KEYS = (
     "email",
     "discounts",
     "cart_rules",
+    "stock",
+    "suppliers",
 )
 DISCOUNT_KEYS = (
     "code",
@@ -205,6 +224,9 @@ def read_config(root: Node, problems: Problems) -> ShopConfig | None:
     email = _email(shop)
     discounts = _discounts(shop, currency or "EUR")
     rules = _cart_rules(shop)
+    stock = shop.submap("stock", ("low_threshold",), "the 'stock' section")
+    low_threshold = None if stock is None else stock.integer("low_threshold", minimum=0)
+    suppliers = _suppliers(shop)
     if None in (name, base_url, currency, legal, tax, email):
         return None
     assert name and base_url and currency and legal and tax and email
@@ -224,6 +246,8 @@ def read_config(root: Node, problems: Problems) -> ShopConfig | None:
         email=email,
         discounts=discounts,
         cart_rules=rules,
+        stock_low_threshold=low_threshold,
+        suppliers=suppliers,
     )
 
 
@@ -519,4 +543,44 @@ def _cart_rules(shop: MapReader) -> tuple[CartRule, ...]:
         buy = rule.integer("buy", minimum=2, required=True)
         if name is not None and buy is not None:
             result.append(CartRule(name, buy, tuple(rule.text_list("categories"))))
+    return tuple(result)
+
+
+def _suppliers(shop: MapReader) -> tuple[Supplier, ...]:
+    result: list[Supplier] = []
+    for node in shop.seq("suppliers"):
+        entry = as_map(
+            node, shop.problems, ("id", "name", "email", "webhook_url", "show_prices"), "a supplier"
+        )
+        if entry is None:
+            continue
+        supplier_id = entry.text("id", required=True, example="id: atelier-dupont")
+        name = entry.text("name", required=True, example="name: Atelier Dupont")
+        email, url = entry.text("email"), entry.text("webhook_url")
+        if supplier_id is not None and not _ID.fullmatch(supplier_id):
+            entry.error(
+                entry.values["id"],
+                f"supplier id '{supplier_id}' may hold only a-z, 0-9, '-' and '_'",
+            )
+            supplier_id = None
+        elif supplier_id is not None and any(s.id == supplier_id for s in result):
+            entry.error(entry.values["id"], f"supplier id '{supplier_id}' is used twice")
+            supplier_id = None
+        if email is not None and not _is_address(email):
+            entry.error(entry.values["email"], f"'email' must be an e-mail address, not '{email}'")
+            email = None
+        if url is not None and not re.fullmatch(r"https://[^\s]+", url):
+            entry.error(
+                entry.values["webhook_url"],
+                f"'webhook_url' must be an https:// address, not '{url}'",
+            )
+            url = None
+        if not entry.has("email") and not entry.has("webhook_url"):
+            entry.error(
+                node,
+                "this supplier needs an 'email' (or a 'webhook_url') to be told of its orders",
+            )
+            continue
+        if supplier_id is not None and name is not None and (email or url):
+            result.append(Supplier(supplier_id, name, email, url, entry.boolean("show_prices")))
     return tuple(result)

@@ -20,13 +20,14 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from shop.catalogue import SKU_PATTERN, Catalogue, ImageRef, Product, Status, Variant
 from shop.config import LEGAL_ROLES, PAGE_ROLES, ShopConfig, read_config
 from shop.money import Money
 from shop.problems import Problem, Problems
 from shop.text import slugify
-from shop.yamldoc import MapReader, Node, as_map, parse_yaml
+from shop.yamldoc import MapReader, Node, as_map, describe, parse_yaml
 
 PRODUCT_KEYS = (
     "title",
@@ -38,6 +39,9 @@ PRODUCT_KEYS = (
     "images",
     "weight",
     "stock",
+    "stock_counted",
+    "supplier",
+    "lead_time_days",
     "tax_class",
     "status",
     "featured",
@@ -45,7 +49,7 @@ PRODUCT_KEYS = (
     "summary",
     "variants",
 )
-VARIANT_KEYS = ("sku", "options", "price", "compare_at_price", "stock", "weight")
+VARIANT_KEYS = ("sku", "options", "price", "compare_at_price", "stock", "stock_counted", "weight")
 PAGE_KEYS = ("title", "role", "slug", "summary")
 POST_KEYS = ("title", "date", "summary", "tags", "image", "author")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
@@ -268,12 +272,20 @@ class ProductSettings:
     currency: str
     tax_classes: tuple[str, ...] | None  # sorted; None without a valid shop.yaml
     default_tax: str
+    timezone: str = "Europe/Paris"  # a stock_counted date starts at midnight there
+    suppliers: tuple[str, ...] | None = None  # ids; None without a valid shop.yaml
 
     @classmethod
     def of(cls, config: ShopConfig | None) -> ProductSettings:
         if config is None:
             return cls("EUR", None, "standard")
-        return cls(config.currency, tuple(sorted(config.tax_classes)), config.default_tax_class)
+        return cls(
+            config.currency,
+            tuple(sorted(config.tax_classes)),
+            config.default_tax_class,
+            config.timezone,
+            tuple(sorted(s.id for s in config.suppliers)),
+        )
 
 
 @dataclass
@@ -421,6 +433,19 @@ def _read_product(
     refs = tuple(_images(reader, images, title or ""))
     weight = reader.integer("weight", minimum=0, unit=" of grams")
     stock = reader.integer("stock", minimum=0)
+    stock_counted = _stock_counted(reader, settings, stock)
+    supplier = reader.text("supplier")
+    if (
+        supplier is not None
+        and settings.suppliers is not None
+        and supplier not in settings.suppliers
+    ):
+        reader.error(
+            reader.values["supplier"],
+            f"unknown supplier '{supplier}': use the id of one listed under suppliers in "
+            f"shop.yaml ({', '.join(settings.suppliers) or 'none yet'})",
+        )
+    lead_time = reader.integer("lead_time_days", minimum=0, unit=" of days")
     tax_class = reader.text("tax_class") or settings.default_tax
     if reader.has("tax_class") and tax_classes is not None and tax_class not in tax_classes:
         reader.error(
@@ -432,7 +457,7 @@ def _read_product(
     featured = reader.boolean("featured")
     date = reader.date("date")
     summary = reader.text("summary")
-    variants = _variants(reader, currency, price, weight, skus)
+    variants = _variants(reader, currency, price, weight, skus, settings)
     if title is None or sku is None or price is None or category is None or variants is None:
         return None
     return Product(
@@ -455,6 +480,9 @@ def _read_product(
         description=document.body.strip(),
         variants=variants,
         digest=digest,
+        stock_counted=stock_counted,
+        supplier=supplier,
+        lead_time_days=lead_time,
     )
 
 
@@ -528,6 +556,7 @@ def _variants(
     price: Money | None,
     weight: int | None,
     skus: list[SkuSite],
+    settings: ProductSettings,
 ) -> tuple[Variant, ...] | None:
     variants: list[Variant] = []
     option_names: tuple[str, ...] | None = None
@@ -551,6 +580,7 @@ def _variants(
         compare_at = variant.money("compare_at_price", currency)
         _check_compare_at(variant, v_price, compare_at)
         stock = variant.integer("stock", minimum=0)
+        stock_counted = _stock_counted(variant, settings, stock)
         v_weight = variant.integer("weight", minimum=0, unit=" of grams")
         if options is not None:
             names = tuple(name for name, _ in options)
@@ -581,9 +611,42 @@ def _variants(
                 compare_at,
                 stock,
                 v_weight if v_weight is not None else weight,
+                stock_counted,
             )
         )
     return None if broken else tuple(variants)
+
+
+def _stock_counted(
+    reader: MapReader, settings: ProductSettings, stock: int | None
+) -> dt.datetime | None:
+    """When ``stock`` was counted: a date (its midnight in the shop's time zone, so the
+    day's sales count as sold after it) or a date and time; UTC."""
+    node = reader.get("stock_counted")
+    if node is None:
+        return None
+    value = node.value() if node.is_scalar and not node.quoted else None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, dt.date):
+        reader.error(
+            node,
+            "'stock_counted' must be the date the stock was counted, as 2026-12-01 "
+            f"(or 2026-12-01 18:30), not {describe(node)}",
+        )
+        return None
+    if stock is None:
+        reader.error(node, "'stock_counted' dates a 'stock' count: add one, e.g. stock: 12")
+        return None
+    zone = ZoneInfo(settings.timezone)
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time(), zone)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(dt.UTC)
 
 
 def _options(variant: MapReader, node: Node) -> tuple[tuple[str, str], ...] | None:

@@ -42,6 +42,7 @@ from shop.config import (
     ShippingMethod,
     ShippingZone,
     ShopConfig,
+    Supplier,
     TaxClass,
 )
 from shop.files import write_atomic
@@ -135,6 +136,9 @@ def reduce_product(product: Product) -> Product:
         summary=None,
         description="",
         variants=tuple(replace(v, compare_at_price=None) for v in product.variants),
+        stock_counted=product.stock_counted,
+        supplier=product.supplier,
+        lead_time_days=product.lead_time_days,
     )
 
 
@@ -258,6 +262,10 @@ def _amount(money: Money | None) -> int | None:
     return None if money is None else money.amount
 
 
+def _moment(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
 def _day(day: dt.date | None) -> str | None:
     return None if day is None else day.isoformat()
 
@@ -279,9 +287,13 @@ def _product_json(product: Product) -> dict[str, Any]:
                 "price": v.price.amount,
                 "stock": v.stock,
                 "weight": v.weight,
+                "stock_counted": _moment(v.stock_counted),
             }
             for v in product.variants
         ],
+        "stock_counted": _moment(product.stock_counted),
+        "supplier": product.supplier,
+        "lead_time_days": product.lead_time_days,
     }
 
 
@@ -349,6 +361,17 @@ def _config_json(config: ShopConfig) -> dict[str, Any]:
             {"name": r.name, "buy": r.buy, "categories": list(r.categories)}
             for r in config.cart_rules
         ],
+        "stock_low_threshold": config.stock_low_threshold,
+        "suppliers": [
+            {
+                "id": s.id,
+                "name": s.name,
+                "email": s.email,
+                "webhook_url": s.webhook_url,
+                "show_prices": s.show_prices,
+            }
+            for s in config.suppliers
+        ],
     }
 
 
@@ -376,6 +399,9 @@ def _product(entry: Mapping[str, Any], currency: str) -> Product:
             images=(),
             weight=_optional(entry["weight"], _integer),
             stock=_optional(entry["stock"], _integer),
+            stock_counted=_optional(entry.get("stock_counted"), dt.datetime.fromisoformat),
+            supplier=_optional(entry.get("supplier"), str),
+            lead_time_days=_optional(entry.get("lead_time_days"), _integer),
             tax_class=str(entry["tax_class"]),
             status=Status.ACTIVE,
             featured=False,
@@ -390,6 +416,7 @@ def _product(entry: Mapping[str, Any], currency: str) -> Product:
                     compare_at_price=None,
                     stock=_optional(v["stock"], _integer),
                     weight=_optional(v["weight"], _integer),
+                    stock_counted=_optional(v.get("stock_counted"), dt.datetime.fromisoformat),
                 )
                 for v in entry["variants"]
             ),
@@ -463,4 +490,6 @@ def _config(entry: Mapping[str, Any]) -> ShopConfig:
             CartRule(str(r["name"]), _integer(r["buy"]), tuple(r["categories"]))
             for r in entry["cart_rules"]
         ),
+        stock_low_threshold=_optional(entry.get("stock_low_threshold"), _integer),
+        suppliers=tuple(Supplier(**s) for s in entry.get("suppliers", ())),
     )

@@ -23,7 +23,14 @@ from typing import Protocol, TypeVar, cast
 
 import pytest
 
-from functions.store import Checkout, InsufficientStock, OutgoingMail, Store
+from functions.store import (
+    Checkout,
+    InsufficientStock,
+    OutgoingMail,
+    StockCount,
+    StockHold,
+    Store,
+)
 from shop.money import Money
 from shop.orders import (
     TRANSITIONS,
@@ -43,7 +50,13 @@ T = TypeVar("T")
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(minutes=30)  # when holds made at NOW expire
 SECOND = dt.timedelta(seconds=1)
+HOUR = dt.timedelta(hours=1)
 MakeStore = Callable[[], Store]
+
+
+def sell(store: Store, key: str, quantities: dict[str, int], at: dt.datetime) -> None:
+    store.reserve(key, quantities, at + dt.timedelta(minutes=30), at)
+    assert store.commit_reservation(key, at)
 
 
 class CustomerView(Protocol):
@@ -322,6 +335,71 @@ class StoreContract:
         store.sync_stock({"A": 4})  # the merchant counted the shelf: that sale is forgotten
         assert store.cancel_sale("k1") is True
         assert store.available(["A"], NOW) == {"A": 4}
+
+    # -- stock: dated counts and corrections ------------------------------------
+
+    def test_a_restock_in_a_file_keeps_the_sales_made_meanwhile(self, store: Store) -> None:
+        store.sync_stock({"A": 10})
+        sell(store, "before", {"A": 2}, NOW)  # already off the shelf when it was counted
+        sell(store, "after", {"A": 3}, NOW + 2 * HOUR)  # sold while the file was on its way
+        store.sync_stock({"A": StockCount(12, NOW + HOUR)})
+        assert store.available(["A"], NOW + 3 * HOUR) == {"A": 9}
+        store.sync_stock({"A": StockCount(12, NOW + HOUR)})  # pushed twice: counted once
+        assert store.available(["A"], NOW + 3 * HOUR) == {"A": 9}
+        sell(store, "later", {"A": 1}, NOW + 3 * HOUR)
+        store.sync_stock({"A": StockCount(12, NOW + HOUR)})
+        assert store.available(["A"], NOW + 3 * HOUR) == {"A": 8}
+
+    def test_an_older_count_never_replaces_a_newer_one(self, store: Store) -> None:
+        store.sync_stock({"A": StockCount(5, NOW + HOUR)})
+        store.sync_stock({"A": StockCount(9, NOW)})
+        assert store.available(["A"], NOW) == {"A": 5}
+        store.sync_stock({"A": StockCount(7, NOW + 2 * HOUR)})
+        assert store.available(["A"], NOW) == {"A": 7}
+        store.sync_stock({"A": 7})  # undated again: today's rule, a new count
+        assert store.available(["A"], NOW) == {"A": 7}
+
+    def test_cancelling_a_sale_after_a_dated_count_puts_it_back(self, store: Store) -> None:
+        store.sync_stock({"A": 10})
+        sell(store, "before", {"A": 1}, NOW)
+        sell(store, "after", {"A": 2}, NOW + 2 * HOUR)
+        store.sync_stock({"A": StockCount(12, NOW + HOUR)})
+        assert store.cancel_sale("before")  # counted on the shelf already: nothing back
+        assert store.available(["A"], NOW) == {"A": 10}
+        assert store.cancel_sale("after")
+        assert store.available(["A"], NOW) == {"A": 12}
+        store.sync_stock({"A": StockCount(12, NOW + HOUR + SECOND)})  # a cancelled sale
+        assert store.available(["A"], NOW) == {"A": 12}  # never counts again
+
+    def test_a_correction_is_kept_with_its_reason(self, store: Store) -> None:
+        store.sync_stock({"A": 10})
+        sell(store, "sold", {"A": 3}, NOW)
+        store.reserve("held", {"A": 2}, LATER, NOW)
+        adjustment = store.set_stock("A", 4, "two broken in transit", NOW + SECOND)
+        assert (adjustment.previous, adjustment.count) == (5, 4)
+        assert store.available(["A"], NOW + SECOND) == {"A": 2}  # the hold still counts
+        store.sync_stock({"A": 10})  # the file has not changed: the correction stays
+        store.sync_stock({"A": StockCount(10, NOW)})  # a count older than the correction
+        assert store.available(["A"], NOW + SECOND) == {"A": 2}
+        assert store.stock_adjustments() == [adjustment]
+        store.sync_stock({"A": StockCount(20, NOW + HOUR)})  # a newer count from the file
+        assert store.available(["A"], NOW + SECOND) == {"A": 18}
+        with pytest.raises(KeyError):
+            store.set_stock("UNTRACKED", 1, "typo", NOW)
+
+    def test_stock_levels_show_counts_sales_and_holds(self, store: Store) -> None:
+        store.sync_stock({"B": 3, "A": StockCount(10, NOW - HOUR)})
+        sell(store, "k1", {"A": 2}, NOW)
+        store.reserve("k2", {"A": 1, "B": 1}, LATER, NOW)
+        a, b = store.stock_levels(NOW)
+        assert (a.sku, a.count, a.counted_at, a.sold, a.available) == ("A", 10, NOW - HOUR, 2, 7)
+        assert a.holds == (StockHold("k2", 1, LATER),)
+        assert (b.sku, b.counted_at, b.sold, b.held, b.available) == ("B", None, 0, 1, 2)
+        assert [level.holds for level in store.stock_levels(LATER)] == [(), ()]
+        assert [level.sku for level in store.stock_levels(NOW, ["B", "FREE"])] == ["B"]
+        store.sync_stock({"B": 4, "A": StockCount(10, NOW - HOUR)})
+        after = store.stock_levels(NOW)
+        assert after[0].count_id == a.count_id and after[1].count_id != b.count_id
 
     # -- orders -----------------------------------------------------------------
 

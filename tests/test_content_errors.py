@@ -17,6 +17,8 @@ import pytest
 from comptoir.cli import main
 
 MINI = Path(__file__).parent / "fixtures" / "mini"
+SHOP_YAML = (MINI / "content" / "shop.yaml").read_text(encoding="utf-8")
+SHOP_LINES = SHOP_YAML.count("\n")
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,44 @@ CASES = [
         "quantity is text",
         {"content/products/pot.md": PRODUCT.format(extra="weight: lourd\n")},
         ["content/products/pot.md:6: 'weight' must be a whole number of grams, not 'lourd'"],
+    ),
+    Case(
+        "stock_counted is not a date",
+        {"content/products/pot.md": PRODUCT.format(extra="stock: 3\nstock_counted: hier\n")},
+        [
+            "content/products/pot.md:7: 'stock_counted' must be the date the stock was counted, "
+            "as 2026-12-01 (or 2026-12-01 18:30), not 'hier'"
+        ],
+    ),
+    Case(
+        "stock_counted without stock",
+        {"content/products/pot.md": PRODUCT.format(extra="stock_counted: 2026-12-01\n")},
+        [
+            "content/products/pot.md:6: 'stock_counted' dates a 'stock' count: add one, e.g. stock: 12"
+        ],
+    ),
+    Case(
+        "unknown supplier",
+        {"content/products/pot.md": PRODUCT.format(extra="supplier: atelier\nlead_time_days: x\n")},
+        [
+            "content/products/pot.md:6: unknown supplier 'atelier': use the id of one listed "
+            "under suppliers in shop.yaml (none yet)",
+            "content/products/pot.md:7: 'lead_time_days' must be a whole number of days, not 'x'",
+        ],
+    ),
+    Case(
+        "a supplier without an address",
+        {
+            "content/shop.yaml": SHOP_YAML
+            + "stock:\n  low_threshold: -1\nsuppliers:\n  - id: Atelier\n    name: A\n"
+        },
+        [
+            f"content/shop.yaml:{SHOP_LINES + 2}: 'low_threshold' must be 0 or more, not -1",
+            f"content/shop.yaml:{SHOP_LINES + 4}: supplier id 'Atelier' may hold only a-z, 0-9, "
+            "'-' and '_'",
+            f"content/shop.yaml:{SHOP_LINES + 4}: this supplier needs an 'email' (or a "
+            "'webhook_url') to be told of its orders",
+        ],
     ),
     Case(
         "several at once",

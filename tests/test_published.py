@@ -29,7 +29,7 @@ from generator import TEMPLATE_ROOT
 from generator.build import BuildError, build, check
 from generator.publish import published_shop
 from shop.catalogue import Catalogue, Product, Status, Variant
-from shop.config import CartRule, Discount
+from shop.config import CartRule, Discount, Supplier
 from shop.money import Money
 from shop.published import (
     VERSION,
@@ -117,6 +117,11 @@ _amount = st.integers(min_value=0, max_value=10**9)
 _count = st.none() | st.integers(min_value=0, max_value=10**6)
 
 
+_moment = st.none() | st.datetimes(
+    dt.datetime(2000, 1, 1), dt.datetime(2100, 1, 1), timezones=st.just(dt.UTC)
+)
+
+
 @st.composite
 def products(draw: st.DrawFn) -> Product:
     variants = draw(
@@ -129,6 +134,7 @@ def products(draw: st.DrawFn) -> Product:
                 compare_at_price=st.none(),
                 stock=_count,
                 weight=_count,
+                stock_counted=_moment,
             ),
             max_size=3,
         )
@@ -152,6 +158,9 @@ def products(draw: st.DrawFn) -> Product:
         summary=None,
         description="",
         variants=tuple(variants),
+        stock_counted=draw(_moment),
+        supplier=draw(st.none() | _text),
+        lead_time_days=draw(st.none() | st.integers(0, 365)),
     )
 
 
@@ -171,6 +180,14 @@ discounts = st.builds(
     products=st.lists(_sku, max_size=2).map(tuple),
     usage_limit=st.none() | st.integers(1, 10**6),
 )
+suppliers = st.builds(
+    Supplier,
+    id=_sku,
+    name=_text,
+    email=st.none() | _text,
+    webhook_url=st.none() | _text,
+    show_prices=st.booleans(),
+)
 rules = st.builds(
     CartRule, name=_text, buy=st.integers(2, 9), categories=st.lists(_text, max_size=2).map(tuple)
 )
@@ -181,9 +198,15 @@ rules = st.builds(
     st.lists(products(), max_size=4),
     st.lists(discounts, max_size=3),
     st.lists(rules, max_size=2),
+    st.lists(suppliers, max_size=2),
+    st.none() | st.integers(0, 100),
 )
 def test_any_catalogue_and_rules_round_trip_exactly(
-    items: list[Product], codes: list[Discount], cart_rules: list[CartRule]
+    items: list[Product],
+    codes: list[Discount],
+    cart_rules: list[CartRule],
+    makers: list[Supplier],
+    low_threshold: int | None,
 ) -> None:
     base = example()
     config = base.config.__class__(
@@ -191,6 +214,8 @@ def test_any_catalogue_and_rules_round_trip_exactly(
             **{name: getattr(base.config, name) for name in base.config.__dataclass_fields__},
             "discounts": tuple(codes),
             "cart_rules": tuple(cart_rules),
+            "suppliers": tuple(makers),
+            "stock_low_threshold": low_threshold,
         }
     )
     shop = PublishedShop.of(config, Catalogue(tuple(items)), base.pages, base.emails)

@@ -8,9 +8,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from comptoir.commands import stock
+
 Register = Callable[
     ["argparse._SubParsersAction[argparse.ArgumentParser]", argparse.ArgumentParser], None
 ]
 
 # Each concern's module adds its register function here, one line each.
-REGISTRARS: list[Register] = []
+REGISTRARS: list[Register] = [
+    stock.register,
+]
