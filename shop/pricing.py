@@ -390,9 +390,10 @@ def _vat(
         rates = sorted(rate for rate, amount in gross.items() if amount > 0)
         shares = allocate(shipping.price.amount, [gross[rate] for rate in rates])
         if not rates:  # every good was free: nothing to follow
-            rates, shares = [config.tax_classes[config.default_tax_class].rate], [
-                shipping.price.amount
-            ]
+            rates, shares = (
+                [config.tax_classes[config.default_tax_class].rate],
+                [shipping.price.amount],
+            )
         for rate, share in zip(rates, shares, strict=True):
             gross[rate] = gross.get(rate, 0) + share
     return tuple(
