@@ -360,3 +360,23 @@ def test_the_payment_date_is_the_move_to_paid(shop: PublishedShop) -> None:
     from shop.invoices import paid_at
 
     assert paid_at(paid) == later and paid_at(order) == PAID
+
+
+def test_the_confirmation_with_its_invoice_is_deterministic_and_7bit(
+    shop: PublishedShop, store: SQLiteStore
+) -> None:
+    from email import message_from_bytes, policy
+
+    from functions.emails import confirmation_email
+
+    order = order_of(shop, [("CER-CHAWAN", 1)])
+    attachments = invoice_attachments(store, shop, order, PAID)
+    mail = confirmation_email(order, shop, attachments)
+    assert mail == confirmation_email(order, shop, attachments)  # same bytes, boundaries too
+    assert all(byte < 128 for byte in mail.message)
+    assert max(len(line) for line in mail.message.splitlines()) <= 78
+    parsed = message_from_bytes(mail.message, policy=policy.default)
+    [pdf] = list(parsed.iter_attachments())  # type: ignore[attr-defined]
+    assert (pdf.get_content_type(), pdf.get_filename()) == ("application/pdf", "F-2026-000001.pdf")
+    assert pdf.get_content() == attachments[0].content
+    assert parsed.get_body(("plain",)) is not None  # type: ignore[attr-defined]
