@@ -27,6 +27,9 @@ Items (``{x}`` is a value; times are fixed-width UTC ISO text, so text order is 
     customer         CUSTOMER#{email}  CUSTOMER   -                     -
     outbox mail      MAIL#{key}        MAIL       OUTBOX (while unsent) {next_attempt_at}#{key}
     sweep cursor     SWEEP             HOLDS      -                     -
+    document counter DOCS#{year}       COUNTER    -                     -
+    document         DOCS#{year}       DOC#{seq:09} -                   -
+    document key     DOCKEY#{key}      DOCKEY     -                     -
 
 Access patterns (none scans; every read that decides a write is strongly consistent):
 
@@ -53,6 +56,12 @@ Access patterns (none scans; every read that decides a write is strongly consist
     record_customer             one UpdateItem (if_not_exists widens consent only)
     outbox                      Put attribute_not_exists; Query gsi1 OUTBOX
                                 (gsi1sk <= now), then a conditional lease per mail
+    issue_document              GetItem DOCKEY#{key}, GetItem the year's counter, then one
+                                TransactWriteItems: the key's Put attribute_not_exists +
+                                the counter's Update conditioned on the value read + the
+                                document's Put attribute_not_exists (no gap, no duplicate)
+    get / find / list documents GetItem DOCS#{year}/DOC#{seq} (via DOCKEY#{key});
+                                Query DOCS#{year} begins_with DOC#
 
 Stock. A SKU's stock item holds ``baseline`` (the merchant's count), ``sold`` (since
 that count), ``count_id`` (changes with each new count, so a recount forgets earlier
@@ -103,6 +112,7 @@ from functions.sqlite_store import Customer
 from functions.store import (
     Checkout,
     InsufficientStock,
+    IssuedDocument,
     OutgoingMail,
     StockAdjustment,
     StockCount,
@@ -1149,6 +1159,78 @@ class DynamoDBStore:
             if self._get(_key(f"MAIL#{key}", "MAIL")) is None:
                 raise KeyError(key) from None
 
+    # -- numbered documents (invoices) -----------------------------------------------
+
+    def issue_document(self, key: str, year: int, body: Mapping[str, Any]) -> IssuedDocument:
+        def issue() -> IssuedDocument:
+            found = self.find_document(key)
+            if found is not None:
+                return found
+            counter = self._get(_key(f"DOCS#{year}", "COUNTER"))
+            last = _int(counter["last"]) if counter else 0
+            document = IssuedDocument(key, year, last + 1, body)
+            counted: dict[str, Any] = {
+                "TableName": self.table,
+                "Key": _key(f"DOCS#{year}", "COUNTER"),
+                "UpdateExpression": "SET #last = :next",
+                "ExpressionAttributeNames": {"#last": "last"},
+                "ExpressionAttributeValues": {":next": _n(last + 1)},
+            }
+            if counter is None:
+                counted["ConditionExpression"] = "attribute_not_exists(pk)"
+            else:
+                counted["ConditionExpression"] = "#last = :last"
+                counted["ExpressionAttributeValues"][":last"] = _n(last)
+            writes = [
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {
+                            **_key(f"DOCKEY#{key}", "DOCKEY"),
+                            "year": _n(year),
+                            "sequence": _n(last + 1),
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {"Update": counted},
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": _document_item(document),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+            try:
+                self._transact(writes)
+            except _Cancelled as cancelled:
+                raise _Retry from cancelled  # another issuer went first: read again
+            return document
+
+        return self._retrying(issue)
+
+    def get_document(self, year: int, sequence: int) -> IssuedDocument | None:
+        item = self._get(_key(f"DOCS#{year}", f"DOC#{sequence:09d}"))
+        return None if item is None else _document(item)
+
+    def find_document(self, key: str) -> IssuedDocument | None:
+        pointer = self._get(_key(f"DOCKEY#{key}", "DOCKEY"))
+        if pointer is None:
+            return None
+        found = self.get_document(_int(pointer["year"]), _int(pointer["sequence"]))
+        if found is None:
+            raise StoreError(f"DynamoDB store: document {key} has a number but no document")
+        return found
+
+    def list_documents(self, year: int) -> list[IssuedDocument]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :doc)",
+            ExpressionAttributeValues={":pk": _s(f"DOCS#{year}"), ":doc": _s("DOC#")},
+            ConsistentRead=True,
+        )
+        return [_document(item) for item in items]
+
     # -- the table ------------------------------------------------------------
 
     def close(self) -> None:
@@ -1399,6 +1481,25 @@ def _mail(item: Item) -> OutgoingMail:
         next_attempt_at=_time(_str(item["next_attempt_at"])),
         sent_at=_time(_str(item["sent_at"])) if "sent_at" in item else None,
         last_error=_str(item["last_error"]) if "last_error" in item else None,
+    )
+
+
+def _document_item(document: IssuedDocument) -> Item:
+    return {
+        **_key(f"DOCS#{document.year}", f"DOC#{document.sequence:09d}"),
+        "key": _s(document.key),
+        "year": _n(document.year),
+        "sequence": _n(document.sequence),
+        "body": _s(_json(document.body)),
+    }
+
+
+def _document(item: Item) -> IssuedDocument:
+    return IssuedDocument(
+        key=_str(item["key"]),
+        year=_int(item["year"]),
+        sequence=_int(item["sequence"]),
+        body=json.loads(_str(item["body"])),
     )
 
 

@@ -22,6 +22,7 @@ import gettext
 import hashlib
 import io
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -53,6 +54,16 @@ class InvalidAddress(ValueError):
     """
 
 
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a mail (the invoice's PDF with the confirmation)."""
+
+    filename: str
+    content: bytes
+    maintype: str = "application"
+    subtype: str = "pdf"
+
+
 # -- the views templates receive (the order's: functions.presenters.OrderView) ---------
 
 
@@ -74,10 +85,13 @@ class ShopView:
 # -- public API --------------------------------------------------------------------
 
 
-def confirmation_email(order: Order, published: PublishedShop) -> OutgoingMail:
+def confirmation_email(
+    order: Order, published: PublishedShop, attachments: Sequence[Attachment] = ()
+) -> OutgoingMail:
     """The shopper's confirmation, in the language they used, from the shop's sender.
 
-    It links the shop's withdrawal page (the page whose role is ``withdrawal``).
+    It links the shop's withdrawal page (the page whose role is ``withdrawal``), and
+    carries ``attachments`` (the invoice, when the order is paid).
     Raises InvalidAddress if the order's e-mail address cannot be used.
     """
     config = published.config
@@ -109,6 +123,7 @@ def confirmation_email(order: Order, published: PublishedShop) -> OutgoingMail:
         language=language,
         text=text,
         html=html,
+        attachments=attachments,
     )
     return OutgoingMail(key=key, to=to.addr_spec, message=message)
 
@@ -250,6 +265,7 @@ def _message(
     language: str,
     text: str,
     html: str,
+    attachments: Sequence[Attachment] = (),
 ) -> bytes:
     name, addr = parseaddr(config.email.sender)
     sender = mail_address(addr, name or config.name)
@@ -269,6 +285,15 @@ def _message(
     # A fixed boundary keeps the bytes reproducible. "=_" never occurs in a
     # quoted-printable body (a literal "=" is encoded "=3D"), so it cannot collide.
     message.set_boundary("=_" + hashlib.sha256(key.encode()).hexdigest()[:40])
+    for attachment in attachments:  # the message becomes multipart/mixed around the above
+        message.add_attachment(
+            attachment.content,
+            maintype=attachment.maintype,
+            subtype=attachment.subtype,
+            filename=attachment.filename,
+        )
+    if attachments:
+        message.set_boundary("=_" + hashlib.sha256(f"mixed:{key}".encode()).hexdigest()[:40])
     return message.as_bytes()
 
 

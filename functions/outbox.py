@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.parser import BytesHeaderParser
@@ -30,6 +30,7 @@ from email.utils import parseaddr
 
 from functions.emails import (
     ALERT_PREFIX,
+    Attachment,
     InvalidAddress,
     confirmation_email,
     merchant_notification,
@@ -173,8 +174,10 @@ def queue_order_emails(
     order: Order,
     shop: PublishedShop,
     now: dt.datetime,
+    attachments: Sequence[Attachment] = (),
 ) -> list[str]:
-    """Queue the shopper's confirmation and the merchant's notification, once each.
+    """Queue the shopper's confirmation (with ``attachments``: the invoice) and the
+    merchant's notification, once each.
 
     Returns the keys queued by this call: none when the order's mails were
     queued before (a retried webhook). A customer address that cannot be used
@@ -182,7 +185,7 @@ def queue_order_emails(
     """
     mails: list[OutgoingMail] = []
     try:
-        mails.append(confirmation_email(order, shop))
+        mails.append(confirmation_email(order, shop, attachments))
     except InvalidAddress as error:
         logger.warning("order %s: no confirmation e-mail: %s", order.number, error)
     mails.append(merchant_notification(order, shop))

@@ -30,6 +30,7 @@ from typing import Any
 from functions.store import (
     Checkout,
     InsufficientStock,
+    IssuedDocument,
     OutgoingMail,
     StockAdjustment,
     StockCount,
@@ -172,6 +173,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             at TEXT NOT NULL
         )""",
     ),
+    (
+        # invoices: numbered documents, one gapless sequence per year (key: what it is for).
+        """CREATE TABLE documents (
+            year INTEGER NOT NULL,
+            sequence INTEGER NOT NULL,
+            key TEXT NOT NULL UNIQUE,
+            body TEXT NOT NULL,
+            PRIMARY KEY (year, sequence)
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 MAX_IDLE_CONNECTIONS = 8
@@ -188,6 +199,8 @@ _SELECT_ORDERS = (
 _SELECT_CHECKOUTS = (
     "SELECT session_id, hold_key, created_at, expires_at, quote, payment_intent FROM checkouts"
 )
+
+_SELECT_DOCUMENTS = "SELECT key, year, sequence, body FROM documents"
 
 
 @dataclass(frozen=True, slots=True)
@@ -626,6 +639,42 @@ class SQLiteStore:
 
     # -- connections --------------------------------------------------------
 
+    # -- numbered documents (invoices) -----------------------------------------------
+
+    def issue_document(self, key: str, year: int, body: Mapping[str, Any]) -> IssuedDocument:
+        with self._transaction(write=True) as conn:  # BEGIN IMMEDIATE: one issuer at a time
+            found = conn.execute(_SELECT_DOCUMENTS + " WHERE key = ?", (key,)).fetchone()
+            if found is not None:
+                return _document(found)
+            (last,) = conn.execute(
+                "SELECT coalesce(max(sequence), 0) FROM documents WHERE year = ?", (year,)
+            ).fetchone()
+            text = _json(body)
+            conn.execute(
+                "INSERT INTO documents (year, sequence, key, body) VALUES (?, ?, ?, ?)",
+                (year, last + 1, key, text),
+            )
+            return _document((key, year, last + 1, text))
+
+    def get_document(self, year: int, sequence: int) -> IssuedDocument | None:
+        with self._transaction() as conn:
+            row = conn.execute(
+                _SELECT_DOCUMENTS + " WHERE year = ? AND sequence = ?", (year, sequence)
+            ).fetchone()
+        return None if row is None else _document(row)
+
+    def find_document(self, key: str) -> IssuedDocument | None:
+        with self._transaction() as conn:
+            row = conn.execute(_SELECT_DOCUMENTS + " WHERE key = ?", (key,)).fetchone()
+        return None if row is None else _document(row)
+
+    def list_documents(self, year: int) -> list[IssuedDocument]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                _SELECT_DOCUMENTS + " WHERE year = ? ORDER BY sequence", (year,)
+            ).fetchall()
+        return [_document(row) for row in rows]
+
     def close(self) -> None:
         """Close every pooled connection; the store refuses calls afterwards."""
         with self._lock:
@@ -906,6 +955,10 @@ def _checkout(row: Sequence[Any] | None) -> Checkout | None:
         catalog_hash=catalog_hash,
         payment_intent=payment_intent,
     )
+
+
+def _document(row: Sequence[Any]) -> IssuedDocument:
+    return IssuedDocument(key=row[0], year=row[1], sequence=row[2], body=json.loads(row[3]))
 
 
 def _mail(row: Sequence[Any]) -> OutgoingMail:

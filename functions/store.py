@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from shop.orders import Order, OrderStatus, PricedOrder
 
@@ -101,6 +101,16 @@ class StockAdjustment:
     previous: int  # what was available just before
     reason: str
     at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedDocument:
+    """A numbered document (an invoice, a credit note): its number and what it says."""
+
+    key: str  # what it was issued for, e.g. "invoice:cs_test_123": one document per key
+    year: int
+    sequence: int  # 1, 2, 3 … within the year: no gap, no duplicate
+    body: Mapping[str, Any]  # JSON-able; its meaning is the caller's (shop.invoices' codec)
 
 
 class Store(Protocol):
@@ -247,6 +257,23 @@ class Store(Protocol):
         stays sent, and one already dead keeps its first error. Raises KeyError for
         an unknown key.
         """
+
+    # -- numbered documents (invoices) -----------------------------------------------
+    def issue_document(self, key: str, year: int, body: Mapping[str, Any]) -> IssuedDocument:
+        """Give ``key`` the next number of ``year``'s one sequence, with ``body``, atomically.
+
+        Numbers start at 1 each year and follow each other without gap or duplicate, however
+        many callers issue at once and whenever one stops half-way: the number and its body are
+        kept together, or neither is. Idempotent per key: a key issued before gets back its
+        document as first issued (the ``year`` and ``body`` given again are ignored).
+        """
+
+    def get_document(self, year: int, sequence: int) -> IssuedDocument | None: ...
+
+    def find_document(self, key: str) -> IssuedDocument | None: ...
+
+    def list_documents(self, year: int) -> list[IssuedDocument]:
+        """The year's documents in number order."""
 
     # -- lifetime -------------------------------------------------------------
     def close(self) -> None:

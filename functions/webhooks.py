@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from functions.backroom.invoices import invoice_attachments, issue_credit_notes
 from functions.checkout import promo_of, release_code
 from functions.outbox import queue_order_emails
 from functions.store import Checkout, Store
@@ -139,9 +140,10 @@ def _settle(
         promo = promo_of(checkout)
         if promo:
             store.count_code_use(promo, checkout.hold_key)  # the checkout's claim
+        invoices = invoice_attachments(store, services.shop, order, now)  # issued once paid
         if order.email:
             store.record_customer(order.email, order.customer_name, order.marketing_consent, now)
-            queue_order_emails(store, order, services.shop, now)
+            queue_order_emails(store, order, services.shop, now, invoices)
     elif order.status == OrderStatus.FAILED:
         store.cancel_sale(checkout.hold_key)
         store.release_reservation(checkout.hold_key)
@@ -199,6 +201,8 @@ def on_charge_refunded(services: Services, charge: Mapping[str, Any], now: dt.da
         raise RetryLater(f"refund of {checkout.session_id} before its order")
     full = int(charge.get("amount_refunded") or 0) >= int(charge.get("amount") or 0)
     status = OrderStatus.REFUNDED if full else OrderStatus.PARTIALLY_REFUNDED
+    refunded = int(charge.get("amount_refunded") or 0)
+    issue_credit_notes(services.store, services.shop, order, refunded, now)  # idempotent
     if order.status in (OrderStatus.REFUNDED,):
         return "already refunded"
     try:

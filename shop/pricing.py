@@ -9,6 +9,7 @@ rate from the VAT-inclusive total of that rate, ``vat = gross × rate / (100 + r
 rounded half up to the minor unit. Percentage discounts are rounded half up
 too, then spread over the discounted lines in proportion to their amounts by
 the largest-remainder method, so the parts always add up to the whole.
+Shipping carries no rate of its own: it follows the goods' rates pro rata (``_vat``).
 """
 
 from __future__ import annotations
@@ -379,12 +380,22 @@ def _choose(options: Sequence[ShippingOption], wanted: str | None) -> ShippingOp
 def _vat(
     lines: Sequence[QuotedLine], shipping: ShippingOption | None, config: ShopConfig
 ) -> tuple[VatLine, ...]:
+    """VAT per rate. Shipping is an accessory of the goods: its price is split over the
+    goods' rates in proportion to the goods' amounts at each rate (largest remainder), as
+    EU practice asks for mixed baskets; with no goods to follow, the standard rate."""
     gross: dict[Decimal, int] = {}
     for line in lines:
         gross[line.tax_rate] = gross.get(line.tax_rate, 0) + line.total.amount
     if shipping is not None and shipping.price.amount:
-        standard = config.tax_classes[config.default_tax_class].rate
-        gross[standard] = gross.get(standard, 0) + shipping.price.amount
+        rates = sorted(rate for rate, amount in gross.items() if amount > 0)
+        shares = allocate(shipping.price.amount, [gross[rate] for rate in rates])
+        if not rates:  # every good was free: nothing to follow
+            rates, shares = (
+                [config.tax_classes[config.default_tax_class].rate],
+                [shipping.price.amount],
+            )
+        for rate, share in zip(rates, shares, strict=True):
+            gross[rate] = gross.get(rate, 0) + share
     return tuple(
         VatLine(
             rate,

@@ -26,6 +26,7 @@ import pytest
 from functions.store import (
     Checkout,
     InsufficientStock,
+    IssuedDocument,
     OutgoingMail,
     StockCount,
     StockHold,
@@ -742,3 +743,46 @@ class StoreContract:
         assert sorted(outcomes, key=str) == [False] * 9 + [True]
         [kept] = store.list_orders()
         assert kept.total.amount == 100 + outcomes.index(True)
+
+    # -- numbered documents (invoices) -----------------------------------------------
+
+    def test_documents_are_numbered_from_one_each_year(self, store: Store) -> None:
+        first = store.issue_document("invoice:a", 2026, {"says": "é €"})
+        second = store.issue_document("credit:a:1", 2026, {"n": 2})
+        other_year = store.issue_document("invoice:b", 2027, {"n": 1})
+        assert (first.year, first.sequence, first.key) == (2026, 1, "invoice:a")
+        assert dict(first.body) == {"says": "é €"}
+        assert (second.sequence, other_year.sequence) == (2, 1)
+        assert store.get_document(2026, 2) == second
+        assert store.get_document(2026, 3) is None
+        assert store.find_document("invoice:b") == other_year
+        assert store.find_document("invoice:z") is None
+        assert [d.key for d in store.list_documents(2026)] == ["invoice:a", "credit:a:1"]
+        assert store.list_documents(2025) == []
+
+    def test_a_key_is_issued_once_with_its_first_body(self, make_store: MakeStore) -> None:
+        first = make_store().issue_document("invoice:a", 2026, {"v": 1})
+        again = make_store().issue_document("invoice:a", 2027, {"v": 2})
+        assert again == first
+        assert make_store().list_documents(2027) == []
+
+    def test_concurrent_issuers_make_one_gapless_sequence(self, make_store: MakeStore) -> None:
+        """Webhooks for 12 orders, each delivered twice at once, on 4 handles: 12 numbers,
+        1 to 12, each key once, and every retry gets its key's own number."""
+        handles = [make_store() for _ in range(4)]
+
+        def issue(index: int) -> IssuedDocument:
+            key = f"invoice:cs_{index % 12}"
+            return handles[index % 4].issue_document(key, 2026, {"order": key})
+
+        outcomes = run_together(24, issue)
+        assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+        issued = cast(list[IssuedDocument], outcomes)
+        by_key: dict[str, set[int]] = {}
+        for document in issued:
+            by_key.setdefault(document.key, set()).add(document.sequence)
+            assert document.body == {"order": document.key}
+        assert all(len(numbers) == 1 for numbers in by_key.values()), by_key
+        stored = handles[0].list_documents(2026)
+        assert [d.sequence for d in stored] == list(range(1, 13))
+        assert sorted(d.key for d in stored) == sorted(by_key)

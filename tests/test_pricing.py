@@ -31,6 +31,7 @@ discounts:
   - {code: VIEUX, kind: percent, value: "50", ends: 2026-01-31}
   - {code: FUTUR, kind: percent, value: "50", starts: 2027-01-01}
   - {code: UNEFOIS, kind: amount, value: "3", usage_limit: 1}
+  - {code: OFFERT, kind: amount, value: "10"}
 cart_rules:
   - {name: "3 thés, le moins cher offert", kind: cheapest_free, buy: 3, categories: [Thés]}
 """
@@ -67,8 +68,10 @@ def test_plain_cart_with_shipping_and_vat_by_rate(shop: ShopContent) -> None:
     assert q.shipping.price == eur(500)  # 400 g + 2 × 60 g: first band
     assert q.total == eur(4390 + 500)
     vat = {line.rate: (line.gross, line.vat) for line in q.vat}
-    assert vat[Decimal("20")] == (eur(2990), eur(498))  # 2990 × 20/120 = 498.33
-    assert vat[Decimal("5.5")] == (eur(1900), eur(99))  # 1900 × 5.5/105.5 = 99.05
+    # Shipping (5,00 €) follows the goods' rates pro rata: 2490/4390 of it is taxed at
+    # 20 % (2,84 €, the largest remainder), 1900/4390 at 5,5 % (2,16 €).
+    assert vat[Decimal("20")] == (eur(2490 + 284), eur(462))  # 2774 × 20/120 = 462.33
+    assert vat[Decimal("5.5")] == (eur(1900 + 216), eur(110))  # 2116 × 5.5/105.5 = 110.31
     assert [o.method_id for o in q.shipping_options] == ["pickup", "colis"]
 
 
@@ -185,7 +188,7 @@ def test_allocate_sums_exactly_and_never_exceeds(amount: int, weights: list[int]
 
 
 SKUS = ["BOL-BLEU", "THE-SENCHA-50", "THE-SENCHA-100", "TASSE", "VASE"]
-CODES = [None, "BIENVENUE10", "CINQ", "PORTOFFERT", "THE15", "VIEUX", "UNEFOIS", "nope"]
+CODES = [None, "BIENVENUE10", "CINQ", "PORTOFFERT", "THE15", "VIEUX", "UNEFOIS", "OFFERT", "nope"]
 
 
 @settings(max_examples=300, deadline=None)
@@ -220,6 +223,38 @@ def test_quote_invariants(
     assert q.subtotal - q.discount_total == q.goods_total
     assert sum(v.gross.amount for v in q.vat) == q.total.amount
     assert all(0 <= v.vat.amount <= v.gross.amount for v in q.vat)
+    _shipping_follows_the_goods(q)
+
+
+def _shipping_follows_the_goods(q) -> None:  # type: ignore[no-untyped-def]
+    """Each rate's gross is its goods plus its share of shipping, shares within a cent
+    of the exact pro rata and adding up to the shipping price."""
+    goods: dict[Decimal, int] = {}
+    for line in q.lines:
+        goods[line.tax_rate] = goods.get(line.tax_rate, 0) + line.total.amount
+    shipping = q.shipping.price.amount if q.shipping else 0
+    shares = {v.rate: v.gross.amount - goods.get(v.rate, 0) for v in q.vat}
+    assert sum(shares.values()) == shipping
+    base = sum(goods.values())
+    for rate, share in shares.items():
+        if base:
+            assert abs(share * base - shipping * goods.get(rate, 0)) < base  # |error| < 1 cent
+        else:
+            assert rate == Decimal("20") or share == 0  # nothing to follow: standard rate
+
+
+def test_shipping_of_a_reduced_rate_basket_is_taxed_at_the_reduced_rate(shop: ShopContent) -> None:
+    q = quote(shop, [("THE-SENCHA-50", 1)], country="FR")
+    assert q.shipping is not None and q.shipping.price.amount > 0
+    [line] = q.vat
+    assert line.rate == Decimal("5.5") and line.gross == q.total
+
+
+def test_shipping_of_a_basket_made_free_is_taxed_at_the_standard_rate(shop: ShopContent) -> None:
+    q = quote(shop, [("THE-SENCHA-50", 1)], country="FR", promo_code="OFFERT")
+    assert q.goods_total.amount == 0 and q.shipping is not None
+    [line] = [v for v in q.vat if v.gross.amount]
+    assert (line.rate, line.gross) == (Decimal("20"), q.shipping.price)
 
 
 def test_threads_looking_up_a_new_catalogue_all_find_every_item(shop: ShopContent) -> None:

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import Any
 
-from comptoir.commands import stock
+from comptoir.commands import invoices, stock
 
-Register = Callable[
-    ["argparse._SubParsersAction[argparse.ArgumentParser]", argparse.ArgumentParser], None
-]
+# (the subparsers of `comptoir`, the parser of the options every command takes: --shop)
+Register = Callable[[Any, argparse.ArgumentParser], None]
 
 # Each concern's module adds its register function here, one line each.
 REGISTRARS: list[Register] = [
     stock.register,
+    invoices.register,
 ]
