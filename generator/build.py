@@ -40,6 +40,7 @@ from generator.presenters import (
     post_url,
     product_url,
 )
+from generator.price_history import record_prices
 from generator.publish import DEFAULT_THEME, published_shop
 from shop.catalog_file import catalog_text
 from shop.catalogue import Catalogue
@@ -193,6 +194,7 @@ def _load(root: Path) -> tuple[ShopContent, Background]:
     products = PickleProductCache(root / ".cache" / "content.pickle")
     content = load_cached_content(root, products, _parse_in_parallel)
     check_coherence(content, example_identity())
+    record_prices(content)
     return content, Background(products.save)  # pickling 10,000 records takes 0.3 s
 
 

@@ -98,6 +98,9 @@
     was.textContent = d.compareAt;
     // the wrapper also holds the "Former price:" text for screen readers
     was.parentNode.hidden = !d.compareAt;
+    const lowest = $("[data-lowest-display]");
+    lowest.textContent = d.lowest || "";
+    lowest.parentNode.hidden = !d.lowest;
     $("[type=submit]", form).disabled = d.available != "true";
   };
 
