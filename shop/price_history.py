@@ -61,19 +61,24 @@ def parse_ledger(text: str, currency: str, problems: Problems) -> list[PriceChan
         if not line:
             continue
         match = _LINE.fullmatch(line)
-        try:
-            if match is None:
-                raise ValueError("expected DATE  SKU  PRICE  [was COMPARE_AT]")
-            date = dt.date.fromisoformat(match[1])
-            price = parse_money(match[3], currency)
-            was = parse_money(match[4], currency) if match[4] else None
-        except (ValueError, MoneyFormatError) as error:
+        if match is None:
             problems.add(
                 LEDGER,
                 number,
-                f"cannot read this line ({error}): write it as 2026-11-02  SKU  12.45, "
-                "or 2026-11-20  SKU  9.90  was 12.45",
+                "cannot read this line: write DATE  SKU  PRICE, such as 2026-11-02  "
+                "THE-SENCHA  12.45, and '  was 15.00' after a reduced price",
             )
+            continue
+        try:
+            date = dt.date.fromisoformat(match[1])
+        except ValueError:
+            problems.add(LEDGER, number, f"'{match[1]}' is not a date: write it as 2026-11-02")
+            continue
+        try:
+            price = parse_money(match[3], currency)
+            was = parse_money(match[4], currency) if match[4] else None
+        except MoneyFormatError as error:
+            problems.add(LEDGER, number, str(error))
             continue
         changes.append(PriceChange(date, match[2], price, was))
     return changes
