@@ -60,8 +60,8 @@ def record_prices(content: ShopContent, today: dt.date | None = None) -> None:
     known = histories([*recorded, *(log[1] if log else []), *current])
     for product in content.catalogue.public:
         for item in product.items:
-            if item.compare_at_price is None:
-                continue
+            if item.compare_at_price is None or item.compare_at_price <= item.price:
+                continue  # no reduction (one below the price is reported with the file)
             found = reduction(known[item.sku])
             if found is not None and found.lowest is not None:
                 content.prior_prices[item.sku] = found.lowest
@@ -77,7 +77,7 @@ def _change(date: dt.date, item: Item) -> PriceChange:
 def _cannot_check(content: ShopContent) -> None:
     for product in content.catalogue.public:
         for item in product.items:
-            if item.compare_at_price is not None:
+            if item.compare_at_price is not None and item.compare_at_price > item.price:
                 content.warnings.add(
                     product.source,
                     _compare_at_line(content, item),
