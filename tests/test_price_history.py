@@ -82,7 +82,9 @@ def test_an_honest_reduction_shows_the_lowest_price_of_the_30_days_before(
     assert check(repo, capsys) == (0, [])
     html = page(repo, capsys)
     assert "<s data-compare-display>25,00\xa0€</s>" in html
-    assert "Prix le plus bas des 30 derniers jours\xa0: <span data-lowest-display>20,00\xa0€" in html
+    assert (
+        "Prix le plus bas des 30 derniers jours\xa0: <span data-lowest-display>20,00\xa0€" in html
+    )
     ledger = (repo / "content" / "prices.ledger").read_text(encoding="utf-8")
     assert f"{TODAY - dt.timedelta(days=60)}  POT  20.00\n" in ledger
     assert f"{TODAY - dt.timedelta(days=5)}  POT  15.00  was 25.00\n" in ledger
@@ -152,8 +154,9 @@ def test_a_shallow_clone_reads_the_committed_ledger(
     before = (clone / "content" / "prices.ledger").read_text(encoding="utf-8")
     assert check(clone, capsys) == (0, [])
     assert (clone / "content" / "prices.ledger").read_text(encoding="utf-8") == before
-    assert "Prix le plus bas des 30 derniers jours\xa0: <span data-lowest-display>20,00\xa0€" in page(
-        clone, capsys
+    assert (
+        "Prix le plus bas des 30 derniers jours\xa0: <span data-lowest-display>20,00\xa0€"
+        in page(clone, capsys)
     )
 
 
