@@ -92,13 +92,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def report(problems: Sequence[Problem]) -> None:
+def report(problems: Sequence[Problem], warnings: Sequence[Problem] = ()) -> None:
+    """The problems, then the warnings, then how many problems stopped the command."""
     for problem in problems:
         print(problem, file=sys.stderr)
+    warn(warnings)
     count = len(problems)
     print(
         f"{count} problem{'s' if count != 1 else ''} found; nothing was written.", file=sys.stderr
     )
+
+
+def warn(warnings: Sequence[Problem]) -> None:
+    """Likely mistakes: printed, but they stop nothing."""
+    for warning in warnings:
+        print(f"{warning.path}:{warning.line}: warning: {warning.message}", file=sys.stderr)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -107,12 +115,19 @@ def _check(args: argparse.Namespace) -> int:
     content = check(args.shop)
     problems = list(content.problems)
     if problems:
-        report(problems)
+        report(problems, list(content.warnings))
         return 1
+    warn(list(content.warnings))
     catalogue = content.catalogue
+    warnings = len(content.warnings)
     print(
         f"OK: {len(catalogue.public)} products, {len(content.pages)} pages, "
-        f"{len(content.posts)} articles."
+        f"{len(content.posts)} articles"
+        + (
+            f"; {warnings} warning{'s' if warnings != 1 else ''} to read above."
+            if warnings
+            else "."
+        )
     )
     return 0
 
@@ -137,10 +152,17 @@ def _build(args: argparse.Namespace) -> int:
         )
         return 1
     try:
-        result = build(args.shop, args.output, progress=_progress, api_origin=origin)
+        result = build(
+            args.shop,
+            args.output,
+            progress=_progress,
+            api_origin=origin,
+            production=getattr(args, "production", False),
+        )
     except BuildError as error:
         report(error.problems)
         return 1
+    warn(result.warnings)
     print(
         f"Built {result.pages} pages ({result.products} products, {result.images} images) "
         f"in {result.seconds:.2f} s; {result.rendered} rendered (the others were up to date), "
@@ -254,14 +276,11 @@ def _doctor(args: argparse.Namespace) -> int:
     """Each problem of the production configuration as one line; exit 1 if there is one."""
     import json
 
-    import yaml
-
     from comptoir.doctor import diagnose
+    from generator import example_identity
     from generator.build import check
 
-    example = yaml.safe_load((TEMPLATE_ROOT / "content" / "shop.yaml").read_text("utf-8"))
-    identity = {k: str(v) for k, v in (example.get("legal") or {}).items()}
-    findings = diagnose(check(args.shop), os.environ, identity)
+    findings = diagnose(check(args.shop), os.environ, example_identity())
     if args.json:
         problems = [{"where": f.where, "message": f.message} for f in findings]
         print(json.dumps({"ok": not findings, "problems": problems}, ensure_ascii=False))

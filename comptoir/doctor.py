@@ -21,14 +21,9 @@ from urllib.parse import urlsplit
 from generator.netlify import ApiOriginError, api_origin
 from shop.config import LEGAL_ROLES, ShopConfig
 from shop.content import ShopContent
+from shop.identity import IDENTITY_FIELDS, address_domain, invented_identity
 
 SHOP_YAML = "content/shop.yaml"
-#: Top-level domains reserved for examples and tests (RFC 2606, RFC 6761): never a real shop.
-RESERVED_DOMAINS = (".example", ".test", ".invalid", ".localhost", ".local")
-RESERVED_HOSTS = ("example.com", "example.org", "example.net")
-#: The legal identity fields an example shop invents and a real shop must replace.
-IDENTITY_FIELDS = ("company", "address", "registration", "vat_number", "director", "phone")
-
 _SECRET_KEY = re.compile(r"(sk|rk)_(test|live)_[A-Za-z0-9_]{1,250}")
 _PUBLISHABLE_KEY = re.compile(r"pk_(test|live)_[A-Za-z0-9_]{1,250}")
 _WEBHOOK_SECRET = re.compile(r"whsec_[A-Za-z0-9_]{1,250}")
@@ -155,15 +150,6 @@ def legal_page_findings(content: ShopContent) -> list[Finding]:
     ]
 
 
-def _reserved(host: str) -> bool:
-    host = host.lower().rstrip(".")
-    return host.endswith(RESERVED_DOMAINS) or host in RESERVED_HOSTS or host == "localhost"
-
-
-def _domain(address: str) -> str:
-    return parseaddr(address)[1].rpartition("@")[2].lower()
-
-
 def config_findings(
     config: ShopConfig, environ: Mapping[str, str], example_identity: Mapping[str, str]
 ) -> Iterator[Finding]:
@@ -175,35 +161,19 @@ def config_findings(
             f"base_url must start with https:// (Stripe returns shoppers there), "
             f"not {config.base_url}",
         )
-    if _reserved(base.hostname or ""):
-        yield Finding(
-            SHOP_YAML, f"base_url {config.base_url} is an example address: put the shop's domain"
-        )
     sender = parseaddr(config.email.sender)[1]
     if "@" not in sender:
         yield Finding(SHOP_YAML, 'email.from needs an address: "Shop name <orders@your-domain>"')
     identity = _value(environ, "COMPTOIR_SES_IDENTITY").lower()
-    if identity and "@" in sender and _domain(sender) != identity:
+    if identity and "@" in sender and address_domain(sender) != identity:
         yield Finding(
             SHOP_YAML,
-            f"email.from sends from {_domain(sender)}, but SES is set up for {identity} "
+            f"email.from sends from {address_domain(sender)}, but SES is set up for {identity} "
             "(COMPTOIR_SES_IDENTITY, the SesIdentity of template.yaml): make them the same",
         )
-    for field, address in (
-        ("email.from", config.email.sender),
-        ("email.orders_to", config.email.orders_to),
-        ("legal.email", config.legal.email),
-    ):
-        if address and _reserved(_domain(address)):
-            yield Finding(SHOP_YAML, f"{field} {parseaddr(address)[1]} is an example address")
-    legal = config.legal
+    yield from (
+        Finding(SHOP_YAML, message) for _, message in invented_identity(config, example_identity)
+    )
     for field in IDENTITY_FIELDS:
-        ours = " ".join(str(getattr(legal, field) or "").split())
-        theirs = " ".join(str(example_identity.get(field) or "").split())
-        if not ours and field != "phone":
+        if field != "phone" and not " ".join(str(getattr(config.legal, field) or "").split()):
             yield Finding(SHOP_YAML, f"legal.{field} is empty: the legal notice must give it")
-        elif ours and ours == theirs:
-            yield Finding(
-                SHOP_YAML,
-                f"legal.{field} is still the example shop's invented one ({ours}): put yours",
-            )

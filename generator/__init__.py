@@ -25,3 +25,14 @@ def code_digest() -> str:
     for path in sorted([*package.glob("*.py"), *(package.parent / "shop").glob("*.py")]):
         digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def example_identity() -> dict[str, str]:
+    """The legal block of the example shop ``comptoir init`` copies: all of it invented,
+    for a real shop to replace."""
+    import yaml
+
+    text = (TEMPLATE_ROOT / "content" / "shop.yaml").read_text("utf-8")
+    legal = (yaml.safe_load(text) or {}).get("legal") or {}
+    return {str(key): str(value) for key, value in legal.items()}

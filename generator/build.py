@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 
 from jinja2 import Environment, FileSystemBytecodeCache, TemplateSyntaxError
 
-from generator import code_digest, content_cache
+from generator import code_digest, content_cache, example_identity
 from generator.assets import AssetError, AssetManifest, build_assets
 from generator.content_cache import Parsed, PickleProductCache, load_cached_content
 from generator.i18n import load_translations
@@ -40,9 +40,11 @@ from generator.presenters import (
     post_url,
     product_url,
 )
+from generator.price_history import record_prices
 from generator.publish import DEFAULT_THEME, published_shop
 from shop.catalog_file import catalog_text
 from shop.catalogue import Catalogue
+from shop.coherence import check_coherence, invented
 from shop.config import ShopConfig
 from shop.content import Page, Post, ShopContent
 from shop.problems import Problem
@@ -140,6 +142,7 @@ class BuildReport:
     written: int
     seconds: float
     rendered: int = 0  # storefront pages rendered (the others were up to date)
+    warnings: tuple[Problem, ...] = ()  # likely mistakes, not stopping the build
 
 
 def build(
@@ -148,11 +151,13 @@ def build(
     progress: Progress = lambda _: None,
     published: Path | None = None,
     api_origin: str | None = None,
+    production: bool = False,
 ) -> BuildReport:
     """Build the site of the shop in ``root`` into ``output`` (default ``root/output``),
     and the functions' published shop into ``published`` (default ``root/published/shop.json``).
     With ``api_origin`` (checked by ``generator.netlify.api_origin``), ``_redirects``
-    proxies the site's ``/api/*`` to the functions there.
+    proxies the site's ``/api/*`` to the functions there. A ``production`` build also
+    refuses a shop still holding the example shop's invented identity.
 
     Raises BuildError, having written nothing, when the content has problems.
     """
@@ -162,6 +167,8 @@ def build(
     published = published or published_path(root)
     progress("Checking content…")
     content, saving = _load(root)
+    if production and not content.problems:
+        content.problems.items.extend(invented(content, example_identity()))
     try:
         with _fewer_collections():
             report = _build_site(root, output, published, content, progress, started, api_origin)
@@ -186,6 +193,8 @@ def _load(root: Path) -> tuple[ShopContent, Background]:
     """The shop's content, and the saving of what was read for the next time."""
     products = PickleProductCache(root / ".cache" / "content.pickle")
     content = load_cached_content(root, products, _parse_in_parallel)
+    check_coherence(content, example_identity())
+    record_prices(content)
     return content, Background(products.save)  # pickling 10,000 records takes 0.3 s
 
 
@@ -302,6 +311,7 @@ def _build_site(
         state.written,
         time.perf_counter() - started,
         state.rendered,
+        tuple(content.warnings),
     )
 
 

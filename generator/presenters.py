@@ -234,7 +234,13 @@ class Presenter:
             stock=item.stock,
             weight=item.weight,
             image=image,
+            lowest=self._lowest(item),
         )
+
+    def _lowest(self, item: Item) -> str | None:
+        """The lowest price of the 30 days before the item's reduction (EU Omnibus)."""
+        prior = self.content.prior_prices.get(item.sku) if item.compare_at_price else None
+        return self.money(prior) if prior is not None else None
 
     def tax_note(self, product: Product) -> str:
         note = self._tax_notes.get(product.tax_class)
@@ -285,12 +291,15 @@ class Presenter:
             else (),
             json_ld=self.json_ld(product, summary, images),
             date=product.date,
+            lowest=self._lowest(cheapest),
         )
 
     def fingerprint(self, product: Product) -> str:
         """A digest of all a product's view is made from, besides the build's environment
         (code, theme, configuration): the product as read, and its processed images."""
         basis = product.digest or repr(product)
+        prior = self.content.prior_prices  # from the price history, not the file
+        basis += repr([prior.get(item.sku) for item in product.items])
         if product.images:  # the repr of the list of their ProcessedImage, each made once
             basis += "[" + ", ".join(self._image_repr(ref.src) for ref in product.images) + "]"
         return hashlib.sha256(basis.encode()).hexdigest()

@@ -54,6 +54,7 @@ class VariantView(_View):
     stock: int | None  # None: not tracked
     weight: int | None
     image: int | None = None  # index in the product's images of this variant's photo
+    lowest: str | None = None  # with compare_at: the lowest price of the 30 days before
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ class ProductView(_View):
     stock_skus: tuple[str, ...]  # all SKUs when every one is tracked (live stock may sell out)
     json_ld: Markup  # serialized schema.org Product, safe inside <script type=application/ld+json>
     date: dt.date | None
+    lowest: str | None = None  # with compare_at: the lowest price of the 30 days before (EU)
 
 
 @dataclass(frozen=True, slots=True)

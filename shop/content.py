@@ -91,6 +91,10 @@ class ShopContent:
     pages: tuple[Page, ...]
     posts: tuple[Post, ...]
     problems: Problems = field(default_factory=Problems)
+    # Likely mistakes that do not stop a build (`check` prints them, exits 0).
+    warnings: Problems = field(default_factory=Problems)
+    # SKU -> the lowest price of the 30 days before its reduction (EU Omnibus, art. 6a).
+    prior_prices: dict[str, Money] = field(default_factory=dict)
 
     @property
     def content_dir(self) -> Path:
@@ -231,6 +235,13 @@ def _read_document(root: Path, path: Path, problems: Problems) -> Document | Non
     display = _display(root, path)
     text = _read_text(path, display, problems)
     return None if text is None else _split_document(display, text, problems)
+
+
+def front_matter(root: Path, display: str) -> Node | None:
+    """The front matter of the file ``display`` (relative to ``root``), to find a line."""
+    text = _read_text(root / display, display, Problems())
+    document = None if text is None else _split_document(display, text, Problems())
+    return None if document is None else document.front
 
 
 def _split_document(display: str, text: str, problems: Problems) -> Document | None:

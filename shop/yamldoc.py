@@ -323,6 +323,20 @@ class MapReader:
         return MapReader(node, self.problems, allowed, what, line=self.keys[key].line)
 
 
+def find(node: Node | None, *path: str | int) -> Node | None:
+    """The node at ``path`` (mapping keys and sequence indexes) under ``node``, or None."""
+    for step in path:
+        if node is None:
+            return None
+        if isinstance(step, int):
+            items = node.items() if node.is_seq else []
+            node = items[step] if 0 <= step < len(items) else None
+        else:
+            found = [v for k, _, v in node.entries() if k == step] if node.is_map else []
+            node = found[0] if found else None
+    return node
+
+
 def as_map(
     node: Node | None,
     problems: Problems,

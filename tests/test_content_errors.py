@@ -28,6 +28,19 @@ class Case:
     expected: list[str]  # exact lines printed, in order
 
 
+MINI_YAML = (MINI / "content" / "shop.yaml").read_text(encoding="utf-8")
+RULES = """discounts:
+  - code: THE10
+    kind: percent
+    value: "10"
+    categories: [Thé, Céramiques]
+    products: [VAZE]
+cart_rules:
+  - name: 3 achetés, le moins cher offert
+    kind: cheapest_free
+    buy: 3
+    categories: [Ceramique]
+"""
 PRODUCT = "---\ntitle: Pot\nsku: POT\nprice: 10\ncategory: Céramiques\n{extra}---\nUn pot.\n"
 
 
@@ -244,6 +257,19 @@ CASES = [
         ],
     ),
     Case(
+        "discounts and cart rules matching nothing",
+        {"content/shop.yaml": MINI_YAML + RULES},
+        [
+            "content/shop.yaml:44: no product is in the category 'Thé', so this discount never "
+            "applies to anything: did you mean 'Thés'?",
+            "content/shop.yaml:45: no product or variant has the SKU 'VAZE', so this discount "
+            "never applies to anything: fix the name (the SKUs are: BOL-BLEU, DRAFT-1, TASSE, "
+            "THE-SENCHA, THE-SENCHA-100, THE-SENCHA-50, VASE)",
+            "content/shop.yaml:50: no product is in the category 'Ceramique', so this cart rule "
+            "never applies to anything: did you mean 'Céramiques'?",
+        ],
+    ),
+    Case(
         "several at once",
         {
             "content/products/pot.md": PRODUCT.format(extra="stock: -1\nstatus: vieux\n"),
@@ -257,6 +283,11 @@ CASES = [
         ],
     ),
 ]
+
+
+def errors(stderr: str) -> list[str]:
+    """The lines of ``stderr`` but warnings (the mini shop's example domain gives some)."""
+    return [line for line in stderr.splitlines() if ": warning: " not in line]
 
 
 def make_shop(tmp_path: Path, files: dict[str, str | None]) -> Path:
@@ -277,7 +308,7 @@ def test_check_reports_exact_problem(
 ) -> None:
     shop = make_shop(tmp_path, case.files)
     assert main(["check", "--shop", str(shop)]) == 1
-    err = capsys.readouterr().err.splitlines()
+    err = errors(capsys.readouterr().err)
     assert err[:-1] == case.expected
     assert err[-1].endswith("found; nothing was written.")
 
@@ -296,7 +327,7 @@ def test_build_refuses_and_leaves_output_untouched(
     (output / "index.html").write_text("previous build")
     before = {p: p.stat().st_mtime_ns for p in output.rglob("*")}
     assert main(["build", "--shop", str(shop)]) == 1
-    assert capsys.readouterr().err.splitlines()[:-1] == case.expected
+    assert errors(capsys.readouterr().err)[:-1] == case.expected
     assert {p: p.stat().st_mtime_ns for p in output.rglob("*")} == before
     assert (output / "index.html").read_text() == "previous build"
 
@@ -312,3 +343,71 @@ def test_no_traceback_from_the_real_command(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("content/products/pot.md:")
+
+
+def test_near_duplicate_category_and_tag_are_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new spelling quietly makes a new category in the menu: `check` says so, exit 0."""
+    shop = make_shop(
+        tmp_path,
+        {
+            "content/products/pot.md": product("tags: [Grès]\n"),
+            "content/products/jarre.md": product("tags: [thés verts]\n")
+            .replace("Céramiques", "Céramique")
+            .replace("sku: POT", "sku: JARRE"),
+        },
+    )
+    assert main(["check", "--shop", str(shop)]) == 0
+    out, err = capsys.readouterr()
+    warnings = [line for line in err.splitlines() if "content/products/" in line]
+    assert warnings == [
+        "content/products/bol.md:7: warning: tag 'grès' is used by 1 product, 'Grès' by 1: did "
+        "you mean 'Grès'? (each spelling makes its own tag page)",
+        "content/products/jarre.md:5: warning: category 'Céramique' is used by 1 product, "
+        "'Céramiques' by 4: did you mean 'Céramiques'? (each spelling makes its own category "
+        "page)",
+        "content/products/jarre.md:6: warning: tag 'thés verts' is used by 1 product, "
+        "'thé vert' by 1: did you mean 'thé vert'? (each spelling makes its own tag page)",
+    ]
+    assert out.startswith("OK: ") and "warnings to read above" in out
+
+
+def test_distinct_names_are_not_near_duplicates() -> None:
+    from shop.coherence import _near
+
+    assert not _near("Thés verts", "Thés noirs")
+    assert not _near("grès", "gris")  # short names: only case, accents or a plural
+    assert _near("Thés vert", "Thés verts")
+    assert _near("Infusions", "infusion")
+    assert _near("Céramiques artisanales", "Ceramiques artisanale")
+
+
+def test_the_example_identity_is_a_warning_then_production_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A shop fresh from `comptoir init` checks with warnings; a production build refuses."""
+    shop = tmp_path / "new"
+    assert main(["init", str(shop)]) == 0
+    capsys.readouterr()
+    assert main(["check", "--shop", str(shop)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert (
+        "content/shop.yaml:6: warning: base_url https://the-et-terre.example is an example "
+        "address: put the shop's domain (build --production refuses it)" in err
+    )
+    assert (
+        "content/shop.yaml:17: warning: legal.registration is still the example shop's "
+        "invented one (RCS Lyon 912 345 678): put yours (build --production refuses it)" in err
+    )
+    origin = "https://abc123.lambda-url.eu-west-3.on.aws"
+    with pytest.MonkeyPatch.context() as environ:
+        environ.setenv("COMPTOIR_API_ORIGIN", origin)
+        assert main(["build", "--production", "--shop", str(shop)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert (
+        "content/shop.yaml:14: legal.company is still the example shop's invented one "
+        "(Thé & Terre SARL): put yours" in err
+    )
+    assert err[-1].endswith("found; nothing was written.")
+    assert not (shop / "output").exists()

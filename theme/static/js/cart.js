@@ -92,12 +92,15 @@
   const show = () => {
     const d = chosen()?.dataset;
     if (!d) return;
-    const was = $("[data-compare-display]");
     $("[data-price-display]").textContent = d.price;
     $("[data-availability]").textContent = d.availabilityText;
-    was.textContent = d.compareAt;
-    // the wrapper also holds the "Former price:" text for screen readers
-    was.parentNode.hidden = !d.compareAt;
+    // the former price, then the lowest of the 30 days before it (EU); each wrapper
+    // holds its label too, hidden with it
+    for (const [hook, text] of [["compare", d.compareAt], ["lowest", d.lowest]]) {
+      const e = $(`[data-${hook}-display]`);
+      e.textContent = text || "";
+      e.parentNode.hidden = !text;
+    }
     $("[type=submit]", form).disabled = d.available != "true";
   };
 
