@@ -14,3 +14,7 @@ Register = Callable[
 
 # Each concern's module adds its register function here, one line each.
 REGISTRARS: list[Register] = []
+
+from comptoir.commands import returns  # noqa: E402
+
+REGISTRARS.append(returns.register)
