@@ -591,7 +591,8 @@ def source_messages() -> set[str]:
     }
     found |= {
         message
-        for _, message, _, _ in extract_from_file("python", str(ROOT / "functions/emails.py"))
+        for source in ("functions/emails.py", "functions/withdrawals.py")
+        for _, message, _, _ in extract_from_file("python", str(ROOT / source))
         if isinstance(message, str)
     }
     return found
