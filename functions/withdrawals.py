@@ -47,11 +47,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from babel.dates import format_date, format_time
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from functions.backroom import BackRoom, OperationError
-from functions.backroom.returns import check_returnable, withdraw
+from functions.backroom.returns import Withdrawal, check_returnable, withdraw
 from functions.emails import (  # the e-mail machinery of the order mails, shared
     InvalidAddress,
     _aware,
@@ -161,11 +163,7 @@ class Withdrawals:
             name, number, email, address = (_field(fields, f) for f in FIELDS)
             number = number.upper()
             self._limit(request, number)
-            order = self._match(number, email)
-            try:
-                check_returnable(self.backroom(), order)
-            except OperationError as error:
-                raise ApiError(409, error.code, error.message) from None
+            order = await run_in_threadpool(self._returnable, number, email)
             declaration = Declaration(order.session_id, name, address, language)
             token = self._sign(declaration)
         except ApiError as error:
@@ -202,22 +200,13 @@ class Withdrawals:
             if not self.per_client.allow("confirm:" + _client(request)):
                 raise ApiError(429, "rate_limited", "Too many attempts: try again later.")
             declaration = self._verify(str(fields.get("token", "")))
-            order = self.store.get_order(declaration.session_id)
-            if order is None:
-                raise ApiError(400, "invalid_token", "This confirmation link is not valid.")
-            try:
-                done = withdraw(self.backroom(), order, declaration.name, declaration.address)
-            except OperationError as error:
-                raise ApiError(409, error.code, error.message) from None
+            done = await run_in_threadpool(self._record, shop, declaration)
         except ApiError as error:
             if as_form:
                 return self._error_page(shop, language, error)
             raise
-        if done.created:
-            queue_withdrawal_emails(
-                self.store, shop, order, done.ret, declaration.language, self.clock()
-            )
-        background = _background(self.deliver_mail)
+        order = done.order
+        background = BackgroundTask(self.deliver_mail)
         if as_form:
             return RedirectResponse(
                 self.settings.site_url(shop) + DONE_PAGE, status_code=303, background=background
@@ -233,6 +222,31 @@ class Withdrawals:
             headers={"cache-control": "no-store"},
             background=background,
         )
+
+    # -- the store's part (in a worker thread) -----------------------------------------
+
+    def _returnable(self, number: str, email: str) -> Order:
+        order = self._match(number, email)
+        try:
+            check_returnable(self.backroom(), order)
+        except OperationError as error:
+            raise ApiError(409, error.code, error.message) from None
+        return order
+
+    def _record(self, shop: PublishedShop, declaration: Declaration) -> Withdrawal:
+        """The withdrawal recorded (once), and its two mails queued (once)."""
+        order = self.store.get_order(declaration.session_id)
+        if order is None:
+            raise ApiError(400, "invalid_token", "This confirmation link is not valid.")
+        try:
+            done = withdraw(self.backroom(), order, declaration.name, declaration.address)
+        except OperationError as error:
+            raise ApiError(409, error.code, error.message) from None
+        if done.created:
+            queue_withdrawal_emails(
+                self.store, shop, order, done.ret, declaration.language, self.clock()
+            )
+        return done
 
     # -- the order, matched without revealing it --------------------------------------
 
@@ -536,12 +550,6 @@ def _esc(text: str) -> str:
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _background(deliver: Callable[[], None]) -> Any:
-    from starlette.background import BackgroundTask
-
-    return BackgroundTask(deliver)
 
 
 def _page(shop: PublishedShop, language: str, title: str, body: str, status: int) -> HTMLResponse:
