@@ -3,7 +3,8 @@ in production, behind the site's origin through Lambda).
 
 Routes (relative to ``/api``): ``POST /quote``, ``POST /checkout``,
 ``POST /checkout/{session_id}/cancel``,
-``POST /stripe/webhook``, ``GET /stock``, ``GET /orders/{session_id}``.
+``POST /stripe/webhook``, ``GET /stock``, ``GET /orders/{session_id}``,
+``POST /withdrawals`` and ``POST /withdrawals/confirm`` (``functions.withdrawals``).
 Every refusal is ``{"error": {"code", "message"}}`` with the right 4xx;
 internal errors never leak details.
 """
@@ -25,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from functions.backroom import BackRoom
 from functions.checkout import cancel_checkout, quote_request, start_checkout
 from functions.errors import INTERNAL, ApiError, error_response
 from functions.inbound import CartRequest, check_origin, parse_cart, read_body, read_json
@@ -36,6 +38,7 @@ from functions.quotes import catalog_id, quote_json
 from functions.settings import PublishedShopFile, Settings, ShopSource
 from functions.store import StockCount, Store
 from functions.webhooks import Services, handle_event
+from functions.withdrawals import Withdrawals
 from shop.catalogue import SKU_PATTERN
 from shop.published import PublishedShop
 
@@ -250,6 +253,14 @@ def create_app(
     (raises ConfigurationError, saying what to run, when it cannot be loaded)."""
     shops = shops or PublishedShopFile(settings.published_path)
     api = Api(settings, shops, store, mailer, payments or StripePayments(settings), clock)
+    withdrawals = Withdrawals(
+        settings,
+        api.shop,
+        store,
+        lambda: BackRoom(store, api.shops, api.payments, clock),
+        api.deliver_mail,
+        clock,
+    )
     return Starlette(
         routes=[
             Route("/quote", api.quote, methods=["POST"]),
@@ -258,6 +269,8 @@ def create_app(
             Route("/stripe/webhook", api.webhook, methods=["POST"]),
             Route("/stock", api.stock, methods=["GET"]),
             Route("/orders/{session_id}", api.order, methods=["GET"]),
+            Route("/withdrawals", withdrawals.start, methods=["POST"]),
+            Route("/withdrawals/confirm", withdrawals.confirm, methods=["POST"]),
         ],
         exception_handlers={
             ApiError: _api_error,

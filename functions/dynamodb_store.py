@@ -30,6 +30,10 @@ Items (``{x}`` is a value; times are fixed-width UTC ISO text, so text order is 
     document counter DOCS#{year}       COUNTER    -                     -
     document         DOCS#{year}       DOC#{seq:09} -                   -
     document key     DOCKEY#{key}      DOCKEY     -                     -
+    order by number  NUMBER#{number}   ORDER#{session} -                -
+    return           RETURN#{rid}      RETURN     RETURNS               {created_at}#{rid}
+    order's return   ORDER#{session}   RETURN#{rid} -                   -
+    restock done     RESTOCK#{key}     RESTOCK    -                     -
 
 Access patterns (none scans; every read that decides a write is strongly consistent):
 
@@ -62,6 +66,14 @@ Access patterns (none scans; every read that decides a write is strongly consist
                                 document's Put attribute_not_exists (no gap, no duplicate)
     get / find / list documents GetItem DOCS#{year}/DOC#{seq} (via DOCKEY#{key});
                                 Query DOCS#{year} begins_with DOC#
+    find_orders_by_number       Query NUMBER#{number} (written with the order, in
+                                create_order's transaction), GetItem each order
+    returns                     create: TransactWriteItems (return Put attribute_not_exists
+                                + the order's pointer); update: Put on ``status``;
+                                list: Query gsi1 RETURNS descending, or the order's
+                                RETURN# pointers then GetItem each
+    restock                     TransactWriteItems: RESTOCK#{key} Put attribute_not_exists
+                                + each tracked SKU's stock (sold - q, spare + q)
 
 Stock. A SKU's stock item holds ``baseline`` (the merchant's count), ``sold`` (since
 that count), ``count_id`` (changes with each new count, so a recount forgets earlier
@@ -131,6 +143,7 @@ from shop.orders import (
     encode_order,
     encode_priced,
 )
+from shop.returns import ReturnRequest, ReturnStatus, decode_return, encode_return
 
 T = TypeVar("T")
 SCHEME = "dynamodb://"
@@ -809,10 +822,25 @@ class DynamoDBStore:
             "gsi1pk": _s("ORDERS"),
             "gsi1sk": _s(f"{_text(order.created_at)}#{order.session_id}"),
         }
+        # With it, the order's number leads to it (find_orders_by_number).
+        by_number = _key(f"NUMBER#{order.number}", f"ORDER#{order.session_id}")
         try:
-            self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except _ConditionFailed:
-            return False
+            self._transact(
+                [
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Put": {"TableName": self.table, "Item": by_number}},
+                ]
+            )
+        except _Cancelled as cancelled:
+            if cancelled.failed(0):
+                return False
+            raise StoreError(f"DynamoDB table {self.table}: {cancelled}") from cancelled
         return True
 
     def get_order(self, session_id: str) -> Order | None:
@@ -860,6 +888,136 @@ class DynamoDBStore:
             Limit=limit,
         )
         return [_order(item) for item in _first(items, limit)]
+
+    # -- returns --------------------------------------------------------------
+
+    def find_orders_by_number(self, number: str) -> list[Order]:
+        pointers = self._query(
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": _s(f"NUMBER#{number}")},
+            ConsistentRead=True,
+        )
+        orders = []
+        for pointer in pointers:
+            session = _str(pointer["sk"]).removeprefix("ORDER#")
+            order = self.get_order(session)
+            if order is not None:
+                orders.append(order)
+        return orders
+
+    def create_return(self, ret: ReturnRequest) -> bool:
+        item = {
+            **_key(f"RETURN#{ret.rid}", "RETURN"),
+            "status": _s(ret.status.value),
+            "data": _s(_json(encode_return(ret))),
+            "gsi1pk": _s("RETURNS"),
+            "gsi1sk": _s(f"{_text(ret.created_at)}#{ret.rid}"),
+        }
+        pointer = _key(f"ORDER#{ret.session_id}", f"RETURN#{ret.rid}")
+        try:
+            self._transact(
+                [
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Put": {"TableName": self.table, "Item": pointer}},
+                ]
+            )
+        except _Cancelled as cancelled:
+            if cancelled.failed(0):
+                return False
+            raise StoreError(f"DynamoDB table {self.table}: {cancelled}") from cancelled
+        return True
+
+    def get_return(self, rid: str) -> ReturnRequest | None:
+        item = self._get(_key(f"RETURN#{rid}", "RETURN"))
+        return None if item is None else _return(item)
+
+    def list_returns(self, session_id: str | None = None, limit: int = 100) -> list[ReturnRequest]:
+        if limit <= 0:
+            return []
+        if session_id is None:
+            items = self._query(
+                IndexName="gsi1",
+                KeyConditionExpression="gsi1pk = :p",
+                ExpressionAttributeValues={":p": _s("RETURNS")},
+                ScanIndexForward=False,
+                Limit=limit,
+            )
+            return [_return(item) for item in _first(items, limit)]
+        pointers = self._query(
+            KeyConditionExpression="pk = :p AND begins_with(sk, :r)",
+            ExpressionAttributeValues={":p": _s(f"ORDER#{session_id}"), ":r": _s("RETURN#")},
+            ConsistentRead=True,
+        )
+        found = [
+            ret
+            for pointer in pointers
+            if (ret := self.get_return(_str(pointer["sk"]).removeprefix("RETURN#"))) is not None
+        ]
+        found.sort(key=lambda r: (r.created_at, r.rid), reverse=True)
+        return found[:limit]
+
+    def update_return(self, ret: ReturnRequest, expected: ReturnStatus) -> bool:
+        try:
+            self._call(
+                "update_item",
+                Key=_key(f"RETURN#{ret.rid}", "RETURN"),
+                UpdateExpression="SET #status = :status, #data = :data",
+                ConditionExpression="attribute_exists(pk) AND #status = :expected",
+                ExpressionAttributeNames={"#status": "status", "#data": "data"},
+                ExpressionAttributeValues={
+                    ":status": _s(ret.status.value),
+                    ":data": _s(_json(encode_return(ret))),
+                    ":expected": _s(expected.value),
+                },
+            )
+        except _ConditionFailed:
+            if self._get(_key(f"RETURN#{ret.rid}", "RETURN")) is None:
+                raise KeyError(ret.rid) from None
+            return False
+        return True
+
+    def restock(self, key: str, quantities: Mapping[str, int], now: dt.datetime) -> bool:
+        if any(quantity < 1 for quantity in quantities.values()):
+            raise ValueError(f"quantities must be positive: {dict(quantities)!r}")
+        return self._retrying(lambda: self._restock_once(key, dict(quantities), _text(now)))
+
+    def _restock_once(self, key: str, quantities: dict[str, int], at: str) -> bool:
+        writes: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {**_key(f"RESTOCK#{key}", "RESTOCK"), "restocked_at": _s(at)},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        for sku, quantity in quantities.items():
+            if self._stock(sku) is None:
+                continue  # untracked: always available, nothing to put back
+            writes.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": _key(f"SKU#{sku}", "STOCK"),
+                        "UpdateExpression": "SET sold = sold - :q, spare = spare + :q",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeValues": {":q": _n(quantity)},
+                    }
+                }
+            )
+        try:
+            self._transact(writes)
+        except _Cancelled as cancelled:
+            if cancelled.failed(0):
+                return False
+            raise _Retry from cancelled  # a SKU stopped being tracked meanwhile
+        return True
 
     # -- checkouts ------------------------------------------------------------
 
@@ -1470,6 +1628,13 @@ def _checkout(item: Item) -> Checkout:
         )
     except (OrderFormatError, ValueError, KeyError, TypeError) as error:
         raise StoreError(f"DynamoDB store: checkout {_str(item['pk'])}: {error}") from error
+
+
+def _return(item: Item) -> ReturnRequest:
+    try:
+        return decode_return(json.loads(_str(item["data"])))
+    except (ValueError, KeyError) as error:
+        raise StoreError(f"DynamoDB store: return {_str(item['pk'])}: {error}") from error
 
 
 def _mail(item: Item) -> OutgoingMail:

@@ -51,6 +51,7 @@ from shop.orders import (
     legacy_order,
     legacy_priced,
 )
+from shop.returns import ReturnRequest, ReturnStatus, decode_return, encode_return
 
 # One tuple of statements per schema version; never edit a released one, append.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -181,6 +182,23 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             key TEXT NOT NULL UNIQUE,
             body TEXT NOT NULL,
             PRIMARY KEY (year, sequence)
+        )""",
+    ),
+    (
+        # Returns and withdrawal (issue 13): the return requests, and the restocks they
+        # made (one per key, so receiving a return twice restocks once).
+        """CREATE TABLE returns (
+            rid TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX returns_by_date ON returns (created_at, rid)",
+        "CREATE INDEX returns_by_order ON returns (session_id, created_at)",
+        """CREATE TABLE restocks (
+            key TEXT PRIMARY KEY,
+            restocked_at TEXT NOT NULL
         )""",
     ),
 )
@@ -565,6 +583,67 @@ class SQLiteStore:
             _time(created_at),
             _time(updated_at),
         )
+
+    # -- returns --------------------------------------------------------------
+
+    def find_orders_by_number(self, number: str) -> list[Order]:
+        with self._transaction() as conn:
+            rows = conn.execute(_SELECT_ORDERS + " WHERE number = ? ORDER BY id", (number,))
+            return [_order(conn, row) for row in rows.fetchall()]
+
+    def create_return(self, ret: ReturnRequest) -> bool:
+        row = (ret.rid, ret.session_id, ret.status.value, _text(ret.created_at))
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                "INSERT INTO returns (rid, session_id, status, created_at, data)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (rid) DO NOTHING",
+                (*row, _json(encode_return(ret))),
+            )
+            return cursor.rowcount == 1
+
+    def get_return(self, rid: str) -> ReturnRequest | None:
+        with self._transaction() as conn:
+            row = conn.execute("SELECT rid, data FROM returns WHERE rid = ?", (rid,)).fetchone()
+        return None if row is None else _return(row)
+
+    def list_returns(self, session_id: str | None = None, limit: int = 100) -> list[ReturnRequest]:
+        where, args = ("WHERE session_id = ?", [session_id]) if session_id else ("", [])
+        with self._transaction() as conn:
+            rows = conn.execute(
+                f"SELECT rid, data FROM returns {where}"  # noqa: S608 (a fixed clause)
+                " ORDER BY created_at DESC, rid DESC LIMIT ?",
+                (*args, max(limit, 0)),
+            ).fetchall()
+        return [_return(row) for row in rows]
+
+    def update_return(self, ret: ReturnRequest, expected: ReturnStatus) -> bool:
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                "UPDATE returns SET status = ?, data = ? WHERE rid = ? AND status = ?",
+                (ret.status.value, _json(encode_return(ret)), ret.rid, expected.value),
+            )
+            if cursor.rowcount == 1:
+                return True
+            if conn.execute("SELECT 1 FROM returns WHERE rid = ?", (ret.rid,)).fetchone():
+                return False
+            raise KeyError(ret.rid)
+
+    def restock(self, key: str, quantities: Mapping[str, int], now: dt.datetime) -> bool:
+        if any(quantity < 1 for quantity in quantities.values()):
+            raise ValueError(f"quantities must be positive: {dict(quantities)!r}")
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                "INSERT INTO restocks (key, restocked_at) VALUES (?, ?)"
+                " ON CONFLICT (key) DO NOTHING",
+                (key, _text(now)),
+            )
+            if cursor.rowcount == 0:
+                return False
+            conn.executemany(
+                "UPDATE stock SET sold = sold - ? WHERE sku = ?",
+                [(quantity, sku) for sku, quantity in quantities.items()],
+            )
+            return True
 
     # -- mail outbox --------------------------------------------------------
 
@@ -959,6 +1038,14 @@ def _checkout(row: Sequence[Any] | None) -> Checkout | None:
 
 def _document(row: Sequence[Any]) -> IssuedDocument:
     return IssuedDocument(key=row[0], year=row[1], sequence=row[2], body=json.loads(row[3]))
+
+
+def _return(row: Sequence[Any]) -> ReturnRequest:
+    rid, data = row
+    try:
+        return decode_return(json.loads(data))
+    except ValueError as error:  # ReturnFormatError and JSONDecodeError are ValueErrors
+        raise StoreError(f"SQLite store: return {rid}: {error}") from error
 
 
 def _mail(row: Sequence[Any]) -> OutgoingMail:

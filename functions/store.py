@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from shop.orders import Order, OrderStatus, PricedOrder
+from shop.returns import ReturnRequest, ReturnStatus
 
 
 class StoreError(Exception):
@@ -226,6 +227,28 @@ class Store(Protocol):
         self, email: str, name: str, marketing_consent: bool, now: dt.datetime
     ) -> None:
         """Create or update a customer; consent is only ever widened by an explicit yes."""
+
+    # -- returns (issue 13: returns and withdrawal) -----------------------------
+    def find_orders_by_number(self, number: str) -> list[Order]:
+        """The orders shown to people as ``number`` (numbers are short: there may, rarely,
+        be more than one); [] when none."""
+
+    def create_return(self, ret: ReturnRequest) -> bool:
+        """Record a return once: False (and nothing changes) if its ``rid`` is taken."""
+
+    def get_return(self, rid: str) -> ReturnRequest | None: ...
+
+    def list_returns(self, session_id: str | None = None, limit: int = 100) -> list[ReturnRequest]:
+        """Newest first: every return, or one order's."""
+
+    def update_return(self, ret: ReturnRequest, expected: ReturnStatus) -> bool:
+        """Replace the stored return ``ret.rid`` by ``ret`` if its status is still
+        ``expected`` (compare-and-set): False, and nothing changes, otherwise.
+        Raises KeyError for an unknown return."""
+
+    def restock(self, key: str, quantities: Mapping[str, int], now: dt.datetime) -> bool:
+        """Put units that came back on the shelf of tracked SKUs (untracked ones are
+        ignored), once per ``key``: False if that key restocked before."""
 
     # -- mail outbox --------------------------------------------------------
     def enqueue_mail(self, mail: OutgoingMail, now: dt.datetime) -> bool:

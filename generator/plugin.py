@@ -227,6 +227,8 @@ class ShopGenerator(Generator):  # type: ignore[misc]
         cart = {"countries": presenter.countries()}
         yield job("cart/index.html", "cart", repr(cart), lambda: cart)
         yield job("order/index.html", "order", "", dict)
+        yield job("retractation/formulaire/index.html", "withdrawal", "", dict)
+        yield job("retractation/confirmee/index.html", "withdrawal_done", "", dict)
         yield job("404.html", "404", "", dict)
 
 

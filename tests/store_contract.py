@@ -18,6 +18,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from decimal import Decimal
 from typing import Protocol, TypeVar, cast
 
@@ -46,6 +47,7 @@ from shop.orders import (
     PricedOrder,
     VatAmount,
 )
+from shop.returns import ReturnEvent, ReturnLine, ReturnRequest, ReturnSource, ReturnStatus
 
 T = TypeVar("T")
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -786,3 +788,82 @@ class StoreContract:
         stored = handles[0].list_documents(2026)
         assert [d.sequence for d in stored] == list(range(1, 13))
         assert sorted(d.key for d in stored) == sorted(by_key)
+
+    # -- returns (issue 13: returns and withdrawal) -----------------------------------------
+
+    def test_orders_are_found_by_number(self, store: Store) -> None:
+        store.create_order(make_order("cs_test_1"))
+        store.create_order(make_order("cs_test_2"))
+        [found] = store.find_orders_by_number("CT-cs_test_2")
+        assert found.session_id == "cs_test_2"
+        assert store.find_orders_by_number("CT-cs_test_9") == []
+
+    def test_a_return_round_trips_and_is_created_once(self, store: Store) -> None:
+        ret = make_return("CT-cs_test_1-R1")
+        assert store.create_return(ret) is True
+        assert store.create_return(replace(ret, contact_name="Autre")) is False
+        assert store.get_return("CT-cs_test_1-R1") == ret
+        assert store.get_return("CT-cs_test_1-R9") is None
+
+    def test_returns_are_listed_newest_first_for_all_or_one_order(self, store: Store) -> None:
+        store.create_return(make_return("CT-cs_test_1-R1", created_at=NOW))
+        store.create_return(make_return("CT-cs_test_2-R1", "cs_test_2", created_at=NOW + SECOND))
+        store.create_return(make_return("CT-cs_test_1-R2", created_at=NOW + 2 * SECOND))
+        assert [r.rid for r in store.list_returns()] == [
+            "CT-cs_test_1-R2",
+            "CT-cs_test_2-R1",
+            "CT-cs_test_1-R1",
+        ]
+        assert [r.rid for r in store.list_returns("cs_test_1")] == [
+            "CT-cs_test_1-R2",
+            "CT-cs_test_1-R1",
+        ]
+        assert [r.rid for r in store.list_returns(limit=1)] == ["CT-cs_test_1-R2"]
+        assert store.list_returns("cs_test_9") == []
+
+    def test_a_return_moves_only_from_the_status_it_is_in(self, store: Store) -> None:
+        ret = make_return("CT-cs_test_1-R1")
+        store.create_return(ret)
+        received = ret.moved(ReturnStatus.RECEIVED, "received", LATER, received_at=LATER)
+        assert store.update_return(received, ReturnStatus.REQUESTED) is True
+        assert store.update_return(received, ReturnStatus.REQUESTED) is False  # a replay
+        assert store.get_return(ret.rid) == received
+        with pytest.raises(KeyError):
+            store.update_return(make_return("CT-cs_test_1-R7"), ReturnStatus.REQUESTED)
+
+    def test_concurrent_receipts_of_a_return_let_one_through(self, store: Store) -> None:
+        ret = make_return("CT-cs_test_1-R1")
+        store.create_return(ret)
+        received = ret.moved(ReturnStatus.RECEIVED, "received", LATER)
+        outcomes = run_together(8, lambda i: store.update_return(received, ReturnStatus.REQUESTED))
+        assert sorted(outcomes, key=str) == [False] * 7 + [True]
+
+    def test_restock_puts_units_back_once_per_key(self, store: Store) -> None:
+        store.sync_stock({"A": 3})
+        store.reserve("k1", {"A": 3, "FREE": 1}, LATER, NOW)
+        store.commit_reservation("k1", NOW)
+        assert store.available(["A"], NOW) == {"A": 0}
+        assert store.restock("return:R1", {"A": 2, "FREE": 1}, NOW) is True
+        assert store.restock("return:R1", {"A": 2, "FREE": 1}, NOW) is False
+        assert store.available(["A", "FREE"], NOW) == {"A": 2, "FREE": None}
+        assert store.restock("return:R2", {"A": 1}, NOW) is True
+        assert store.available(["A"], NOW) == {"A": 3}
+
+
+def make_return(
+    rid: str, session_id: str = "cs_test_1", *, created_at: dt.datetime = NOW
+) -> ReturnRequest:
+    return ReturnRequest(
+        rid=rid,
+        session_id=session_id,
+        order_number=f"CT-{session_id}",
+        source=ReturnSource.WITHDRAWAL,
+        status=ReturnStatus.REQUESTED,
+        created_at=created_at,
+        lines=(ReturnLine("THE-VERT", "Thé vert « Sencha »", 2),),
+        delivered_on=dt.date(2026, 2, 27),
+        request_deadline=dt.date(2026, 3, 13),
+        contact_name="Léa Dupont",
+        contact_address="12 rue des Écoles\n75005 Paris",
+        history=(ReturnEvent(created_at, ReturnStatus.REQUESTED, "withdrawal"),),
+    )

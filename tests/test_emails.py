@@ -591,7 +591,11 @@ def source_messages() -> set[str]:
     }
     found |= {
         message
-        for source in ("functions/emails.py", "functions/invoice_pdf.py")
+        for source in (
+            "functions/emails.py",
+            "functions/invoice_pdf.py",
+            "functions/withdrawals.py",
+        )
         for _, message, _, _ in extract_from_file("python", str(ROOT / source))
         if isinstance(message, str)
     }

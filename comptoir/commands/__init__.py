@@ -9,7 +9,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from comptoir.commands import invoices, stock
+from comptoir.commands import invoices, returns, stock
 
 # (the subparsers of `comptoir`, the parser of the options every command takes: --shop)
 Register = Callable[[Any, argparse.ArgumentParser], None]
@@ -18,4 +18,5 @@ Register = Callable[[Any, argparse.ArgumentParser], None]
 REGISTRARS: list[Register] = [
     stock.register,
     invoices.register,
+    returns.register,
 ]
