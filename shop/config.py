@@ -17,6 +17,10 @@ LANGUAGES = {"fr": "fr_FR", "en": "en_IE"}
 LEGAL_ROLES = ("legal-notice", "terms-of-sale", "withdrawal", "privacy")
 PAGE_ROLES = (*LEGAL_ROLES, "about")
 
+# What a late payment for units already sold elsewhere becomes (``oversold:`` in shop.yaml):
+# "hold" waits for the merchant's decision, "refund" refunds it at once with an apology.
+OVERSOLD_POLICIES = ("hold", "refund")
+
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
@@ -119,6 +123,7 @@ class ShopConfig:
     email: EmailSettings
     discounts: tuple[Discount, ...] = ()
     cart_rules: tuple[CartRule, ...] = ()
+    oversold: str = "hold"  # one of OVERSOLD_POLICIES
 
     def discount(self, code: str) -> Discount | None:
         wanted = code.strip().upper()
@@ -148,6 +153,7 @@ SHOP_KEYS = (
     "email",
     "discounts",
     "cart_rules",
+    "oversold",
 )
 DISCOUNT_KEYS = (
     "code",
@@ -205,6 +211,7 @@ def read_config(root: Node, problems: Problems) -> ShopConfig | None:
     email = _email(shop)
     discounts = _discounts(shop, currency or "EUR")
     rules = _cart_rules(shop)
+    oversold = shop.choice("oversold", OVERSOLD_POLICIES, "hold")
     if None in (name, base_url, currency, legal, tax, email):
         return None
     assert name and base_url and currency and legal and tax and email
@@ -224,6 +231,7 @@ def read_config(root: Node, problems: Problems) -> ShopConfig | None:
         email=email,
         discounts=discounts,
         cart_rules=rules,
+        oversold=oversold,
     )
 
 

@@ -29,7 +29,7 @@ from generator import TEMPLATE_ROOT
 from generator.build import BuildError, build, check
 from generator.publish import published_shop
 from shop.catalogue import Catalogue, Product, Status, Variant
-from shop.config import CartRule, Discount
+from shop.config import OVERSOLD_POLICIES, CartRule, Discount
 from shop.money import Money
 from shop.published import (
     VERSION,
@@ -181,9 +181,10 @@ rules = st.builds(
     st.lists(products(), max_size=4),
     st.lists(discounts, max_size=3),
     st.lists(rules, max_size=2),
+    st.sampled_from(OVERSOLD_POLICIES),
 )
 def test_any_catalogue_and_rules_round_trip_exactly(
-    items: list[Product], codes: list[Discount], cart_rules: list[CartRule]
+    items: list[Product], codes: list[Discount], cart_rules: list[CartRule], oversold: str
 ) -> None:
     base = example()
     config = base.config.__class__(
@@ -191,6 +192,7 @@ def test_any_catalogue_and_rules_round_trip_exactly(
             **{name: getattr(base.config, name) for name in base.config.__dataclass_fields__},
             "discounts": tuple(codes),
             "cart_rules": tuple(cart_rules),
+            "oversold": oversold,
         }
     )
     shop = PublishedShop.of(config, Catalogue(tuple(items)), base.pages, base.emails)
