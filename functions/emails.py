@@ -238,8 +238,8 @@ def oversold_email(order: Order, published: PublishedShop, refunded: bool) -> Ou
 
     def subject(t: gettext.GNUTranslations) -> str:
         if refunded:
-            return t.gettext("Order %(number)s: sorry, we have refunded you")
-        return t.gettext("Order %(number)s: payment received, availability being checked")
+            return t.gettext("Order %(number)s refunded: our apologies")
+        return t.gettext("Order %(number)s: payment received, checking stock")
 
     return _outcome_mail(
         order, published, f"oversold:{order.session_id}", "oversold", subject, refunded=refunded
