@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from playwright.sync_api import Browser
 
 from comptoir.local import LocalStack
 from generator.build import build
@@ -253,3 +254,21 @@ def test_sepa_payments_are_acknowledged_then_cleared_or_failed_to_both(
             emulator.webhooks.replay(event["id"])
     assert emulator.webhooks.wait_until_idle(20)
     assert shop.subjects() == before
+
+
+def test_the_link_to_pay_again_fills_the_cart_with_every_item(
+    browser: Browser, sepa_shop: Outcomes
+) -> None:
+    """The failed payment's link, opened on a phone: the cart holds the order's lines."""
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    page.goto(f"{sepa_shop.base}/cart/?sku=THE-SENCHA-50&quantity=2&sku=BOL-BLEU&quantity=1")
+    page.wait_for_selector("[data-total]:not(:empty)")
+    lines = page.locator("[data-cart] li")
+    assert lines.count() == 2
+    assert [lines.nth(i).get_attribute("data-sku") for i in range(2)] == [
+        "THE-SENCHA-50",
+        "BOL-BLEU",
+    ]
+    assert [lines.nth(i).locator("input").first.input_value() for i in range(2)] == ["2", "1"]
+    assert page.evaluate("location.search") == ""  # the link is not kept to be added twice
+    page.context.close()
