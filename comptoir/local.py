@@ -15,7 +15,7 @@ from pathlib import Path
 
 from starlette.types import ASGIApp
 
-from functions.app import create_app, utc_now
+from functions.app import Clock, create_app, utc_now
 from functions.backends import mailer_for, store_for
 from functions.mailer import Mailer
 from functions.outbox import deliver_due
@@ -65,9 +65,13 @@ class LocalStack:
 
 
 def local_stack(
-    shop_root: Path, origin: str, environ: Mapping[str, str] | None = None
+    shop_root: Path,
+    origin: str,
+    environ: Mapping[str, str] | None = None,
+    clock: Clock = utc_now,
 ) -> LocalStack:
-    """Everything ``/api`` needs on one machine; ``origin`` is the server's own address."""
+    """Everything ``/api`` needs on one machine; ``origin`` is the server's own address
+    (``clock``: the functions' time, which tests move to let stock holds lapse)."""
     env = dict(os.environ if environ is None else environ)
     hosts_emulator = not env.get("STRIPE_SECRET_KEY") and not env.get("STRIPE_API_BASE")
     settings = from_environment(shop_root, env, local_origin=origin)
@@ -87,5 +91,5 @@ def local_stack(
             terms_of_service_url=origin + shops.current().pages.terms_of_sale,
         )
         mounts["/_stripe"] = create_emulator_app(emulator)
-    api = create_app(settings, store, mailer, shops=shops)
+    api = create_app(settings, store, mailer, clock=clock, shops=shops)
     return LocalStack(settings, shops, store, mailer, api, emulator, mounts)

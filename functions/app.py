@@ -170,7 +170,7 @@ class Api:
         except InvalidSignature:
             raise ApiError(400, "invalid_signature", "The signature does not match.") from None
         obj = event.data.object.to_dict()
-        services = Services(self.shop(), self.store)
+        services = Services(self.shop(), self.store, self.payments)
         outcome = await run_in_threadpool(
             handle_event, services, event.id, event.type, obj, self.clock()
         )

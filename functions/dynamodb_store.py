@@ -43,6 +43,7 @@ Access patterns (none scans; every read that decides a write is strongly consist
                                 + the hold Put (conditioned on the version read)
     commit / release / cancel   GetItem hold or sale and the SKUs' stock, then one
                                 TransactWriteItems (sale Put attribute_not_exists)
+    oversold                    GetItem the sale (its lines' ``short``, set by commit)
     sweep expired holds         Query gsi1 EXPIRES#{day} (gsi1sk < now), day by day
                                 from the cursor; one conditional UpdateItem per SKU
     sync_stock (each cold start) GetItem STOCK/SKUS + BatchGetItem the counts; writes
@@ -587,7 +588,6 @@ class DynamoDBStore:
             if stock is None:  # untracked: sold, but from no count
                 sold[sku] = {"M": {"q": _n(quantity), "count": {"NULL": True}}}
                 continue
-            sold[sku] = {"M": {"q": _n(quantity), "count": _s(stock.count_id)}}
             writes.append(
                 {
                     "Put": {
@@ -597,6 +597,12 @@ class DynamoDBStore:
                 }
             )
             own = stock.holds.get(key)
+            sold[sku] = {"M": {"q": _n(quantity), "count": _s(stock.count_id)}}
+            if hold is not None and hold.expires_at <= at:  # lapsed: is the stock still free?
+                free = stock.spare + (own[0] if own else 0)
+                free += sum(q for q, _ in stock.expired(at, excluding=key).values())
+                if free < quantity:
+                    sold[sku]["M"]["short"] = _n(quantity - max(free, 0))
             values = {":q": _n(quantity), ":c": _s(stock.count_id)}
             if own is None:
                 # Its hold expired and was given back: the sale takes from what is spare.
@@ -645,6 +651,12 @@ class DynamoDBStore:
                 return False  # sold (or cancelled) before: once only
             raise _Retry from cancelled
         return True
+
+    def oversold(self, key: str) -> dict[str, int]:
+        sale = self._get(_key(f"HOLD#{key}", "SALE"))
+        lines = {} if sale is None else sale["lines"]["M"]
+        short = {sku: line["M"]["short"] for sku, line in lines.items() if "short" in line["M"]}
+        return {sku: _int(units) for sku, units in sorted(short.items())}
 
     def release_reservation(self, key: str) -> bool:
         return self._retrying(lambda: self._release_once(key))

@@ -1,5 +1,6 @@
-"""Order e-mails: the shopper's confirmation and the merchant's notification (and the
-merchant's notice when an e-mail could not be delivered).
+"""Order e-mails: the shopper's confirmation and the merchant's notification, what became
+of a payment (cleared, failed, oversold), and the merchant's notice when an e-mail could
+not be delivered.
 
 Each is a complete RFC 5322 message (plain text + HTML alternatives) rendered
 from the shop's e-mail templates (its own ``theme/emails/``, carried by the
@@ -22,7 +23,7 @@ import gettext
 import hashlib
 import io
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -31,6 +32,7 @@ from email.parser import BytesHeaderParser
 from email.policy import SMTP, default
 from email.utils import format_datetime, parseaddr
 from threading import Lock
+from urllib.parse import urlencode
 
 from babel.dates import format_date, format_time
 from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
@@ -38,7 +40,7 @@ from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
 from functions.presenters import order_view
 from functions.store import OutgoingMail
 from shop.config import LANGUAGES, ShopConfig
-from shop.orders import Order
+from shop.orders import Order, OrderLine, OrderStatus
 from shop.published import EmailTheme, PublishedShop
 from shop.text import header_text, is_unsafe_char
 
@@ -90,8 +92,10 @@ def confirmation_email(
 ) -> OutgoingMail:
     """The shopper's confirmation, in the language they used, from the shop's sender.
 
-    It links the shop's withdrawal page (the page whose role is ``withdrawal``), and
-    carries ``attachments`` (the invoice, when the order is paid).
+    While an asynchronous payment (SEPA) is pending it is an acknowledgement instead,
+    never "confirmed", keyed ``pending:``, so the confirmation still follows once the
+    payment clears. It links the shop's withdrawal page (the page whose role is
+    ``withdrawal``), and carries ``attachments`` (the invoice, when the order is paid).
     Raises InvalidAddress if the order's e-mail address cannot be used.
     """
     config = published.config
@@ -103,6 +107,11 @@ def confirmation_email(
     view = order_view(order, LANGUAGES[language])
     shop = _shop_view(config, published.url(published.pages.withdrawal))
     subject = translations.gettext("Order %(number)s confirmed") % {"number": view.number}
+    if order.status == OrderStatus.PENDING:
+        key = f"pending:{order.session_id}"
+        subject = translations.gettext("Order %(number)s received: payment pending") % {
+            "number": view.number
+        }
     text, html = _render(
         environment,
         language,
@@ -210,6 +219,137 @@ def undeliverable_notice(
         reply_to=None,
         subject=translations.gettext("Undelivered e-mail: %(subject)s") % {"subject": subject},
         created_at=now,
+        language=language,
+        text=text,
+        html=html,
+    )
+    return OutgoingMail(key=key, to=to.addr_spec, message=message)
+
+
+# -- payment outcomes: cleared, failed, oversold ---------------------------------------
+
+Subject = Callable[[gettext.GNUTranslations], str]  # the subject's words, in the mail's language
+
+
+def payment_failed_email(order: Order, published: PublishedShop) -> OutgoingMail:
+    """The shopper's notice that their payment failed (a SEPA debit their bank refused),
+    with a link to the cart filled with the order's items, to pay again. Key ``failed:``.
+    Raises InvalidAddress if the order's e-mail address cannot be used."""
+    return _outcome_mail(
+        order,
+        published,
+        f"failed:{order.session_id}",
+        "payment_failed",
+        lambda t: t.gettext("Payment for order %(number)s failed"),
+        pay_again_url=pay_again_url(order, published),
+    )
+
+
+def oversold_email(order: Order, published: PublishedShop, refunded: bool) -> OutgoingMail:
+    """The shopper's notice that their late payment bought units sold meanwhile: an
+    apology and the refund (``refunded``), or that the shop is checking what it can
+    supply and will write again. Key ``oversold:``. Raises InvalidAddress like the others."""
+
+    def subject(t: gettext.GNUTranslations) -> str:
+        if refunded:
+            return t.gettext("Order %(number)s refunded: our apologies")
+        return t.gettext("Order %(number)s: payment received, checking stock")
+
+    return _outcome_mail(
+        order, published, f"oversold:{order.session_id}", "oversold", subject, refunded=refunded
+    )
+
+
+def merchant_outcome(
+    order: Order,
+    published: PublishedShop,
+    outcome: str,
+    shortages: Mapping[str, int] | None = None,
+) -> OutgoingMail:
+    """The merchant's notice of what became of an order's payment, keyed
+    ``merchant-<outcome>:``: "cleared" (the SEPA debit cleared: prepare it), "failed"
+    (do not ship), or "oversold" (``shortages``: units per SKU sold beyond the stock),
+    which says what the shop's ``oversold`` policy does about it."""
+    refund = published.config.oversold == "refund"
+    subjects: dict[str, Subject] = {
+        "cleared": lambda t: t.gettext("Payment received for order %(number)s"),
+        "failed": lambda t: t.gettext("Payment failed for order %(number)s: do not ship"),
+        "oversold": (
+            (lambda t: t.gettext("Oversold: order %(number)s refunded automatically"))
+            if refund
+            else (lambda t: t.gettext("Oversold: order %(number)s awaits your decision"))
+        ),
+    }
+    titles = {line.sku: header_text(line.title, limit=200) for line in order.priced.lines}
+    short = tuple((titles.get(sku, sku), units) for sku, units in (shortages or {}).items())
+    return _outcome_mail(
+        order,
+        published,
+        f"merchant-{outcome}:{order.session_id}",
+        "merchant_outcome",
+        subjects[outcome],
+        merchant=True,
+        outcome=outcome,
+        shortages=short,
+        refund=refund,
+    )
+
+
+def pay_again_url(order: Order, published: PublishedShop) -> str:
+    """The cart page with the order's items in it (``?sku=…&quantity=…`` per line)."""
+    query = urlencode([(k, v) for line in order.priced.lines for k, v in _cart_line(line)])
+    return published.url(published.pages.cart) + "?" + query
+
+
+def _cart_line(line: OrderLine) -> tuple[tuple[str, str], tuple[str, str]]:
+    return ("sku", line.sku), ("quantity", str(line.quantity))
+
+
+def _outcome_mail(
+    order: Order,
+    published: PublishedShop,
+    key: str,
+    template: str,
+    subject: Subject,
+    *,
+    merchant: bool = False,
+    **context: object,
+) -> OutgoingMail:
+    """A mail about ``order`` to its shopper (in their language, replies to the shop) or
+    to the merchant (in the shop's, replies to the shopper), dated when the order took
+    its current status, so the same order always gives the same bytes."""
+    config = published.config
+    language = _language(config.language if merchant else order.language, config)
+    environment = _environment(published.emails, language)
+    translations = _translations_of(environment)
+    try:
+        customer: Address | None = mail_address(order.email, order.customer_name)
+    except InvalidAddress:
+        if not merchant:
+            raise
+        customer = None
+    to = mail_address(config.email.orders_to) if merchant else customer
+    assert to is not None
+    view = order_view(order, LANGUAGES[language])
+    text, html = _render(
+        environment,
+        language,
+        template,
+        order=view,
+        placed_on=_placed_on(order, config, language, translations),
+        customer_email_valid=customer is not None,
+        shop=_shop_view(config, published.url(published.pages.withdrawal)),
+        customer=not merchant,
+        **context,
+    )
+    moved = [event.at for event in order.history if event.status == order.status]
+    message = _message(
+        key=key,
+        config=config,
+        to=to,
+        reply_to=customer if merchant else mail_address(config.legal.email, config.name),
+        subject=subject(translations) % {"number": view.number},
+        created_at=moved[-1] if moved else order.created_at,
         language=language,
         text=text,
         html=html,

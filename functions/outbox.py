@@ -34,11 +34,14 @@ from functions.emails import (
     InvalidAddress,
     confirmation_email,
     merchant_notification,
+    merchant_outcome,
+    oversold_email,
+    payment_failed_email,
     undeliverable_notice,
 )
 from functions.mailer import Mailer, MailError
 from functions.store import OutgoingMail, Store
-from shop.orders import Order
+from shop.orders import Order, OrderStatus
 from shop.published import PublishedShop
 
 logger = logging.getLogger(__name__)
@@ -176,17 +179,56 @@ def queue_order_emails(
     now: dt.datetime,
     attachments: Sequence[Attachment] = (),
 ) -> list[str]:
-    """Queue the shopper's confirmation (with ``attachments``: the invoice) and the
-    merchant's notification, once each.
+    """Queue the mails that the order's status calls for, once each (one key per outcome,
+    so retried and reordered events queue nothing twice):
 
-    Returns the keys queued by this call: none when the order's mails were
-    queued before (a retried webhook). A customer address that cannot be used
-    is logged and skips the confirmation only: the merchant's mail says so.
+    - pending (SEPA): the shopper's acknowledgement (``pending:``, never "confirmed")
+      and the merchant's new order (``merchant:``);
+    - paid or fulfilled: the shopper's confirmation (``confirmation:``) and the
+      merchant's new order, plus ``merchant-cleared:`` when a pending payment cleared;
+    - failed: the shopper's notice with a link to pay again (``failed:``) and
+      ``merchant-failed:``;
+    - oversold: the merchant's alert (``merchant-oversold:``) and, when the shop holds
+      such orders for the merchant, the shopper's notice that it is checking
+      (``oversold:``; when the shop refunds them, ``queue_apology`` follows the refund).
+
+    Returns the keys queued by this call. A customer address that cannot be used is
+    logged and skips the shopper's mail only: the merchant's mail says so.
     """
+    status = order.status
+    shopper: list[Callable[[], OutgoingMail]] = []
+    merchant: list[Callable[[], OutgoingMail]] = []
+    if status in (OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.FULFILLED):
+        shopper.append(lambda: confirmation_email(order, shop, attachments))
+        merchant.append(lambda: merchant_notification(order, shop))
+        if status != OrderStatus.PENDING and any(
+            event.status == OrderStatus.PENDING for event in order.history
+        ):
+            merchant.append(lambda: merchant_outcome(order, shop, "cleared"))
+    elif status == OrderStatus.FAILED:
+        shopper.append(lambda: payment_failed_email(order, shop))
+        merchant.append(lambda: merchant_outcome(order, shop, "failed"))
+    elif status == OrderStatus.OVERSOLD:
+        checkout = store.get_checkout(order.session_id)
+        short = store.oversold(checkout.hold_key) if checkout else {}
+        merchant.append(lambda: merchant_outcome(order, shop, "oversold", short))
+        if shop.config.oversold == "hold":
+            shopper.append(lambda: oversold_email(order, shop, refunded=False))
     mails: list[OutgoingMail] = []
-    try:
-        mails.append(confirmation_email(order, shop, attachments))
-    except InvalidAddress as error:
-        logger.warning("order %s: no confirmation e-mail: %s", order.number, error)
-    mails.append(merchant_notification(order, shop))
+    for make in shopper:
+        try:
+            mails.append(make())
+        except InvalidAddress as error:
+            logger.warning("order %s: no e-mail to the shopper: %s", order.number, error)
+    mails.extend(make() for make in merchant)
     return [mail.key for mail in mails if store.enqueue_mail(mail, now)]
+
+
+def queue_apology(store: Store, order: Order, shop: PublishedShop, now: dt.datetime) -> bool:
+    """Queue the shopper's apology for an oversold order the shop refunded (once)."""
+    try:
+        mail = oversold_email(order, shop, refunded=True)
+    except InvalidAddress as error:
+        logger.warning("order %s: no apology e-mail: %s", order.number, error)
+        return False
+    return store.enqueue_mail(mail, now)

@@ -106,7 +106,7 @@ def order_view(order: Order, locale: str) -> OrderView:
     return OrderView(
         number=header_text(order.number, limit=64),
         status=order.status,
-        paid=order.status in (OrderStatus.PAID, OrderStatus.FULFILLED),
+        paid=order.status in (OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.OVERSOLD),
         created_at=order.created_at,
         customer_name=header_text(order.customer_name),
         customer_email=header_text(order.email, limit=_MAX_ADDRESS),

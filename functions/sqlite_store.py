@@ -201,6 +201,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             restocked_at TEXT NOT NULL
         )""",
     ),
+    (
+        # outcomes: the units a late payment sold beyond the stock (``oversold``).
+        "ALTER TABLE sale_lines ADD COLUMN short INTEGER NOT NULL DEFAULT 0",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 MAX_IDLE_CONNECTIONS = 8
@@ -352,11 +356,16 @@ class SQLiteStore:
             )
             if cursor.rowcount == 0:
                 return False
+            short = _shortfalls(conn, key, at)  # before the sale counts
             conn.execute(
                 "INSERT INTO sale_lines (key, sku, quantity, count_id)"
                 " SELECT h.key, h.sku, h.quantity, s.count_id"
                 " FROM holds AS h LEFT JOIN stock AS s ON s.sku = h.sku WHERE h.key = ?",
                 (key,),
+            )
+            conn.executemany(
+                "UPDATE sale_lines SET short = ? WHERE key = ? AND sku = ?",
+                [(units, key, sku) for sku, units in short.items()],
             )
             conn.execute(
                 "UPDATE stock SET sold = sold + (SELECT quantity FROM holds AS h"
@@ -366,6 +375,14 @@ class SQLiteStore:
             )
             conn.execute("DELETE FROM holds WHERE key = ?", (key,))
             return True
+
+    def oversold(self, key: str) -> dict[str, int]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "SELECT sku, short FROM sale_lines WHERE key = ? AND short > 0 ORDER BY sku",
+                (key,),
+            ).fetchall()
+        return {str(sku): int(units) for sku, units in rows}
 
     def release_reservation(self, key: str) -> bool:
         with self._transaction(write=True) as conn:
@@ -976,6 +993,18 @@ def _recount(
         " synced = excluded.synced, synced_at = excluded.synced_at",
         values | {"synced_at": synced_at},
     )
+
+
+def _shortfalls(conn: sqlite3.Connection, key: str, now: str) -> dict[str, int]:
+    """What each SKU of the hold ``key`` lacks, if it lapsed: see ``Store.oversold``."""
+    short = {}
+    for sku, quantity, expires_at in conn.execute(
+        "SELECT sku, quantity, expires_at FROM holds WHERE key = ?", (key,)
+    ).fetchall():
+        free = _available(conn, sku, now, excluding=key) if expires_at <= now else None
+        if free is not None and free < quantity:
+            short[str(sku)] = int(quantity) - max(free, 0)
+    return short
 
 
 def _json(data: Mapping[str, Any]) -> str:

@@ -160,6 +160,15 @@ class Store(Protocol):
         and then stock may go below zero, which the merchant sees as oversold.
         """
 
+    def oversold(self, key: str) -> dict[str, int]:
+        """Units of each SKU that the sale under ``key`` took beyond the stock, as
+        ``commit_reservation`` found it ({} when none, or no such sale).
+
+        A sale is short when its hold had lapsed by then and the stock still free
+        (count - sold - other checkouts' live holds) did not cover it: a late payment
+        sold units another shopper bought or holds. A live hold is never short.
+        """
+
     def release_reservation(self, key: str) -> bool:
         """Drop a hold (checkout expired or failed). Idempotent; never releases a sale."""
 

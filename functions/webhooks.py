@@ -12,24 +12,30 @@ import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.backroom.invoices import invoice_attachments, issue_credit_notes
 from functions.checkout import promo_of, release_code
-from functions.outbox import queue_order_emails
+from functions.errors import PaymentError
+from functions.outbox import queue_apology, queue_order_emails
 from functions.store import Checkout, Store
-from shop.orders import Address, InvalidTransition, Order, OrderStatus
+from shop.orders import Address, InvalidTransition, Order, OrderEvent, OrderStatus
 from shop.published import PublishedShop
+
+if TYPE_CHECKING:
+    from functions.payments import StripePayments
 
 log = logging.getLogger("comptoir.webhooks")
 
 
 @dataclass
 class Services:
-    """What handling one event needs: the published shop it is handled with, and the store."""
+    """What handling one event needs: the published shop it is handled with, the store,
+    and the payments (to refund an oversold order when the shop's policy says so)."""
 
     shop: PublishedShop
     store: Store
+    payments: StripePayments | None = None
 
 
 Handler = Callable[[Services, Mapping[str, Any], dt.datetime], str]
@@ -67,9 +73,11 @@ def build_order(
     status: OrderStatus,
     now: dt.datetime,
     language: str,
+    note: str = "",
 ) -> Order:
     """The order for a paid (or pending) session: the priced order the checkout stored,
-    and who bought it and where it goes from the Stripe session."""
+    and who bought it and where it goes from the Stripe session; its history starts
+    with ``note``, the event that created it."""
     customer = session.get("customer_details") or {}
     priced = checkout.priced
     return Order(
@@ -83,6 +91,7 @@ def build_order(
         priced=priced,
         shipping_address=None if priced.delivery.pickup else _address(session),
         marketing_consent=(session.get("consent") or {}).get("promotions") == "opt_in",
+        history=(OrderEvent(now, status, note),) if note else (),
     )
 
 
@@ -99,7 +108,7 @@ def _record(
     language = services.shop.config.language
     if str(session.get("locale") or "").startswith("en"):
         language = "en"
-    order = build_order(checkout, session, status, now, language)
+    order = build_order(checkout, session, status, now, language, note)
     charged = session.get("amount_total")
     if charged is not None and int(charged) != order.total.amount:
         log.error(
@@ -130,24 +139,76 @@ def _settle(
     order: Order,
     session: Mapping[str, Any],
     now: dt.datetime,
-) -> None:
-    """Make stock, codes, customer and mail agree with the order's status (idempotent)."""
+) -> Order:
+    """Make stock, codes, customer and mail agree with the order's status (idempotent);
+    returns the order, marked oversold if its late payment sold units it had lost."""
     store = services.store
     if session.get("payment_intent"):
         store.set_checkout_payment(checkout.session_id, str(session["payment_intent"]))
-    if order.status in (OrderStatus.PAID, OrderStatus.PENDING, OrderStatus.FULFILLED):
+    if order.status in (
+        OrderStatus.PAID,
+        OrderStatus.PENDING,
+        OrderStatus.FULFILLED,
+        OrderStatus.OVERSOLD,
+    ):
         store.commit_reservation(checkout.hold_key, now)
         promo = promo_of(checkout)
         if promo:
             store.count_code_use(promo, checkout.hold_key)  # the checkout's claim
+        order = _mark_oversold(store, checkout, order, now)
         invoices = invoice_attachments(store, services.shop, order, now)  # issued once paid
         if order.email:
             store.record_customer(order.email, order.customer_name, order.marketing_consent, now)
-            queue_order_emails(store, order, services.shop, now, invoices)
+        queue_order_emails(store, order, services.shop, now, invoices)
+        _refund_oversold(services, checkout, order, session, now)
     elif order.status == OrderStatus.FAILED:
         store.cancel_sale(checkout.hold_key)
         store.release_reservation(checkout.hold_key)
         release_code(store, promo_of(checkout), checkout.hold_key)
+        queue_order_emails(store, order, services.shop, now)
+    return order
+
+
+def _mark_oversold(store: Store, checkout: Checkout, order: Order, now: dt.datetime) -> Order:
+    """A paid order whose sale took units beyond the stock (its hold had lapsed and
+    another shopper bought or holds them) becomes oversold, once: a merchant who then
+    decides to ship it (back to paid) is not overruled by a redelivered event."""
+    if order.status != OrderStatus.PAID or any(
+        event.status == OrderStatus.OVERSOLD for event in order.history
+    ):
+        return order
+    short = store.oversold(checkout.hold_key)
+    if not short:
+        return order
+    note = "oversold: " + ", ".join(f"{sku} x{units}" for sku, units in short.items())
+    log.warning("order %s %s", order.number, note)
+    return store.set_order_status(checkout.session_id, OrderStatus.OVERSOLD, note, now)
+
+
+def _refund_oversold(
+    services: Services,
+    checkout: Checkout,
+    order: Order,
+    session: Mapping[str, Any],
+    now: dt.datetime,
+) -> None:
+    """With ``oversold: refund``, refund an oversold order in full (once: keyed on its
+    session), put its units back, and send the shopper an apology. The order becomes
+    refunded when Stripe's ``charge.refunded`` arrives. A refusal is retried with the event."""
+    if order.status != OrderStatus.OVERSOLD or services.shop.config.oversold != "refund":
+        return
+    payment = session.get("payment_intent") or checkout.payment_intent
+    if services.payments is None or not payment:
+        log.error("oversold order %s not refunded: no payment to refund", order.number)
+        return
+    try:
+        services.payments.refund(
+            str(payment), order.total.amount, f"oversold:{checkout.session_id}"
+        )
+    except PaymentError as error:
+        raise RetryLater(f"refund of oversold order {order.number}: {error}") from error
+    services.store.cancel_sale(checkout.hold_key)
+    queue_apology(services.store, order, services.shop, now)
 
 
 def _apply(
@@ -157,7 +218,7 @@ def _apply(
     if checkout is None:
         return "unknown session"
     order = _record(services, checkout, session, status, note, now)
-    _settle(services, checkout, order, session, now)
+    order = _settle(services, checkout, order, session, now)
     return f"order {order.number} {order.status}"
 
 

@@ -17,6 +17,10 @@ LANGUAGES = {"fr": "fr_FR", "en": "en_IE"}
 LEGAL_ROLES = ("legal-notice", "terms-of-sale", "withdrawal", "privacy")
 PAGE_ROLES = (*LEGAL_ROLES, "about")
 
+# What a late payment for units already sold elsewhere becomes (``oversold:`` in shop.yaml):
+# "hold" waits for the merchant's decision, "refund" refunds it at once with an apology.
+OVERSOLD_POLICIES = ("hold", "refund")
+
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
@@ -137,6 +141,8 @@ class ShopConfig:
     def supplier(self, supplier_id: str) -> Supplier | None:
         return next((s for s in self.suppliers if s.id == supplier_id), None)
 
+    oversold: str = "hold"  # one of OVERSOLD_POLICIES
+
     def discount(self, code: str) -> Discount | None:
         wanted = code.strip().upper()
         return next((d for d in self.discounts if d.code == wanted), None)
@@ -167,6 +173,7 @@ SHOP_KEYS = (
     "cart_rules",
     "stock",
     "suppliers",
+    "oversold",
 )
 DISCOUNT_KEYS = (
     "code",
@@ -227,6 +234,7 @@ def read_config(root: Node, problems: Problems) -> ShopConfig | None:
     stock = shop.submap("stock", ("low_threshold",), "the 'stock' section")
     low_threshold = None if stock is None else stock.integer("low_threshold", minimum=0)
     suppliers = _suppliers(shop)
+    oversold = shop.choice("oversold", OVERSOLD_POLICIES, "hold")
     if None in (name, base_url, currency, legal, tax, email):
         return None
     assert name and base_url and currency and legal and tax and email
@@ -248,6 +256,7 @@ def read_config(root: Node, problems: Problems) -> ShopConfig | None:
         cart_rules=rules,
         stock_low_threshold=low_threshold,
         suppliers=suppliers,
+        oversold=oversold,
     )
 
 

@@ -36,6 +36,9 @@ class OrderStatus(StrEnum):
     REFUNDED = "refunded"
     PARTIALLY_REFUNDED = "partially_refunded"
     CANCELLED = "cancelled"
+    # Paid late, for units another shopper had bought meanwhile: refunded by the shop's
+    # ``oversold`` policy, or waiting for the merchant (paid: ship anyway; or refund).
+    OVERSOLD = "oversold"
 
 
 # The allowed moves of an order; anything else is refused with InvalidTransition.
@@ -43,6 +46,7 @@ TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PENDING: frozenset({OrderStatus.PAID, OrderStatus.FAILED, OrderStatus.CANCELLED}),
     OrderStatus.PAID: frozenset(
         {
+            OrderStatus.OVERSOLD,
             OrderStatus.FULFILLED,
             OrderStatus.REFUNDED,
             OrderStatus.PARTIALLY_REFUNDED,
@@ -53,6 +57,15 @@ TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
         {OrderStatus.REFUNDED, OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED}
     ),
     OrderStatus.FULFILLED: frozenset({OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED}),
+    OrderStatus.OVERSOLD: frozenset(
+        {
+            OrderStatus.PAID,
+            OrderStatus.FULFILLED,
+            OrderStatus.REFUNDED,
+            OrderStatus.PARTIALLY_REFUNDED,
+            OrderStatus.CANCELLED,
+        }
+    ),
     OrderStatus.FAILED: frozenset(),
     OrderStatus.REFUNDED: frozenset(),
     OrderStatus.CANCELLED: frozenset({OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED}),

@@ -372,6 +372,7 @@ def _config_json(config: ShopConfig) -> dict[str, Any]:
             }
             for s in config.suppliers
         ],
+        "oversold": config.oversold,
     }
 
 
@@ -492,4 +493,5 @@ def _config(entry: Mapping[str, Any]) -> ShopConfig:
         ),
         stock_low_threshold=_optional(entry.get("stock_low_threshold"), _integer),
         suppliers=tuple(Supplier(**s) for s in entry.get("suppliers", ())),
+        oversold=str(entry.get("oversold", "hold")),
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from comptoir.local import LocalStack, local_stack
 from comptoir.serve import create_app
+from functions.app import Clock, utc_now
 from functions.settings import Settings, from_environment
 from generator.build import build
 from tests.servers import free_port, serve_app
@@ -50,14 +51,14 @@ def api_settings(shop: Path, stripe_base: str, site: str = "http://127.0.0.1:9")
 
 @contextmanager
 def running_stack(
-    shop: Path, var: Path, environ: dict[str, str] | None = None
+    shop: Path, var: Path, environ: dict[str, str] | None = None, clock: Clock = utc_now
 ) -> Iterator[tuple[str, LocalStack]]:
     """The whole local stack (static site, /api, the Stripe emulator) on one free port,
     with its store and outbox under ``var``; yields (origin, stack)."""
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
     env = {"COMPTOIR_STORE": str(var / "store.sqlite3"), "COMPTOIR_OUTBOX": str(var / "outbox")}
-    stack = local_stack(shop, origin, {**env, **(environ or {})})
+    stack = local_stack(shop, origin, {**env, **(environ or {})}, clock)
     stack.start()
     try:
         with serve_app(create_app(shop / "output", stack.api, stack.mounts), port=port):

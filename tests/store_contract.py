@@ -286,6 +286,37 @@ class StoreContract:
             store.reserve("k3", {"A": 1}, LATER + dt.timedelta(hours=2), LATER + SECOND)
         assert raised.value.available == 0
 
+    def test_a_timely_or_covered_sale_is_not_oversold(self, store: Store) -> None:
+        store.sync_stock({"A": 2})
+        store.reserve("k1", {"A": 1, "FREE": 3}, LATER, NOW)
+        store.reserve("k2", {"A": 1}, LATER, NOW)
+        assert store.commit_reservation("k1", NOW)
+        assert store.commit_reservation("k2", LATER + SECOND)  # lapsed, but nobody took it
+        assert store.oversold("k1") == store.oversold("k2") == {}
+        assert store.oversold("never-sold") == {}
+
+    def test_a_late_sale_of_units_another_bought_is_oversold(self, store: Store) -> None:
+        store.sync_stock({"A": 2, "B": 5})
+        store.reserve("late", {"A": 2, "B": 1}, LATER, NOW)
+        store.reserve("other", {"A": 1}, LATER + dt.timedelta(hours=1), LATER)  # late lapsed
+        assert store.commit_reservation("other", LATER)
+        assert store.commit_reservation("late", LATER + SECOND)
+        assert store.oversold("late") == {"A": 1}  # one of its two was still free
+        assert store.oversold("other") == {}
+        assert store.commit_reservation("late", LATER + SECOND) is False
+        assert store.oversold("late") == {"A": 1}  # as found when it sold, for good
+
+    def test_a_late_sale_of_units_another_holds_is_oversold_not_the_holder(
+        self, store: Store
+    ) -> None:
+        store.sync_stock({"A": 1})
+        store.reserve("late", {"A": 1}, LATER, NOW)
+        store.reserve("holder", {"A": 1}, LATER + dt.timedelta(hours=1), LATER)
+        assert store.commit_reservation("late", LATER + SECOND)
+        assert store.commit_reservation("holder", LATER + 2 * SECOND)  # its hold is live
+        assert store.oversold("late") == {"A": 1}
+        assert store.oversold("holder") == {}
+
     def test_release_drops_the_hold_once(self, store: Store) -> None:
         store.sync_stock({"A": 5})
         store.reserve("k1", {"A": 2}, LATER, NOW)

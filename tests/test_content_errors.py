@@ -185,6 +185,14 @@ CASES = [
         ],
     ),
     Case(
+        "unknown oversold policy",
+        {"content/shop.yaml": (MINI / "content/shop.yaml").read_text() + "oversold: refnd\n"},
+        [
+            "content/shop.yaml:40: 'oversold' must be one of hold, refund, not 'refnd'"
+            " — did you mean 'refund'?"
+        ],
+    ),
+    Case(
         "missing legal page",
         {"content/pages/retractation.md": None},
         [

@@ -271,7 +271,9 @@ def test_french_html_links_to_the_withdrawal_page(shop: PublishedShop) -> None:
 def test_english_confirmation_for_a_pending_sepa_pickup(shop: PublishedShop) -> None:
     mail = confirmation_email(english_order(), shop)
     message, text, html = parts(mail.message)
-    assert message["Subject"] == "Order CT-2026-000123 confirmed"
+    # Received, never "confirmed"; its own key, so the confirmation follows once it clears.
+    assert mail.key == "pending:cs_test_a1B2c3"
+    assert message["Subject"] == "Order CT-2026-000123 received: payment pending"
     assert message["Content-Language"] == "en"
     for shown in (text, html):
         for item in (
@@ -293,6 +295,7 @@ def test_english_confirmation_for_a_pending_sepa_pickup(shop: PublishedShop) -> 
             assert item.casefold() in shown.casefold(), item
         assert "Shipping address" not in shown
         assert "Payment received" not in shown
+        assert "confirmed" not in shown and "receipt" not in shown
 
 
 def test_unknown_language_falls_back_to_the_shops(shop: PublishedShop) -> None:
@@ -547,7 +550,7 @@ def test_merchant_notification_of_a_pending_english_order(shop: PublishedShop) -
 def test_undeliverable_notice_says_what_to_whom_and_why_in_the_shops_language(
     shop: PublishedShop,
 ) -> None:
-    refused = confirmation_email(english_order(), shop)
+    refused = confirmation_email(english_order(status=OrderStatus.PAID), shop)
     reason = "SMTP server mx.example:25 refused the recipients (550) <script>"
     later = CREATED + dt.timedelta(hours=2)
     notice = undeliverable_notice(refused, reason, 1, shop, later)

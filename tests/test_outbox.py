@@ -305,7 +305,7 @@ def test_outbox_folder_mailer_end_to_end(store: Store, shop: PublishedShop, tmp_
     subjects = sorted(parse(p.read_bytes())["Subject"] for p in folder.glob("*.eml"))
     assert subjects == [
         "Nouvelle commande CT-2026-000123 : 24,90 € (paiement en attente)",
-        "Order CT-2026-000123 confirmed",
+        "Order CT-2026-000123 received: payment pending",
     ]
 
 

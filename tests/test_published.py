@@ -29,7 +29,7 @@ from generator import TEMPLATE_ROOT
 from generator.build import BuildError, build, check
 from generator.publish import published_shop
 from shop.catalogue import Catalogue, Product, Status, Variant
-from shop.config import CartRule, Discount, Supplier
+from shop.config import OVERSOLD_POLICIES, CartRule, Discount, Supplier
 from shop.money import Money
 from shop.published import (
     VERSION,
@@ -200,6 +200,7 @@ rules = st.builds(
     st.lists(rules, max_size=2),
     st.lists(suppliers, max_size=2),
     st.none() | st.integers(0, 100),
+    st.sampled_from(OVERSOLD_POLICIES),
 )
 def test_any_catalogue_and_rules_round_trip_exactly(
     items: list[Product],
@@ -207,6 +208,7 @@ def test_any_catalogue_and_rules_round_trip_exactly(
     cart_rules: list[CartRule],
     makers: list[Supplier],
     low_threshold: int | None,
+    oversold: str,
 ) -> None:
     base = example()
     config = base.config.__class__(
@@ -216,6 +218,7 @@ def test_any_catalogue_and_rules_round_trip_exactly(
             "cart_rules": tuple(cart_rules),
             "suppliers": tuple(makers),
             "stock_low_threshold": low_threshold,
+            "oversold": oversold,
         }
     )
     shop = PublishedShop.of(config, Catalogue(tuple(items)), base.pages, base.emails)

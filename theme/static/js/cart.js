@@ -124,10 +124,12 @@
   const empty = $("[data-cart-empty]");
   let asked;
 
-  // A line given in the address (the product form without JavaScript, or a shared link).
+  // Lines given in the address (the product form without JavaScript, a shared link, or
+  // the link to pay again that a failed payment's e-mail carries): ?sku=…&quantity=…, repeated.
   const query = new URLSearchParams(location.search);
   if (query.get("sku")) {
-    add({sku: query.get("sku"), quantity: query.get("quantity")});
+    const quantities = query.getAll("quantity");
+    query.getAll("sku").forEach((sku, i) => add({sku, quantity: quantities[i]}));
     history.replaceState(null, "", location.pathname);
   }
 
