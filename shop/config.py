@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from email.utils import parseaddr
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +16,14 @@ from shop.yamldoc import MapReader, Node, as_map
 LANGUAGES = {"fr": "fr_FR", "en": "en_IE"}
 LEGAL_ROLES = ("legal-notice", "terms-of-sale", "withdrawal", "privacy")
 PAGE_ROLES = (*LEGAL_ROLES, "about")
+
+# Carriers' tracking pages, "{tracking}" standing for the parcel's code; shop.yaml's
+# ``carriers:`` adds others or replaces these.
+DEFAULT_CARRIERS: dict[str, str] = {
+    "colissimo": "https://www.laposte.fr/outils/suivre-vos-envois?code={tracking}",
+    "mondial-relay": "https://www.mondialrelay.fr/suivi-de-colis/?numeroExpedition={tracking}",
+}
+TRACKING_PLACEHOLDER = "{tracking}"
 
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -119,6 +127,7 @@ class ShopConfig:
     email: EmailSettings
     discounts: tuple[Discount, ...] = ()
     cart_rules: tuple[CartRule, ...] = ()
+    carriers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CARRIERS))
 
     def discount(self, code: str) -> Discount | None:
         wanted = code.strip().upper()
@@ -148,6 +157,7 @@ SHOP_KEYS = (
     "email",
     "discounts",
     "cart_rules",
+    "carriers",
 )
 DISCOUNT_KEYS = (
     "code",
@@ -205,6 +215,7 @@ def read_config(root: Node, problems: Problems) -> ShopConfig | None:
     email = _email(shop)
     discounts = _discounts(shop, currency or "EUR")
     rules = _cart_rules(shop)
+    carriers = _carriers(shop)
     if None in (name, base_url, currency, legal, tax, email):
         return None
     assert name and base_url and currency and legal and tax and email
@@ -224,7 +235,41 @@ def read_config(root: Node, problems: Problems) -> ShopConfig | None:
         email=email,
         discounts=discounts,
         cart_rules=rules,
+        carriers=carriers,
     )
+
+
+def _carriers(shop: MapReader) -> dict[str, str]:
+    """Comptoir's carriers, with the shop's own added (or replacing them by name)."""
+    carriers = dict(DEFAULT_CARRIERS)
+    node = shop.get("carriers")
+    if node is None:
+        return carriers
+    if not node.is_map:
+        shop.error(
+            node,
+            "'carriers' must list each carrier as 'name: tracking address', e.g. "
+            'colissimo: "https://www.laposte.fr/outils/suivre-vos-envois?code={tracking}"',
+        )
+        return carriers
+    for name, key_node, value in node.entries():
+        if not _ID.fullmatch(name):
+            shop.error(
+                key_node,
+                f"carrier '{name}' must be lower-case letters, digits, '-' or '_' "
+                "(e.g. mondial-relay)",
+            )
+            continue
+        url = value.text.strip() if value.is_scalar and not value.is_null else ""
+        if not re.fullmatch(r"https?://[^\s]+", url) or url.count(TRACKING_PLACEHOLDER) != 1:
+            shop.error(
+                value,
+                f"carrier '{name}' needs its tracking page's address with {{tracking}} where "
+                'the parcel\'s code goes, e.g. "https://suivi.example/?code={tracking}"',
+            )
+            continue
+        carriers[name] = url
+    return carriers
 
 
 def _base_url(shop: MapReader) -> str | None:

@@ -349,6 +349,7 @@ def _config_json(config: ShopConfig) -> dict[str, Any]:
             {"name": r.name, "buy": r.buy, "categories": list(r.categories)}
             for r in config.cart_rules
         ],
+        "carriers": dict(config.carriers),
     }
 
 
@@ -463,4 +464,5 @@ def _config(entry: Mapping[str, Any]) -> ShopConfig:
             CartRule(str(r["name"]), _integer(r["buy"]), tuple(r["categories"]))
             for r in entry["cart_rules"]
         ),
+        carriers={str(name): str(url) for name, url in entry["carriers"].items()},
     )

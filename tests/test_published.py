@@ -181,9 +181,13 @@ rules = st.builds(
     st.lists(products(), max_size=4),
     st.lists(discounts, max_size=3),
     st.lists(rules, max_size=2),
+    st.dictionaries(st.from_regex(r"[a-z][a-z0-9-]{0,15}", fullmatch=True), _text, max_size=3),
 )
 def test_any_catalogue_and_rules_round_trip_exactly(
-    items: list[Product], codes: list[Discount], cart_rules: list[CartRule]
+    items: list[Product],
+    codes: list[Discount],
+    cart_rules: list[CartRule],
+    carriers: dict[str, str],
 ) -> None:
     base = example()
     config = base.config.__class__(
@@ -191,6 +195,7 @@ def test_any_catalogue_and_rules_round_trip_exactly(
             **{name: getattr(base.config, name) for name in base.config.__dataclass_fields__},
             "discounts": tuple(codes),
             "cart_rules": tuple(cart_rules),
+            "carriers": carriers,
         }
     )
     shop = PublishedShop.of(config, Catalogue(tuple(items)), base.pages, base.emails)
