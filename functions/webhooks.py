@@ -11,13 +11,14 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from functions.checkout import promo_of, release_code
 from functions.outbox import queue_order_emails
+from functions.refunds import settle_refunds
 from functions.store import Checkout, Store
-from shop.orders import Address, InvalidTransition, Order, OrderStatus
+from shop.orders import Address, Order, OrderStatus
 from shop.published import PublishedShop
 
 log = logging.getLogger("comptoir.webhooks")
@@ -29,6 +30,7 @@ class Services:
 
     shop: PublishedShop
     store: Store
+    event_id: str = ""  # the event being handled (set by handle_event), for histories
 
 
 Handler = Callable[[Services, Mapping[str, Any], dt.datetime], str]
@@ -189,27 +191,18 @@ def on_session_expired(services: Services, session: Mapping[str, Any], now: dt.d
 
 
 def on_charge_refunded(services: Services, charge: Mapping[str, Any], now: dt.datetime) -> str:
+    """The order, stock and refund e-mails follow the charge's refunds (functions.refunds)."""
     payment = charge.get("payment_intent")
     checkout = services.store.find_checkout_by_payment(str(payment)) if payment else None
     if checkout is None:
         return "refund of an unknown payment"
-    order = services.store.get_order(checkout.session_id)
-    if order is None:
+    if services.store.get_order(checkout.session_id) is None:
         # The payment's own event has not landed yet: fail, so Stripe retries this later.
         raise RetryLater(f"refund of {checkout.session_id} before its order")
-    full = int(charge.get("amount_refunded") or 0) >= int(charge.get("amount") or 0)
-    status = OrderStatus.REFUNDED if full else OrderStatus.PARTIALLY_REFUNDED
-    if order.status in (OrderStatus.REFUNDED,):
-        return "already refunded"
-    try:
-        services.store.set_order_status(
-            checkout.session_id, status, f"charge.refunded {charge.get('amount_refunded')}", now
-        )
-    except InvalidTransition:
-        # Retrying cannot change the answer: acknowledge, and leave it for the merchant.
-        log.error("refund of order %s in status %s not recorded", order.number, order.status)
-        return "refund not applicable"
-    return f"order {order.number} {status}"
+    cause = f"stripe charge.refunded {services.event_id}".rstrip()
+    amount = int(charge.get("amount_refunded") or 0)
+    order = settle_refunds(services.store, services.shop, checkout, amount, cause, now)
+    return f"order {order.number} {order.status}"
 
 
 EVENT_HANDLERS: dict[str, Handler] = {
@@ -233,6 +226,6 @@ def handle_event(
     handler = EVENT_HANDLERS.get(event_type)
     if handler is None:
         return "ignored"
-    outcome = handler(services, obj, now)
+    outcome = handler(replace(services, event_id=event_id), obj, now)
     first = services.store.claim_event(event_id, now)
     return outcome if first else f"{outcome} (replayed)"

@@ -14,3 +14,7 @@ Register = Callable[
 
 # Each concern's module adds its register function here, one line each.
 REGISTRARS: list[Register] = []
+
+from comptoir.commands import orders  # noqa: E402  (it imports this package's output)
+
+REGISTRARS.append(orders.register)
