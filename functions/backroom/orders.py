@@ -272,12 +272,10 @@ def _refund(
     cancel: bool,
     actor: str,
 ) -> RefundOutcome:
-    if order.status not in _REFUNDABLE:
-        raise _illegal(order, OrderStatus.REFUNDED, "refund")
     left = order.refundable()
     if amount_text is not None:
         amount = _money(amount_text, order.currency)
-    elif units:
+    elif units and not cancel:  # a cancellation pays back all, shipping included
         amount = _value_of(order, units)
     else:
         amount = left
@@ -286,7 +284,9 @@ def _refund(
         last = order.refunds[-1] if order.refunds else None
         if last is not None:  # "refund all that is left" again, when nothing is: done
             return RefundOutcome(order, last, repeated=True)
-    if repeat is None:
+    if repeat is None:  # a new refund: the order must allow it (a repeat is answered)
+        if order.status not in _REFUNDABLE:
+            raise _illegal(order, OrderStatus.REFUNDED, "refund")
         _check_amount(order, amount, left)
     payments = backroom.require_payments()
     checkout = backroom.store.get_checkout(order.session_id)
