@@ -8,6 +8,7 @@ that need Stripe run end to end in tests/test_orders_refunds.py.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -455,3 +456,60 @@ def test_carriers_in_shop_yaml_are_checked_with_their_line(
         f"content/shop.yaml:{lines + 3}: carrier 'gls' needs its tracking page's address with "
         '{tracking} where the parcel\'s code goes, e.g. "https://suivi.example/?code={tracking}"',
     ]
+
+
+# -- the e-mails, in both languages -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_shipping_and_refund_emails_are_whole_and_self_contained(language: str) -> None:
+    from functions.emails import refund_email, shipping_email
+    from shop.orders import LineQuantity, Refund, RefundState, Shipment
+    from tests.test_emails import _Balance, english_order, example_shop, french_order
+
+    published = example_shop()
+    order = french_order() if language == "fr" else english_order()
+    first = order.priced.lines[0]
+    parcel = Shipment(
+        1,
+        LATE_EVENING,
+        "colissimo",
+        "6A123",
+        "https://t.example/6A123",
+        (LineQuantity(first.sku, 1),),
+        "test",
+    )
+    refund = Refund(
+        "k",
+        first.unit_price,
+        (LineQuantity(first.sku, 1),),
+        True,
+        False,
+        RefundState.REFUNDED,
+        LATE_EVENING,
+        "test",
+        settled_at=LATE_EVENING,
+    )
+    shipped = dataclasses.replace(order, shipments=(parcel,))
+    refunded = dataclasses.replace(order, refunds=(refund,))
+    for mail in (
+        shipping_email(shipped, parcel, published),
+        refund_email(refunded, refund, published),
+    ):
+        message = message_from_bytes(mail.message, policy=policy.default)
+        assert message["Content-Language"] == language
+        html = message.get_body(preferencelist=("html",)).get_content()
+        checker = _Balance()
+        checker.feed(html)
+        assert (checker.errors, checker.stack, checker.remote) == ([], [], [])
+        assert f'<html lang="{language}">' in html and order.number in html
+    assert 'href="https://t.example/6A123"' in html_of(
+        shipping_email(shipped, parcel, published).message
+    )
+    assert shipping_email(shipped, parcel, published) == shipping_email(shipped, parcel, published)
+
+
+def html_of(raw: bytes) -> str:
+    part = message_from_bytes(raw, policy=policy.default).get_body(preferencelist=("html",))
+    assert part is not None
+    return str(part.get_content())
