@@ -18,7 +18,7 @@ from functions.checkout import promo_of, release_code
 from functions.outbox import queue_order_emails
 from functions.refunds import settle_refunds
 from functions.store import Checkout, Store
-from shop.orders import Address, Order, OrderStatus
+from shop.orders import Address, Order, OrderEvent, OrderStatus
 from shop.published import PublishedShop
 
 log = logging.getLogger("comptoir.webhooks")
@@ -101,6 +101,7 @@ def _record(
     if str(session.get("locale") or "").startswith("en"):
         language = "en"
     order = build_order(checkout, session, status, now, language)
+    order = replace(order, history=(OrderEvent(now, status, note),))  # placed, and by what
     charged = session.get("amount_total")
     if charged is not None and int(charged) != order.total.amount:
         log.error(
@@ -156,6 +157,7 @@ def _apply(
     checkout = _checkout_for(services, session)
     if checkout is None:
         return "unknown session"
+    note = f"stripe {note} {services.event_id}".rstrip()  # who caused it, for the history
     order = _record(services, checkout, session, status, note, now)
     _settle(services, checkout, order, session, now)
     return f"order {order.number} {order.status}"

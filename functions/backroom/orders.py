@@ -224,27 +224,30 @@ def refund(
 
     ``amount`` is a decimal string ("12.50"); ``lines`` ("SKU:QTY,…") refunds those
     units at what they were paid (and, with ``restock``, puts them back); with neither,
-    everything that remains. Never more than what remains refundable.
+    everything that remains (``restock``: with the units never sent). Never more than
+    what remains refundable. The same request again is the same refund.
     """
     order = find_order(backroom, reference)
     if restock and not lines and amount is not None:
         raise OperationError(
             "restock_needs_lines", "--restock needs --lines SKU:QTY to say which units came back"
         )
-    units = _units(lines, order) if lines else {}
-    if not units and amount is None and restock:
-        units = order.to_ship()  # a whole refund puts back what was never sent
-    return _refund(backroom, order, amount, units, restock, cancel=False, actor=actor)
+    asked = _Asked(
+        amount=None if amount is None else _money(amount, order.currency),
+        units=tuple(_units(lines, order).items()) if lines else (),
+        restock=restock,
+        cancel=False,
+    )
+    return _refund(backroom, order, asked, actor)
 
 
 def cancel(backroom: BackRoom, reference: str, *, actor: str = DEFAULT_ACTOR) -> RefundOutcome:
     """Cancel an order nothing of which was shipped: refund all that remains and put its
     units back; the order becomes cancelled when Stripe confirms the refund."""
     order = find_order(backroom, reference)
-    if order.status == OrderStatus.CANCELLED:
-        done = next((r for r in order.refunds if r.cancel), None)
-        if done is not None:
-            return RefundOutcome(order, done, repeated=True)
+    asked = _Asked(amount=None, units=(), restock=True, cancel=True)
+    if _repeat(order, asked) is not None:  # asked before: answered as it stands
+        return _refund(backroom, order, asked, actor)
     if order.shipments:
         raise OperationError(
             "already_shipped",
@@ -259,35 +262,52 @@ def cancel(backroom: BackRoom, reference: str, *, actor: str = DEFAULT_ACTOR) ->
             f"order {order.number}: its payment has not cleared yet, so it cannot be "
             "refunded; wait until it is paid (or fails)",
         )
-    return _refund(backroom, order, None, order.to_ship(), True, cancel=True, actor=actor)
+    return _refund(backroom, order, asked, actor)
 
 
-def _refund(
-    backroom: BackRoom,
-    order: Order,
-    amount_text: str | None,
-    units: Mapping[str, int],
-    restock: bool,
-    *,
-    cancel: bool,
-    actor: str,
-) -> RefundOutcome:
-    left = order.refundable()
-    if amount_text is not None:
-        amount = _money(amount_text, order.currency)
-    elif units and not cancel:  # a cancellation pays back all, shipping included
-        amount = _value_of(order, units)
-    else:
-        amount = left
-    repeat = _same_refund(order, amount, units, restock, cancel)
-    if repeat is None and not amount.amount and amount_text is None and not units:
-        last = order.refunds[-1] if order.refunds else None
-        if last is not None:  # "refund all that is left" again, when nothing is: done
-            return RefundOutcome(order, last, repeated=True)
-    if repeat is None:  # a new refund: the order must allow it (a repeat is answered)
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """A refund as the merchant asked it: what makes two requests the same one."""
+
+    amount: Money | None  # None: what the units are worth, or else all that remains
+    units: tuple[tuple[str, int], ...]
+    restock: bool
+    cancel: bool
+
+    def base_key(self, order: Order) -> str:
+        amount = "rest" if self.amount is None else str(self.amount.amount)
+        content = f"{order.session_id}|{amount}|{self.units}|{self.restock}|{self.cancel}"
+        return f"{order.session_id}-{hashlib.sha256(content.encode()).hexdigest()[:16]}"
+
+
+def _repeat(order: Order, asked: _Asked) -> Refund | None:
+    """The refund this very request made before, unless Stripe refused it."""
+    base = asked.base_key(order)
+    mine = [r for r in order.refunds if r.key.rsplit(".", 1)[0] == base]
+    return next((r for r in mine if r.state != RefundState.FAILED), None)
+
+
+def _pending(refund: Refund) -> bool:
+    return refund.state == RefundState.REQUESTED
+
+
+def _refund(backroom: BackRoom, order: Order, asked: _Asked, actor: str) -> RefundOutcome:
+    repeat = _repeat(order, asked)
+    if repeat is not None and not _pending(repeat):
+        return RefundOutcome(order, repeat, repeated=True)
+    if repeat is None:  # a new refund: the order must allow it
         if order.status not in _REFUNDABLE:
             raise _illegal(order, OrderStatus.REFUNDED, "refund")
-        _check_amount(order, amount, left)
+        units = dict(asked.units)
+        if asked.restock and not units:
+            units = order.to_ship()  # all that remains, with the units never sent
+        if asked.amount is not None:
+            amount = asked.amount
+        elif asked.units:
+            amount = _value_of(order, units)
+        else:
+            amount = order.refundable()
+        _check_amount(order, amount, order.refundable())
     payments = backroom.require_payments()
     checkout = backroom.store.get_checkout(order.session_id)
     if checkout is None or not checkout.payment_intent:
@@ -297,28 +317,33 @@ def _refund(
             "Stripe's dashboard",
         )
     now = backroom.now()
-    wanted = repeat or Refund(
-        key=_refund_key(order, amount, units, restock, cancel),
-        amount=amount,
-        lines=tuple(LineQuantity(sku, q) for sku, q in units.items()),
-        restock=restock,
-        cancel=cancel,
-        state=RefundState.REQUESTED,
-        requested_at=now,
-        requested_by=actor,
-    )
+    if repeat is None:
+        base = asked.base_key(order)
+        refused = sum(1 for r in order.refunds if r.key.rsplit(".", 1)[0] == base)
+        wanted = Refund(
+            key=f"{base}.{refused}",  # a refused one may be asked again: a new key
+            amount=amount,
+            lines=tuple(LineQuantity(sku, q) for sku, q in units.items()),
+            restock=asked.restock,
+            cancel=asked.cancel,
+            state=RefundState.REQUESTED,
+            requested_at=now,
+            requested_by=actor,
+        )
+    else:
+        wanted = repeat
 
     def request(order: Order) -> Order:
         if any(r.key == wanted.key for r in order.refunds):
             return order
         _check_amount(order, wanted.amount, order.refundable())  # as it is now
-        what = "cancellation and refund" if cancel else "refund"
+        what = "cancellation and refund" if wanted.cancel else "refund"
         note = f"{what} of {wanted.amount.to_text()} {order.currency} asked ({actor})"
         return replace(order, refunds=(*order.refunds, wanted)).noted(note, now)
 
     order = _update(backroom, order, request)
     recorded = next(r for r in order.refunds if r.key == wanted.key)
-    if recorded.state != RefundState.REQUESTED:
+    if not _pending(recorded):
         return RefundOutcome(order, recorded, repeated=True)
     try:
         created = payments.refund(
@@ -328,13 +353,7 @@ def _refund(
             reason="requested_by_customer",
         )
     except RefundRefused as error:
-        reason = str(error)
-        failed = _set_refund(
-            backroom,
-            order.session_id,
-            recorded.key,
-            lambda r: replace(r, state=RefundState.FAILED, settled_at=now, settled_by=reason),
-        )
+        failed = _set_refund(backroom, order.session_id, recorded.key, _refused(str(error), now))
         raise OperationError(
             "refund_refused", f"order {failed.number}: nothing was refunded: {error}"
         ) from error
@@ -350,34 +369,6 @@ def _refund(
     )
     recorded = next(r for r in order.refunds if r.key == wanted.key)
     return RefundOutcome(order, recorded, repeated=repeat is not None)
-
-
-def _same_refund(
-    order: Order, amount: Money, units: Mapping[str, int], restock: bool, cancel: bool
-) -> Refund | None:
-    """A refund asked before with the very same content (and not refused)."""
-    lines = tuple(LineQuantity(sku, q) for sku, q in units.items())
-    for earlier in order.refunds:
-        same = (earlier.amount, earlier.lines, earlier.restock, earlier.cancel) == (
-            amount,
-            lines,
-            restock,
-            cancel,
-        )
-        if same and earlier.state != RefundState.FAILED:
-            return earlier
-    return None
-
-
-def _refund_key(
-    order: Order, amount: Money, units: Mapping[str, int], restock: bool, cancel: bool
-) -> str:
-    """The same order and the same refund asked give the same key (Stripe's idempotency
-    key); a refund Stripe refused before does not block asking again."""
-    content = f"{amount.amount}|{sorted(units.items())}|{restock}|{cancel}"
-    tries = sum(1 for r in order.refunds if r.state == RefundState.FAILED)
-    digest = hashlib.sha256(f"{order.session_id}|{content}|{tries}".encode()).hexdigest()
-    return f"{order.session_id}-{digest[:16]}"
 
 
 def _check_amount(order: Order, amount: Money, left: Money) -> None:
@@ -398,17 +389,23 @@ def _check_amount(order: Order, amount: Money, left: Money) -> None:
 def _set_refund(
     backroom: BackRoom, session_id: str, key: str, change: Callable[[Refund], Refund]
 ) -> Order:
-    """The order with its refund ``key`` changed, while still requested (the webhook
-    may have counted it meanwhile: then it keeps what the webhook wrote)."""
+    """The order with its refund ``key`` changed (``change`` sees it as stored now: the
+    webhook may have counted it meanwhile)."""
 
     def apply(order: Order) -> Order:
-        refunds = tuple(
-            change(r) if r.key == key and r.state == RefundState.REQUESTED else r
-            for r in order.refunds
-        )
+        refunds = tuple(change(r) if r.key == key else r for r in order.refunds)
         return replace(order, refunds=refunds)
 
     return backroom.store.update_order(session_id, apply)
+
+
+def _refused(reason: str, at: dt.datetime) -> Callable[[Refund], Refund]:
+    def change(refund: Refund) -> Refund:
+        if refund.state != RefundState.REQUESTED:
+            return refund
+        return replace(refund, state=RefundState.FAILED, settled_at=at, settled_by=reason)
+
+    return change
 
 
 def _value_of(order: Order, units: Mapping[str, int]) -> Money:
