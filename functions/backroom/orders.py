@@ -148,7 +148,7 @@ def ship(
         raise OperationError(
             "unknown_carrier",
             f"unknown carrier {carrier!r}: use one of {known}, or add it under "
-            "'carriers:' in content/shop.yaml",
+            "'carriers:' in the shop's settings, then build",
         )
     code = tracking.strip()
     if not _TRACKING.fullmatch(code):
