@@ -19,6 +19,7 @@ Items (``{x}`` is a value; times are fixed-width UTC ISO text, so text order is 
     tracked SKUs     STOCK             SKUS       -                     -
     hold             HOLD#{key}        HOLD       EXPIRES#{yyyy-mm-dd}  {expires_at}#{key}
     sale             HOLD#{key}        SALE       -                     -
+    units put back   HOLD#{sale key}   RESTOCK#{key} -                  -
     order            ORDER#{session}   ORDER      ORDERS                {created_at}#{session}
     checkout         CHECKOUT#{sess.}  CHECKOUT   PAYMENT#{intent}      {created_at}#{session}
     event claim      EVENT#{id}        EVENT      -                     -
@@ -54,6 +55,16 @@ Access patterns (none scans; every read that decides a write is strongly consist
     stock_adjustments           Query STOCKADJ, descending, Limit
     create/get/move order       Put attribute_not_exists / GetItem / Put on ``rev``
     list_orders (newest first)  Query gsi1 ORDERS, descending, Limit
+    find_orders                 Query gsi1 ORDERS between the dates asked (gsi1sk range),
+                                descending, page by page; status, e-mail and SKU are
+                                checked on each decoded order until ``limit`` match
+    find_order_by_number        Query gsi1 ORDERS from the number's day on (an order is
+                                made on or after its checkout's day, which the number
+                                names), FilterExpression on the number in ``data``
+    update_order                GetItem, then Put conditioned on ``rev`` (retried)
+    restock                     GetItem the sale and the SKUs' stock, then one
+                                TransactWriteItems: RESTOCK#{key} Put attribute_not_exists
+                                + each SKU's stock (``count_id`` unchanged)
     find_checkout_by_payment    Query gsi1 PAYMENT#{intent}, ascending, Limit 1
     claim/release event         Put attribute_not_exists / DeleteItem
     code uses                   TransactWriteItems: USE#{key} Put attribute_not_exists
@@ -115,6 +126,7 @@ import datetime as dt
 import functools
 import json
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -126,6 +138,7 @@ from functions.store import (
     Checkout,
     InsufficientStock,
     IssuedDocument,
+    OrderQuery,
     OutgoingMail,
     StockAdjustment,
     StockCount,
@@ -994,32 +1007,142 @@ class DynamoDBStore:
             return False
         return True
 
-    def restock(self, key: str, quantities: Mapping[str, int], now: dt.datetime) -> bool:
-        if any(quantity < 1 for quantity in quantities.values()):
-            raise ValueError(f"quantities must be positive: {dict(quantities)!r}")
-        return self._retrying(lambda: self._restock_once(key, dict(quantities), _text(now)))
+    def find_orders(self, query: OrderQuery, limit: int = 100) -> list[Order]:
+        if limit <= 0:
+            return []
+        bounds = ["gsi1pk = :p"]
+        values: Item = {":p": _s("ORDERS")}
+        if query.created_from is not None:
+            bounds.append("gsi1sk >= :from")
+            values[":from"] = _s(_text(query.created_from))
+        if query.created_before is not None:
+            bounds.append("gsi1sk < :before")
+            values[":before"] = _s(_text(query.created_before))
+        if len(bounds) == 3:  # a key condition takes one range: BETWEEN is inclusive
+            bounds[1:] = ["gsi1sk BETWEEN :from AND :before"]
+        email = None if query.email is None else query.email.strip().lower()
+        found: list[Order] = []
+        for item in self._query(
+            IndexName="gsi1",
+            KeyConditionExpression=" AND ".join(bounds),
+            ExpressionAttributeValues=values,
+            ScanIndexForward=False,
+        ):
+            order = _order(item)
+            if query.created_before is not None and order.created_at >= query.created_before:
+                continue  # BETWEEN let an order of that very instant in
+            if query.statuses and order.status not in query.statuses:
+                continue
+            if email is not None and order.email.strip().lower() != email:
+                continue
+            if query.sku is not None and all(ln.sku != query.sku for ln in order.priced.lines):
+                continue
+            found.append(order)
+            if len(found) == limit:
+                break  # before the next page is asked for
+        return found
 
-    def _restock_once(self, key: str, quantities: dict[str, int], at: str) -> bool:
+    def find_order_by_number(self, number: str) -> Order | None:
+        # CT-YYYYMMDD-XXXXXX: the order was made on that (UTC) day or later.
+        day = re.fullmatch(r"[A-Z]+-(\d{4})(\d{2})(\d{2})-\w+", number)
+        condition = "gsi1pk = :p"
+        values: Item = {":p": _s("ORDERS"), ":n": _s(_json({"number": number})[1:-1])}
+        if day is not None:
+            condition += " AND gsi1sk >= :day"
+            values[":day"] = _s("-".join(day.groups()))
+        for item in self._query(
+            IndexName="gsi1",
+            KeyConditionExpression=condition,
+            FilterExpression="contains(#data, :n)",
+            ExpressionAttributeNames={"#data": "data"},
+            ExpressionAttributeValues=values,
+        ):
+            order = _order(item)
+            if order.number == number:
+                return order
+        return None
+
+    def update_order(self, session_id: str, change: Callable[[Order], Order]) -> Order:
+        def write() -> Order:
+            item = self._get(_key(f"ORDER#{session_id}", "ORDER"))
+            if item is None:
+                raise KeyError(session_id)
+            order = _order(item)
+            changed = change(order)
+            if changed == order:
+                return order
+            try:
+                self._call(
+                    "update_item",
+                    Key=_key(f"ORDER#{session_id}", "ORDER"),
+                    UpdateExpression="SET #data = :data, rev = rev + :one",
+                    ConditionExpression="rev = :rev",
+                    ExpressionAttributeNames={"#data": "data"},
+                    ExpressionAttributeValues={
+                        ":data": _s(_json(encode_order(changed))),
+                        ":one": _n(1),
+                        ":rev": item["rev"],
+                    },
+                )
+            except _ConditionFailed as changed_meanwhile:
+                raise _Retry from changed_meanwhile
+            return changed
+
+        return self._retrying(write)
+
+    def restock(self, key: str, sale_key: str, quantities: Mapping[str, int]) -> bool:
+        return self._retrying(lambda: self._restock_once(key, sale_key, quantities))
+
+    def _restock_once(self, key: str, sale_key: str, quantities: Mapping[str, int]) -> bool:
         writes: list[dict[str, Any]] = [
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": {**_key(f"RESTOCK#{key}", "RESTOCK"), "restocked_at": _s(at)},
+                    "Item": _key(f"HOLD#{sale_key}", f"RESTOCK#{key}"),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }
         ]
-        for sku, quantity in quantities.items():
-            if self._stock(sku) is None:
-                continue  # untracked: always available, nothing to put back
+        sale = self._get(_key(f"HOLD#{sale_key}", "SALE"))
+        live = sale is not None and not sale["cancelled"]["BOOL"]
+        lines = sale["lines"]["M"] if sale is not None and live else {}
+        # What earlier keys put back, per SKU: never more than the sale sold in all.
+        before = json.loads(_str(sale["restocked"])) if sale and "restocked" in sale else {}
+        after = dict(before)
+        for sku, wanted in quantities.items():
+            line = lines.get(sku)
+            count = None if line is None else line["M"]["count"].get("S")
+            stock = self._stock(sku)
+            if line is None or count is None or stock is None or stock.count_id != count:
+                continue  # untracked, or sold from a count the merchant has since replaced
+            quantity = min(max(wanted, 0), _int(line["M"]["q"]) - before.get(sku, 0))
+            if quantity <= 0:
+                continue
+            after[sku] = before.get(sku, 0) + quantity
             writes.append(
                 {
                     "Update": {
                         "TableName": self.table,
                         "Key": _key(f"SKU#{sku}", "STOCK"),
                         "UpdateExpression": "SET sold = sold - :q, spare = spare + :q",
-                        "ConditionExpression": "attribute_exists(pk)",
-                        "ExpressionAttributeValues": {":q": _n(quantity)},
+                        "ConditionExpression": "count_id = :c",
+                        "ExpressionAttributeValues": {":q": _n(quantity), ":c": _s(count)},
+                    }
+                }
+            )
+        if sale is not None and live:  # the sale as read: not cancelled, same units put back
+            unchanged = "attribute_not_exists(restocked)" if not before else "restocked = :b"
+            values: Item = {":no": {"BOOL": False}, ":a": _s(_json(after))}
+            if before:
+                values[":b"] = sale["restocked"]
+            writes.append(
+                {
+                    "Update": {
+                        "TableName": self.table,
+                        "Key": _key(f"HOLD#{sale_key}", "SALE"),
+                        "UpdateExpression": "SET restocked = :a",
+                        "ConditionExpression": f"cancelled = :no AND {unchanged}",
+                        "ExpressionAttributeValues": values,
                     }
                 }
             )
@@ -1027,8 +1150,8 @@ class DynamoDBStore:
             self._transact(writes)
         except _Cancelled as cancelled:
             if cancelled.failed(0):
-                return False
-            raise _Retry from cancelled  # a SKU stopped being tracked meanwhile
+                return False  # this key put its units back before
+            raise _Retry from cancelled
         return True
 
     # -- checkouts ------------------------------------------------------------

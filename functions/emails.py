@@ -1,6 +1,6 @@
 """Order e-mails: the shopper's confirmation and the merchant's notification, what became
-of a payment (cleared, failed, oversold), and the merchant's notice when an e-mail could
-not be delivered.
+of a payment (cleared, failed, oversold), the shopper's shipping and refund e-mails, and
+the merchant's notice when an e-mail could not be delivered.
 
 Each is a complete RFC 5322 message (plain text + HTML alternatives) rendered
 from the shop's e-mail templates (its own ``theme/emails/``, carried by the
@@ -40,7 +40,7 @@ from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
 from functions.presenters import order_view
 from functions.store import OutgoingMail
 from shop.config import LANGUAGES, ShopConfig
-from shop.orders import Order, OrderLine, OrderStatus
+from shop.orders import LineQuantity, Order, OrderLine, OrderStatus, Refund, Shipment
 from shop.published import EmailTheme, PublishedShop
 from shop.text import header_text, is_unsafe_char
 
@@ -82,6 +82,28 @@ class ShopView:
     phone: str | None
     mediator: str | None
     withdrawal_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnitsView:
+    title: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentView:
+    carrier: str  # "Mondial Relay"
+    tracking: str
+    url: str
+    lines: tuple[UnitsView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RefundView:
+    amount: str  # "12,50 €"
+    lines: tuple[UnitsView, ...]
+    cancelled: bool
+    refunded_in_all: str
 
 
 # -- public API --------------------------------------------------------------------
@@ -357,6 +379,60 @@ def _outcome_mail(
     return OutgoingMail(key=key, to=to.addr_spec, message=message)
 
 
+# -- shipping and refunds ------------------------------------------------------------
+
+
+def shipping_email(order: Order, shipment: Shipment, published: PublishedShop) -> OutgoingMail:
+    """The shopper's e-mail that a parcel left: carrier, tracking link, what it holds and
+    what is still to come. Keyed per shipment; raises InvalidAddress as the confirmation."""
+    remaining = _units(order, [LineQuantity(s, q) for s, q in order.to_ship().items()])
+    view = ShipmentView(
+        carrier=header_text(shipment.carrier.replace("-", " ").replace("_", " ").title()),
+        tracking=header_text(shipment.tracking, limit=64),
+        url=shipment.tracking_url,
+        lines=_units(order, shipment.lines),
+    )
+
+    def subject(translations: gettext.GNUTranslations, number: str) -> str:
+        if remaining:
+            return translations.gettext("Part of your order %(number)s has shipped") % {
+                "number": number
+            }
+        return translations.gettext("Your order %(number)s has shipped") % {"number": number}
+
+    key = f"shipped:{order.session_id}:{shipment.number}"
+    return _shopper_mail(
+        order, published, key, "shipped", subject, shipment.at, shipment=view, remaining=remaining
+    )
+
+
+def refund_email(order: Order, refund: Refund, published: PublishedShop) -> OutgoingMail:
+    """The shopper's e-mail that ``refund`` was made (or that the order was cancelled and
+    refunded): the amount, the units it pays back, and all refunded so far. Keyed per
+    refund; raises InvalidAddress as the confirmation."""
+    locale = LANGUAGES[_language(order.language, published.config)]
+    view = RefundView(
+        amount=refund.amount.format(locale),
+        lines=_units(order, refund.lines),
+        cancelled=refund.cancel,
+        refunded_in_all=order.refunded().format(locale),
+    )
+
+    def subject(translations: gettext.GNUTranslations, number: str) -> str:
+        if refund.cancel:
+            return translations.gettext("Order %(number)s cancelled and refunded") % {
+                "number": number
+            }
+        return translations.gettext("Refund of %(amount)s for order %(number)s") % {
+            "amount": view.amount,
+            "number": number,
+        }
+
+    key = f"refunded:{order.session_id}:{refund.key}"
+    at = refund.settled_at or refund.requested_at
+    return _shopper_mail(order, published, key, "refunded", subject, at, refund=view)
+
+
 def mail_address(addr_spec: str, display_name: str = "") -> Address:
     """A strictly checked address with a cleaned display name; raises InvalidAddress.
 
@@ -392,6 +468,53 @@ def message_id(key: str, domain: str) -> str:
 
 
 # -- building the message --------------------------------------------------------
+
+
+def _shopper_mail(
+    order: Order,
+    published: PublishedShop,
+    key: str,
+    template: str,
+    subject: Callable[[gettext.GNUTranslations, str], str],
+    at: dt.datetime,
+    **context: object,
+) -> OutgoingMail:
+    """A mail to the order's shopper in their language, replies going to the shop."""
+    config = published.config
+    language = _language(order.language, config)
+    environment = _environment(published.emails, language)
+    to = mail_address(order.email, order.customer_name)
+    view = order_view(order, LANGUAGES[language])
+    text, html = _render(
+        environment,
+        language,
+        template,
+        order=view,
+        shop=_shop_view(config, published.url(published.pages.withdrawal)),
+        customer=True,
+        **context,
+    )
+    message = _message(
+        key=key,
+        config=config,
+        to=to,
+        reply_to=mail_address(config.legal.email, config.name),
+        subject=subject(_translations_of(environment), view.number),
+        created_at=at,
+        language=language,
+        text=text,
+        html=html,
+    )
+    return OutgoingMail(key=key, to=to.addr_spec, message=message)
+
+
+def _units(order: Order, lines: Sequence[LineQuantity]) -> tuple[UnitsView, ...]:
+    """Units of the order's SKUs, named by their titles in the order."""
+    titles = {line.sku: line.title for line in order.priced.lines}
+    return tuple(
+        UnitsView(header_text(titles.get(line.sku, line.sku), limit=200), line.quantity)
+        for line in lines
+    )
 
 
 def _message(

@@ -34,6 +34,11 @@ class InvalidSignature(ValueError):
     """A webhook whose Stripe-Signature is not Stripe's for its bytes (or is too old)."""
 
 
+class RefundRefused(PaymentError):
+    """Stripe answered that it will not make this refund: nothing was refunded (unlike a
+    PaymentError for an outage, after which the refund may or may not have been made)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CreatedRefund:
     id: str
@@ -109,7 +114,7 @@ class StripePayments:
                 options={"idempotency_key": idempotency_key},
             )
         except stripe.InvalidRequestError as error:
-            raise PaymentError(
+            raise RefundRefused(
                 f"Stripe refused the refund: {error.user_message or error}"
             ) from error
         except stripe.StripeError as error:

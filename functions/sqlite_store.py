@@ -21,7 +21,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ from functions.store import (
     Checkout,
     InsufficientStock,
     IssuedDocument,
+    OrderQuery,
     OutgoingMail,
     StockAdjustment,
     StockCount,
@@ -185,8 +186,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
     ),
     (
-        # Returns and withdrawal (issue 13): the return requests, and the restocks they
-        # made (one per key, so receiving a return twice restocks once).
+        # Returns and withdrawal (issue 13): the return requests (what they put back is
+        # restocked through the orders' restocks, below).
         """CREATE TABLE returns (
             rid TEXT PRIMARY KEY,
             session_id TEXT NOT NULL,
@@ -196,14 +197,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX returns_by_date ON returns (created_at, rid)",
         "CREATE INDEX returns_by_order ON returns (session_id, created_at)",
-        """CREATE TABLE restocks (
-            key TEXT PRIMARY KEY,
-            restocked_at TEXT NOT NULL
-        )""",
     ),
     (
         # outcomes: the units a late payment sold beyond the stock (``oversold``).
         "ALTER TABLE sale_lines ADD COLUMN short INTEGER NOT NULL DEFAULT 0",
+    ),
+    (
+        # orders (the back room): filters of `orders list`, and units a refund put back.
+        "CREATE INDEX orders_by_status ON orders (status, created_at)",
+        "CREATE INDEX orders_by_email ON orders (email COLLATE NOCASE, created_at)",
+        """CREATE TABLE restocks (
+            key TEXT PRIMARY KEY,
+            sale_key TEXT NOT NULL
+        )""",
+        """CREATE TABLE restock_lines (
+            key TEXT NOT NULL REFERENCES restocks (key),
+            sale_key TEXT NOT NULL,
+            sku TEXT NOT NULL,
+            quantity INTEGER NOT NULL,
+            PRIMARY KEY (key, sku)
+        )""",
+        "CREATE INDEX restock_lines_by_sale ON restock_lines (sale_key, sku)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -463,6 +477,89 @@ class SQLiteStore:
             ).fetchall()
             return [_order(conn, row) for row in rows]
 
+    def find_orders(self, query: OrderQuery, limit: int = 100) -> list[Order]:
+        where: list[str] = ["1"]
+        values: list[Any] = []
+        if query.statuses:
+            where.append(f"status IN ({', '.join('?' for _ in query.statuses)})")
+            values += sorted(status.value for status in query.statuses)
+        if query.created_from is not None:
+            where.append("created_at >= ?")
+            values.append(_text(query.created_from))
+        if query.created_before is not None:
+            where.append("created_at < ?")
+            values.append(_text(query.created_before))
+        if query.email is not None:
+            where.append("email = ? COLLATE NOCASE")
+            values.append(query.email.strip())
+        if query.sku is not None:
+            # The lines are in the order's JSON (at the top in orders before the codec).
+            where.append(
+                "EXISTS (SELECT 1 FROM json_each(data, '$.priced.lines') AS l"
+                " WHERE json_extract(l.value, '$.sku') = ?)"
+                " OR EXISTS (SELECT 1 FROM json_each(data, '$.lines') AS l"
+                " WHERE json_extract(l.value, '$.sku') = ?)"
+            )
+            values += [query.sku, query.sku]
+        sql = (
+            _SELECT_ORDERS
+            + " WHERE "
+            + " AND ".join(f"({w})" for w in where)
+            + " ORDER BY created_at DESC, id DESC LIMIT ?"
+        )
+        with self._transaction() as conn:
+            rows = conn.execute(sql, (*values, max(limit, 0))).fetchall()
+            return [_order(conn, row) for row in rows]
+
+    def find_order_by_number(self, number: str) -> Order | None:
+        with self._transaction() as conn:
+            row = conn.execute(
+                _SELECT_ORDERS + " WHERE number = ? ORDER BY id LIMIT 1", (number,)
+            ).fetchone()
+            return None if row is None else _order(conn, row)
+
+    def update_order(self, session_id: str, change: Callable[[Order], Order]) -> Order:
+        with self._transaction(write=True) as conn:
+            order = _load_order(conn, session_id)
+            if order is None:
+                raise KeyError(session_id)
+            changed = change(order)
+            if changed != order:
+                conn.execute(
+                    "UPDATE orders SET status = ?, data = ? WHERE session_id = ?",
+                    (changed.status.value, _json(encode_order(changed)), session_id),
+                )
+        return changed
+
+    def restock(self, key: str, sale_key: str, quantities: Mapping[str, int]) -> bool:
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                "INSERT INTO restocks (key, sale_key) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                (key, sale_key),
+            )
+            if cursor.rowcount == 0:
+                return False
+            for sku, wanted in quantities.items():
+                # Only from a live sale, and units sold since the SKU's current count,
+                # never more than the sale sold less what was put back before.
+                row = conn.execute(
+                    "SELECT l.quantity - coalesce((SELECT sum(r.quantity) FROM restock_lines"
+                    " AS r WHERE r.sale_key = l.key AND r.sku = l.sku), 0)"
+                    " FROM sale_lines AS l JOIN sales AS s ON s.key = l.key"
+                    " JOIN stock ON stock.sku = l.sku AND stock.count_id = l.count_id"
+                    " WHERE l.key = ? AND l.sku = ? AND s.cancelled = 0",
+                    (sale_key, sku),
+                ).fetchone()
+                quantity = 0 if row is None else min(max(wanted, 0), int(row[0]))
+                if quantity <= 0:
+                    continue
+                conn.execute(
+                    "INSERT INTO restock_lines (key, sale_key, sku, quantity) VALUES (?, ?, ?, ?)",
+                    (key, sale_key, sku, quantity),
+                )
+                conn.execute("UPDATE stock SET sold = sold - ? WHERE sku = ?", (quantity, sku))
+            return True
+
     # -- checkouts ------------------------------------------------------------
 
     def save_checkout(self, checkout: Checkout) -> None:
@@ -644,23 +741,6 @@ class SQLiteStore:
             if conn.execute("SELECT 1 FROM returns WHERE rid = ?", (ret.rid,)).fetchone():
                 return False
             raise KeyError(ret.rid)
-
-    def restock(self, key: str, quantities: Mapping[str, int], now: dt.datetime) -> bool:
-        if any(quantity < 1 for quantity in quantities.values()):
-            raise ValueError(f"quantities must be positive: {dict(quantities)!r}")
-        with self._transaction(write=True) as conn:
-            cursor = conn.execute(
-                "INSERT INTO restocks (key, restocked_at) VALUES (?, ?)"
-                " ON CONFLICT (key) DO NOTHING",
-                (key, _text(now)),
-            )
-            if cursor.rowcount == 0:
-                return False
-            conn.executemany(
-                "UPDATE stock SET sold = sold - ? WHERE sku = ?",
-                [(quantity, sku) for sku, quantity in quantities.items()],
-            )
-            return True
 
     # -- mail outbox --------------------------------------------------------
 

@@ -9,7 +9,7 @@ retried webhook or a duplicated event can never count twice.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -114,6 +114,17 @@ class IssuedDocument:
     body: Mapping[str, Any]  # JSON-able; its meaning is the caller's (shop.invoices' codec)
 
 
+@dataclass(frozen=True, slots=True)
+class OrderQuery:
+    """Which orders ``find_orders`` returns; every criterion given must hold."""
+
+    statuses: frozenset[OrderStatus] = frozenset()  # empty: any status
+    created_from: dt.datetime | None = None  # inclusive, UTC
+    created_before: dt.datetime | None = None  # exclusive, UTC
+    email: str | None = None  # the shopper's address, whatever its case
+    sku: str | None = None  # one of the order's lines is of this SKU
+
+
 class Store(Protocol):
     # -- stock --------------------------------------------------------------
     def sync_stock(self, levels: Mapping[str, int | StockCount]) -> None:
@@ -199,6 +210,29 @@ class Store(Protocol):
     def list_orders(self, limit: int = 100) -> list[Order]:
         """Newest first."""
 
+    # orders: the back room (concern "orders")
+    def find_orders(self, query: OrderQuery, limit: int = 100) -> list[Order]:
+        """The orders ``query`` matches, newest first, at most ``limit``."""
+
+    def find_order_by_number(self, number: str) -> Order | None:
+        """The order shown to people as ``number`` (e.g. CT-20261206-3FA2B1), if any."""
+
+    def update_order(self, session_id: str, change: Callable[[Order], Order]) -> Order:
+        """Replace an order by ``change(order)``, atomically: no other write comes between
+        the read and the write (``change`` may be called again when one did, so it must
+        only compute). Whatever ``change`` raises comes out and nothing is written; the
+        very same order back writes nothing. An unknown order raises KeyError.
+        """
+
+    def restock(self, key: str, sale_key: str, quantities: Mapping[str, int]) -> bool:
+        """Put back on the shelf some units that the sale ``sale_key`` (a committed hold)
+        sold, once per ``key``: False (and nothing changes) if that key was used before.
+
+        As ``cancel_sale``, units sold from a count the merchant has since replaced are
+        not put back, nor are those of a cancelled or unknown sale, nor, in one call,
+        more of a SKU than the sale sold.
+        """
+
     # -- checkouts ------------------------------------------------------------
     def save_checkout(self, checkout: Checkout) -> None:
         """Remember what a checkout session was created for (its priced order)."""
@@ -254,10 +288,6 @@ class Store(Protocol):
         """Replace the stored return ``ret.rid`` by ``ret`` if its status is still
         ``expected`` (compare-and-set): False, and nothing changes, otherwise.
         Raises KeyError for an unknown return."""
-
-    def restock(self, key: str, quantities: Mapping[str, int], now: dt.datetime) -> bool:
-        """Put units that came back on the shelf of tracked SKUs (untracked ones are
-        ignored), once per ``key``: False if that key restocked before."""
 
     # -- mail outbox --------------------------------------------------------
     def enqueue_mail(self, mail: OutgoingMail, now: dt.datetime) -> bool:

@@ -11,15 +11,16 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from functions.backroom.invoices import invoice_attachments, issue_credit_notes
 from functions.checkout import promo_of, release_code
 from functions.errors import PaymentError
 from functions.outbox import queue_apology, queue_order_emails
+from functions.refunds import settle_refunds
 from functions.store import Checkout, Store
-from shop.orders import Address, InvalidTransition, Order, OrderEvent, OrderStatus
+from shop.orders import Address, Order, OrderEvent, OrderStatus
 from shop.published import PublishedShop
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class Services:
     shop: PublishedShop
     store: Store
     payments: StripePayments | None = None
+    event_id: str = ""  # the event being handled (set by handle_event), for histories
 
 
 Handler = Callable[[Services, Mapping[str, Any], dt.datetime], str]
@@ -217,6 +219,7 @@ def _apply(
     checkout = _checkout_for(services, session)
     if checkout is None:
         return "unknown session"
+    note = f"stripe {note} {services.event_id}".rstrip()  # who caused it, for the history
     order = _record(services, checkout, session, status, note, now)
     order = _settle(services, checkout, order, session, now)
     return f"order {order.number} {order.status}"
@@ -252,6 +255,7 @@ def on_session_expired(services: Services, session: Mapping[str, Any], now: dt.d
 
 
 def on_charge_refunded(services: Services, charge: Mapping[str, Any], now: dt.datetime) -> str:
+    """The order, stock and refund e-mails follow the charge's refunds (functions.refunds)."""
     payment = charge.get("payment_intent")
     checkout = services.store.find_checkout_by_payment(str(payment)) if payment else None
     if checkout is None:
@@ -260,21 +264,11 @@ def on_charge_refunded(services: Services, charge: Mapping[str, Any], now: dt.da
     if order is None:
         # The payment's own event has not landed yet: fail, so Stripe retries this later.
         raise RetryLater(f"refund of {checkout.session_id} before its order")
-    full = int(charge.get("amount_refunded") or 0) >= int(charge.get("amount") or 0)
-    status = OrderStatus.REFUNDED if full else OrderStatus.PARTIALLY_REFUNDED
-    refunded = int(charge.get("amount_refunded") or 0)
-    issue_credit_notes(services.store, services.shop, order, refunded, now)  # idempotent
-    if order.status in (OrderStatus.REFUNDED,):
-        return "already refunded"
-    try:
-        services.store.set_order_status(
-            checkout.session_id, status, f"charge.refunded {charge.get('amount_refunded')}", now
-        )
-    except InvalidTransition:
-        # Retrying cannot change the answer: acknowledge, and leave it for the merchant.
-        log.error("refund of order %s in status %s not recorded", order.number, order.status)
-        return "refund not applicable"
-    return f"order {order.number} {status}"
+    cause = f"stripe charge.refunded {services.event_id}".rstrip()
+    amount = int(charge.get("amount_refunded") or 0)
+    issue_credit_notes(services.store, services.shop, order, amount, now)  # idempotent
+    order = settle_refunds(services.store, services.shop, checkout, amount, cause, now)
+    return f"order {order.number} {order.status}"
 
 
 EVENT_HANDLERS: dict[str, Handler] = {
@@ -298,6 +292,6 @@ def handle_event(
     handler = EVENT_HANDLERS.get(event_type)
     if handler is None:
         return "ignored"
-    outcome = handler(services, obj, now)
+    outcome = handler(replace(services, event_id=event_id), obj, now)
     first = services.store.claim_event(event_id, now)
     return outcome if first else f"{outcome} (replayed)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from email.utils import parseaddr
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +20,14 @@ PAGE_ROLES = (*LEGAL_ROLES, "about")
 # What a late payment for units already sold elsewhere becomes (``oversold:`` in shop.yaml):
 # "hold" waits for the merchant's decision, "refund" refunds it at once with an apology.
 OVERSOLD_POLICIES = ("hold", "refund")
+
+# Carriers' tracking pages, "{tracking}" standing for the parcel's code; shop.yaml's
+# ``carriers:`` adds others or replaces these.
+DEFAULT_CARRIERS: dict[str, str] = {
+    "colissimo": "https://www.laposte.fr/outils/suivre-vos-envois?code={tracking}",
+    "mondial-relay": "https://www.mondialrelay.fr/suivi-de-colis/?numeroExpedition={tracking}",
+}
+TRACKING_PLACEHOLDER = "{tracking}"
 
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -142,6 +150,7 @@ class ShopConfig:
         return next((s for s in self.suppliers if s.id == supplier_id), None)
 
     oversold: str = "hold"  # one of OVERSOLD_POLICIES
+    carriers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CARRIERS))
 
     def discount(self, code: str) -> Discount | None:
         wanted = code.strip().upper()
@@ -174,6 +183,7 @@ SHOP_KEYS = (
     "stock",
     "suppliers",
     "oversold",
+    "carriers",
 )
 DISCOUNT_KEYS = (
     "code",
@@ -235,6 +245,7 @@ def read_config(root: Node, problems: Problems) -> ShopConfig | None:
     low_threshold = None if stock is None else stock.integer("low_threshold", minimum=0)
     suppliers = _suppliers(shop)
     oversold = shop.choice("oversold", OVERSOLD_POLICIES, "hold")
+    carriers = _carriers(shop)
     if None in (name, base_url, currency, legal, tax, email):
         return None
     assert name and base_url and currency and legal and tax and email
@@ -257,7 +268,41 @@ def read_config(root: Node, problems: Problems) -> ShopConfig | None:
         stock_low_threshold=low_threshold,
         suppliers=suppliers,
         oversold=oversold,
+        carriers=carriers,
     )
+
+
+def _carriers(shop: MapReader) -> dict[str, str]:
+    """Comptoir's carriers, with the shop's own added (or replacing them by name)."""
+    carriers = dict(DEFAULT_CARRIERS)
+    node = shop.get("carriers")
+    if node is None:
+        return carriers
+    if not node.is_map:
+        shop.error(
+            node,
+            "'carriers' must list each carrier as 'name: tracking address', e.g. "
+            'colissimo: "https://www.laposte.fr/outils/suivre-vos-envois?code={tracking}"',
+        )
+        return carriers
+    for name, key_node, value in node.entries():
+        if not _ID.fullmatch(name):
+            shop.error(
+                key_node,
+                f"carrier '{name}' must be lower-case letters, digits, '-' or '_' "
+                "(e.g. mondial-relay)",
+            )
+            continue
+        url = value.text.strip() if value.is_scalar and not value.is_null else ""
+        if not re.fullmatch(r"https?://[^\s]+", url) or url.count(TRACKING_PLACEHOLDER) != 1:
+            shop.error(
+                value,
+                f"carrier '{name}' needs its tracking page's address with {{tracking}} where "
+                'the parcel\'s code goes, e.g. "https://suivi.example/?code={tracking}"',
+            )
+            continue
+        carriers[name] = url
+    return carriers
 
 
 def _base_url(shop: MapReader) -> str | None:

@@ -8,14 +8,16 @@ along ``TRANSITIONS``, each move kept in the order's history.
 ``encode_priced``/``decode_priced`` and ``encode_order``/``decode_order`` are
 the one codec between these values and plain JSON-able dicts, for every store:
 the round trip is exact, and a ``format`` field makes a dict written by another
-version either read or refused with ``OrderFormatError``. ``legacy_priced`` and
+version either read or refused with ``OrderFormatError``. Shipments and refunds are
+written only when an order has some, so an order without them encodes as it did
+before they existed, and such stored orders decode unchanged. ``legacy_priced`` and
 ``legacy_order`` read what the version before this codec stored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -153,6 +155,53 @@ class OrderEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class LineQuantity:
+    """Some units of one of the order's SKUs (shipped, refunded, put back)."""
+
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    """A parcel sent: what was in it and how to follow it."""
+
+    number: int  # 1, 2 … in the order's shipments
+    at: dt.datetime  # UTC
+    carrier: str  # the carrier's key in shop.yaml's ``carriers``
+    tracking: str
+    tracking_url: str
+    lines: tuple[LineQuantity, ...]
+    by: str  # who shipped it, e.g. "merchant via CLI"
+
+
+class RefundState(StrEnum):
+    REQUESTED = "requested"  # recorded, then asked of Stripe; its charge.refunded confirms it
+    REFUNDED = "refunded"  # Stripe's charge.refunded counted it
+    FAILED = "failed"  # Stripe refused it: nothing was refunded
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """A refund of (part of) an order's payment, recorded before Stripe is asked.
+
+    ``key`` is the idempotency key Stripe is given, so asking again refunds once.
+    """
+
+    key: str
+    amount: Money
+    lines: tuple[LineQuantity, ...]  # the units it pays back (none: an amount only)
+    restock: bool  # ``lines`` go back on the shelf once refunded
+    cancel: bool  # the refund of a cancellation: the order becomes cancelled
+    state: RefundState
+    requested_at: dt.datetime  # UTC
+    requested_by: str  # e.g. "merchant via CLI"
+    refund_id: str = ""  # Stripe's re_…, once it answered
+    settled_at: dt.datetime | None = None  # when charge.refunded counted it (or it failed)
+    settled_by: str = ""  # e.g. "stripe charge.refunded evt_…", or Stripe's refusal
+
+
+@dataclass(frozen=True, slots=True)
 class Order:
     """An order as recorded: everything needed to ship it, mail it and account for it."""
 
@@ -167,10 +216,46 @@ class Order:
     shipping_address: Address | None  # None for a pickup
     marketing_consent: bool
     history: tuple[OrderEvent, ...] = ()
+    shipments: tuple[Shipment, ...] = ()
+    refunds: tuple[Refund, ...] = ()
 
     @property
     def currency(self) -> str:
         return self.priced.currency
+
+    def ordered_quantities(self) -> dict[str, int]:
+        return _add_up(LineQuantity(line.sku, line.quantity) for line in self.priced.lines)
+
+    def shipped_quantities(self) -> dict[str, int]:
+        return _add_up(line for shipment in self.shipments for line in shipment.lines)
+
+    def refunded_quantities(self) -> dict[str, int]:
+        """Units paid back or being paid back (refunds Stripe refused are not counted)."""
+        live = (r for r in self.refunds if r.state != RefundState.FAILED)
+        return _add_up(line for refund in live for line in refund.lines)
+
+    def to_ship(self) -> dict[str, int]:
+        """Units still to send: ordered, less shipped, less refunded (never sent)."""
+        shipped, refunded = self.shipped_quantities(), self.refunded_quantities()
+        left = {
+            sku: quantity - shipped.get(sku, 0) - refunded.get(sku, 0)
+            for sku, quantity in self.ordered_quantities().items()
+        }
+        return {sku: quantity for sku, quantity in left.items() if quantity > 0}
+
+    def refundable(self) -> Money:
+        """What can still be refunded: the total less every refund not refused."""
+        asked = sum(r.amount.amount for r in self.refunds if r.state != RefundState.FAILED)
+        return Money(max(self.total.amount - asked, 0), self.currency)
+
+    def refunded(self) -> Money:
+        """What Stripe confirmed refunding."""
+        done = sum(r.amount.amount for r in self.refunds if r.state == RefundState.REFUNDED)
+        return Money(done, self.currency)
+
+    def noted(self, note: str, at: dt.datetime) -> Order:
+        """This order with ``note`` added to its history, its status unchanged."""
+        return replace(self, history=(*self.history, OrderEvent(at, self.status, note)))
 
     @property
     def total(self) -> Money:
@@ -189,6 +274,13 @@ class Order:
                 f"order {self.number}: {self.status} -> {status} is not allowed"
             )
         return replace(self, status=status, history=(*self.history, OrderEvent(at, status, note)))
+
+
+def _add_up(lines: Iterable[LineQuantity]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for line in lines:
+        total[line.sku] = total.get(line.sku, 0) + line.quantity
+    return total
 
 
 def priced_order(quote: Quote) -> PricedOrder:
@@ -244,7 +336,7 @@ def encode_order(order: Order) -> dict[str, Any]:
     Times are written in UTC (the same instant comes back); naive ones raise ValueError.
     """
     address = order.shipping_address
-    return {
+    encoded: dict[str, Any] = {
         "format": FORMAT,
         "session_id": order.session_id,
         "number": order.number,
@@ -260,6 +352,45 @@ def encode_order(order: Order) -> dict[str, Any]:
             {"at": _moment_text(e.at), "status": e.status.value, "note": e.note}
             for e in order.history
         ],
+    }
+    # Only when there are some: an order without them stays as it was encoded before.
+    if order.shipments:
+        encoded["shipments"] = [_shipment_fields(s) for s in order.shipments]
+    if order.refunds:
+        encoded["refunds"] = [_refund_fields(r) for r in order.refunds]
+    return encoded
+
+
+def _lines_fields(lines: Sequence[LineQuantity]) -> list[dict[str, Any]]:
+    return [{"sku": line.sku, "quantity": line.quantity} for line in lines]
+
+
+def _shipment_fields(shipment: Shipment) -> dict[str, Any]:
+    return {
+        "number": shipment.number,
+        "at": _moment_text(shipment.at),
+        "carrier": shipment.carrier,
+        "tracking": shipment.tracking,
+        "tracking_url": shipment.tracking_url,
+        "lines": _lines_fields(shipment.lines),
+        "by": shipment.by,
+    }
+
+
+def _refund_fields(refund: Refund) -> dict[str, Any]:
+    settled = refund.settled_at
+    return {
+        "key": refund.key,
+        "amount": refund.amount.amount,
+        "lines": _lines_fields(refund.lines),
+        "restock": refund.restock,
+        "cancel": refund.cancel,
+        "state": refund.state.value,
+        "requested_at": _moment_text(refund.requested_at),
+        "requested_by": refund.requested_by,
+        "refund_id": refund.refund_id,
+        "settled_at": None if settled is None else _moment_text(settled),
+        "settled_by": refund.settled_by,
     }
 
 
@@ -385,6 +516,7 @@ def _priced(data: Mapping[str, Any]) -> PricedOrder:
 
 def _order(data: Mapping[str, Any]) -> Order:
     address = data["shipping_address"]
+    currency = _text(data["priced"]["currency"])
     return Order(
         session_id=_text(data["session_id"]),
         number=_text(data["number"]),
@@ -400,6 +532,41 @@ def _order(data: Mapping[str, Any]) -> Order:
             OrderEvent(_moment(e["at"]), OrderStatus(e["status"]), _text(e["note"]))
             for e in _list(data["history"])
         ),
+        shipments=tuple(_shipment(s) for s in _list(data.get("shipments", []))),
+        refunds=tuple(_refund(r, currency) for r in _list(data.get("refunds", []))),
+    )
+
+
+def _line_quantities(value: object) -> tuple[LineQuantity, ...]:
+    return tuple(LineQuantity(_text(x["sku"]), _integer(x["quantity"])) for x in _list(value))
+
+
+def _shipment(data: Mapping[str, Any]) -> Shipment:
+    return Shipment(
+        number=_integer(data["number"]),
+        at=_moment(data["at"]),
+        carrier=_text(data["carrier"]),
+        tracking=_text(data["tracking"]),
+        tracking_url=_text(data["tracking_url"]),
+        lines=_line_quantities(data["lines"]),
+        by=_text(data["by"]),
+    )
+
+
+def _refund(data: Mapping[str, Any], currency: str) -> Refund:
+    settled = data["settled_at"]
+    return Refund(
+        key=_text(data["key"]),
+        amount=Money(_integer(data["amount"]), currency),
+        lines=_line_quantities(data["lines"]),
+        restock=_flag(data["restock"]),
+        cancel=_flag(data["cancel"]),
+        state=RefundState(data["state"]),
+        requested_at=_moment(data["requested_at"]),
+        requested_by=_text(data["requested_by"]),
+        refund_id=_text(data["refund_id"]),
+        settled_at=None if settled is None else _moment(settled),
+        settled_by=_text(data["settled_by"]),
     )
 
 

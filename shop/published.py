@@ -373,6 +373,7 @@ def _config_json(config: ShopConfig) -> dict[str, Any]:
             for s in config.suppliers
         ],
         "oversold": config.oversold,
+        "carriers": dict(config.carriers),
     }
 
 
@@ -494,4 +495,5 @@ def _config(entry: Mapping[str, Any]) -> ShopConfig:
         stock_low_threshold=_optional(entry.get("stock_low_threshold"), _integer),
         suppliers=tuple(Supplier(**s) for s in entry.get("suppliers", ())),
         oversold=str(entry.get("oversold", "hold")),
+        carriers={str(name): str(url) for name, url in entry["carriers"].items()},
     )

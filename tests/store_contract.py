@@ -28,6 +28,7 @@ from functions.store import (
     Checkout,
     InsufficientStock,
     IssuedDocument,
+    OrderQuery,
     OutgoingMail,
     StockCount,
     StockHold,
@@ -45,6 +46,7 @@ from shop.orders import (
     OrderLine,
     OrderStatus,
     PricedOrder,
+    Shipment,
     VatAmount,
 )
 from shop.returns import ReturnEvent, ReturnLine, ReturnRequest, ReturnSource, ReturnStatus
@@ -522,6 +524,108 @@ class StoreContract:
         assert [order.session_id for order in store.list_orders(limit=2)] == ["cs_a", "cs_b"]
         assert store.list_orders(limit=0) == []
 
+    # -- orders: the back room --------------------------------------------------------
+
+    def test_find_orders_by_status_dates_email_and_sku(self, store: Store) -> None:
+        other_lines = (OrderLine("BOL", "Bol", 1, eur(2400), eur(0), eur(2400), Decimal("20")),)
+        for index, (status, email) in enumerate(
+            [
+                (OrderStatus.PAID, "lea@example.fr"),
+                (OrderStatus.FULFILLED, "Lea@Example.FR"),
+                (OrderStatus.PAID, "max@example.fr"),
+                (OrderStatus.REFUNDED, "lea@example.fr"),
+            ]
+        ):
+            order = make_order(
+                f"cs_{index}", status=status, created_at=NOW + dt.timedelta(days=index)
+            )
+            if index == 2:
+                order = replace(order, priced=replace(order.priced, lines=other_lines))
+            store.create_order(replace(order, email=email))
+
+        def found(query: OrderQuery, limit: int = 100) -> list[str]:
+            return [order.session_id for order in store.find_orders(query, limit)]
+
+        assert found(OrderQuery()) == ["cs_3", "cs_2", "cs_1", "cs_0"]
+        assert found(OrderQuery(), limit=2) == ["cs_3", "cs_2"]
+        assert found(OrderQuery(statuses=frozenset({OrderStatus.PAID}))) == ["cs_2", "cs_0"]
+        day = dt.timedelta(days=1)
+        assert found(OrderQuery(created_from=NOW + day, created_before=NOW + 3 * day)) == [
+            "cs_2",
+            "cs_1",
+        ]
+        assert found(OrderQuery(created_before=NOW + day)) == ["cs_0"]
+        assert found(OrderQuery(email=" LEA@example.fr")) == ["cs_3", "cs_1", "cs_0"]
+        assert found(OrderQuery(sku="BOL")) == ["cs_2"]
+        assert found(OrderQuery(sku="THE-VERT", statuses=frozenset({OrderStatus.PAID}))) == ["cs_0"]
+        assert found(OrderQuery(sku="NOPE")) == []
+        assert found(OrderQuery(), limit=0) == []
+
+    def test_find_an_order_by_its_number(self, store: Store) -> None:
+        numbered = replace(make_order("cs_n"), number="CT-20260301-ABC123")
+        store.create_order(numbered)
+        store.create_order(replace(make_order("cs_m"), number="CT-20260301-ABC124"))
+        assert store.find_order_by_number("CT-20260301-ABC123") == numbered
+        assert store.find_order_by_number("CT-20260301-ABC12") is None
+        assert store.find_order_by_number("CT-20260302-ABC123") is None
+
+    def test_update_order_writes_the_change_atomically(self, make_store: MakeStore) -> None:
+        store = make_store()
+        store.create_order(make_order())
+        shipment = Shipment(1, NOW, "colissimo", "8R1", "https://t/8R1", (), "test")
+
+        def ship(order: Order) -> Order:
+            return replace(
+                order,
+                shipments=(*order.shipments, replace(shipment, number=len(order.shipments) + 1)),
+            )
+
+        results = run_together(6, lambda _: make_store().update_order("cs_test_1", ship))
+        assert not [r for r in results if isinstance(r, Exception)]
+        stored = store.get_order("cs_test_1")
+        assert stored is not None
+        assert [s.number for s in stored.shipments] == [1, 2, 3, 4, 5, 6]
+
+        def refuse(order: Order) -> Order:
+            raise InvalidTransition("no")
+
+        with pytest.raises(InvalidTransition):
+            store.update_order("cs_test_1", refuse)
+        assert store.get_order("cs_test_1") == stored
+        assert store.update_order("cs_test_1", lambda order: order) == stored
+        moved = store.update_order(
+            "cs_test_1", lambda order: order.moved(OrderStatus.FULFILLED, "shipped", NOW)
+        )
+        assert store.get_order("cs_test_1") == moved
+        assert store.find_orders(OrderQuery(statuses=frozenset({OrderStatus.FULFILLED}))) == [moved]
+        with pytest.raises(KeyError):
+            store.update_order("cs_test_nope", lambda order: order)
+
+    def test_restock_puts_units_back_once_per_key(self, store: Store) -> None:
+        store.sync_stock({"A": 5, "B": 5})
+        store.reserve("k1", {"A": 3, "B": 1, "U": 1}, LATER, NOW)
+        store.commit_reservation("k1", NOW)
+        assert store.available(["A", "B"], NOW) == {"A": 2, "B": 4}
+        assert store.restock("r1", "k1", {"A": 1, "U": 1}) is True
+        assert store.restock("r1", "k1", {"A": 1}) is False
+        assert store.available(["A", "B", "U"], NOW) == {"A": 3, "B": 4, "U": None}
+        assert store.restock("r2", "k1", {"A": 9, "B": 1}) is True  # no more than was sold
+        assert store.available(["A", "B"], NOW) == {"A": 5, "B": 5}
+
+    def test_restock_forgets_recounted_cancelled_and_unknown_sales(self, store: Store) -> None:
+        store.sync_stock({"A": 5})
+        store.reserve("k1", {"A": 2}, LATER, NOW)
+        store.commit_reservation("k1", NOW)
+        store.sync_stock({"A": 4})  # the merchant counted the shelf, that sale included
+        assert store.restock("r1", "k1", {"A": 2}) is True
+        assert store.available(["A"], NOW) == {"A": 4}
+        store.reserve("k2", {"A": 1}, LATER, NOW)
+        store.commit_reservation("k2", NOW)
+        store.cancel_sale("k2")
+        assert store.restock("r2", "k2", {"A": 1}) is True
+        assert store.restock("r3", "k-unknown", {"A": 1}) is True
+        assert store.available(["A"], NOW) == {"A": 4}
+
     # -- checkouts ----------------------------------------------------------------
 
     def test_checkout_round_trip(self, store: Store) -> None:
@@ -869,15 +973,15 @@ class StoreContract:
         outcomes = run_together(8, lambda i: store.update_return(received, ReturnStatus.REQUESTED))
         assert sorted(outcomes, key=str) == [False] * 7 + [True]
 
-    def test_restock_puts_units_back_once_per_key(self, store: Store) -> None:
+    def test_a_returns_restock_goes_through_its_sale_once(self, store: Store) -> None:
         store.sync_stock({"A": 3})
         store.reserve("k1", {"A": 3, "FREE": 1}, LATER, NOW)
         store.commit_reservation("k1", NOW)
         assert store.available(["A"], NOW) == {"A": 0}
-        assert store.restock("return:R1", {"A": 2, "FREE": 1}, NOW) is True
-        assert store.restock("return:R1", {"A": 2, "FREE": 1}, NOW) is False
+        assert store.restock("return:R1", "k1", {"A": 2, "FREE": 1}) is True
+        assert store.restock("return:R1", "k1", {"A": 2, "FREE": 1}) is False
         assert store.available(["A", "FREE"], NOW) == {"A": 2, "FREE": None}
-        assert store.restock("return:R2", {"A": 1}, NOW) is True
+        assert store.restock("return:R2", "k1", {"A": 1}) is True
         assert store.available(["A"], NOW) == {"A": 3}
 
 

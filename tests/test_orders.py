@@ -22,6 +22,7 @@ from shop.orders import (
     Address,
     Delivery,
     InvalidTransition,
+    LineQuantity,
     Order,
     OrderDiscount,
     OrderEvent,
@@ -29,6 +30,9 @@ from shop.orders import (
     OrderLine,
     OrderStatus,
     PricedOrder,
+    Refund,
+    RefundState,
+    Shipment,
     VatAmount,
     decode_order,
     decode_priced,
@@ -72,6 +76,36 @@ orders = st.builds(
     st.lists(st.builds(OrderEvent, moments, st.sampled_from(OrderStatus), texts), max_size=3).map(
         tuple
     ),
+    st.lists(
+        st.builds(
+            Shipment,
+            st.integers(1, 9),
+            moments,
+            texts,
+            texts,
+            texts,
+            st.lists(st.builds(LineQuantity, texts, st.integers(1, 99)), max_size=2).map(tuple),
+            texts,
+        ),
+        max_size=2,
+    ).map(tuple),
+    st.lists(
+        st.builds(
+            Refund,
+            texts,
+            moneys,
+            st.lists(st.builds(LineQuantity, texts, st.integers(1, 99)), max_size=2).map(tuple),
+            st.booleans(),
+            st.booleans(),
+            st.sampled_from(RefundState),
+            moments,
+            texts,
+            texts,
+            st.none() | moments,
+            texts,
+        ),
+        max_size=2,
+    ).map(tuple),
 )
 
 
@@ -83,6 +117,12 @@ def test_an_order_comes_back_exactly_through_json(order: Order) -> None:
     encoded = json.loads(json.dumps(encode_order(order)))
     assert decode_order(encoded) == order
     assert encoded["format"] == FORMAT
+
+
+def test_an_order_without_shipments_or_refunds_encodes_as_before_they_existed() -> None:
+    encoded = encode_order(make_order())
+    assert "shipments" not in encoded and "refunds" not in encoded
+    assert decode_order(encoded).shipments == () and decode_order(encoded).refunds == ()
 
 
 @given(priced_orders)

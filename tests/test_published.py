@@ -201,6 +201,7 @@ rules = st.builds(
     st.lists(suppliers, max_size=2),
     st.none() | st.integers(0, 100),
     st.sampled_from(OVERSOLD_POLICIES),
+    st.dictionaries(st.from_regex(r"[a-z][a-z0-9-]{0,15}", fullmatch=True), _text, max_size=3),
 )
 def test_any_catalogue_and_rules_round_trip_exactly(
     items: list[Product],
@@ -209,6 +210,7 @@ def test_any_catalogue_and_rules_round_trip_exactly(
     makers: list[Supplier],
     low_threshold: int | None,
     oversold: str,
+    carriers: dict[str, str],
 ) -> None:
     base = example()
     config = base.config.__class__(
@@ -219,6 +221,7 @@ def test_any_catalogue_and_rules_round_trip_exactly(
             "suppliers": tuple(makers),
             "stock_low_threshold": low_threshold,
             "oversold": oversold,
+            "carriers": carriers,
         }
     )
     shop = PublishedShop.of(config, Catalogue(tuple(items)), base.pages, base.emails)

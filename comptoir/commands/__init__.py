@@ -9,14 +9,15 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from comptoir.commands import invoices, returns, stock
+from comptoir.commands import invoices, orders, returns, stock
 
 # (the subparsers of `comptoir`, the parser of the options every command takes: --shop)
 Register = Callable[[Any, argparse.ArgumentParser], None]
 
 # Each concern's module adds its register function here, one line each.
 REGISTRARS: list[Register] = [
-    stock.register,
-    invoices.register,
+    orders.register,
     returns.register,
+    invoices.register,
+    stock.register,
 ]

@@ -153,7 +153,7 @@ def receive_return(backroom: BackRoom, rid: str) -> ReturnRequest:
         if not store.update_return(received, ReturnStatus.REQUESTED):
             return receive_return(backroom, rid)  # received meanwhile: carry on from there
         ret = received
-    store.restock(f"return:{rid}", _quantities(ret), now)
+    store.restock(f"return:{rid}", checkout.hold_key, _quantities(ret))
     amount = refund_for(order, ret.lines, whole_order=_completes_order(backroom, order, ret))
     refund_id = None
     if amount.amount > 0:
