@@ -11,11 +11,9 @@
     make = (tag, props) => Object.assign(document.createElement(tag), props),
     // Texts translated by the page's template; "{item}" stands for a product's name.
     T = JSON.parse($("#cart-i18n")?.textContent || "{}"),
-    t = (key, item = "") => (T[key] || "").replace("{item}", item);
-
-  // -- storage: {"lines": [{sku, quantity, title, price, url, image}]} ------------------
-
-  const clamp = n => Math.min(Math.max(Math.floor(n) || 1, 1), 99),
+    t = (key, item = "") => (T[key] || "").replace("{item}", item),
+    // -- storage: {"lines": [{sku, quantity, title, price, url, image}]} ----------------
+    clamp = n => Math.min(Math.max(Math.floor(n) || 1, 1), 99),
     str = v => typeof v == "string" ? v : "",
     // Only root-relative URLs ("/products/…"): never another site, never "javascript:".
     local = v => /^\/(?!\/)/.test(v) ? str(v) : "";
@@ -63,17 +61,15 @@
     announce = (message, link) => {
       status.replaceChildren(status.firstChild?.data == message ? message + "\u00a0" : message);
       if (link) status.append(" ", make("a", {href: link, textContent: t("view")}));
-    };
-
-  // Adds a line to the stored cart and, when it has a title, says so with a link to the cart.
-  const add = (line, link) => {
-    const lines = read();
-    if (put(lines, line)) return announce(t("full"));
-    save(lines);
-    if (line.title) announce(t("added", line.title), link);
-  };
-
-  const list = $("[data-cart]");
+    },
+    // Adds a line to the stored cart and, when it has a title, says so with a link to the cart.
+    add = (line, link) => {
+      const lines = read();
+      if (put(lines, line)) return announce(t("full"));
+      save(lines);
+      if (line.title) announce(t("added", line.title), link);
+    },
+    list = $("[data-cart]");
   badge(read());
   addEventListener("pageshow", () => badge(read()));
   // Another tab changed the cart.
@@ -126,12 +122,10 @@
 
   // Lines given in the address (the product form without JavaScript, a shared link, or
   // the link to pay again that a failed payment's e-mail carries): ?sku=…&quantity=…, repeated.
-  const query = new URLSearchParams(location.search);
-  if (query.get("sku")) {
-    const quantities = query.getAll("quantity");
-    query.getAll("sku").forEach((sku, i) => add({sku, quantity: quantities[i]}));
-    history.replaceState(null, "", location.pathname);
-  }
+  const query = new URLSearchParams(location.search),
+    get = name => query.getAll(name);
+  get("sku").forEach((sku, i) => add({sku, quantity: get("quantity")[i]}));
+  if (get("sku")[0]) history.replaceState(null, "", location.pathname);
 
   // One line, cloned from the page's <template id="cart-line">. Its elements with
   // data-label="key" get the text "key" (with the product's name) as their aria-label.
