@@ -172,6 +172,9 @@ def test_comptoir_build_and_the_api_origin(tmp_path: Path) -> None:
 def test_production_build_refuses_to_publish_without_the_functions(tmp_path: Path) -> None:
     shop = tmp_path / "shop"
     shutil.copytree(MINI, shop)
+    # A shop of its own (a production build refuses the fixture's .example identity).
+    config = shop / "content" / "shop.yaml"
+    config.write_text(config.read_text().replace("mini.example", "mini-poterie.fr"))
     done = comptoir(shop, "--production")
     assert done.returncode == 1
     assert done.stderr.startswith("COMPTOIR_API_ORIGIN is not set")
