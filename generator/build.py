@@ -291,7 +291,7 @@ def _build_site(
     search = SearchIndex(root / ".cache" / "search.json", output, previous)
     _remove_stale(output, state.produced | search.kept, previous)
     try:  # once the stale pages are gone: Pagefind reads every page of the folder
-        state.written += search.update(state.produced, state.folders, _remove_stale)
+        state.written += search.update(state.produced, state.folders, _remove_stale, progress)
     except SearchIndexError as error:
         raise BuildError([error.problem]) from error
     # Last, once every page is written: the functions never price with a catalogue

@@ -73,7 +73,13 @@ class SearchIndex:
             return None
         return data.get("signature") if isinstance(data, dict) else None
 
-    def update(self, produced: set[str], folders: set[str], remove: Callable[..., None]) -> int:
+    def update(
+        self,
+        produced: set[str],
+        folders: set[str],
+        remove: Callable[..., None],
+        progress: Callable[[str], None] = lambda _: None,
+    ) -> int:
         """Index the site unless its pages are those of the last index; returns the number
         of index files written. ``produced`` gains the index's files; ``remove(output,
         produced, previous)`` deletes the last index's files that are no longer in it."""
@@ -88,6 +94,7 @@ class SearchIndex:
             produced |= self.kept  # the pages are those the index was made from
             return 0
         self.cache.unlink(missing_ok=True)  # an interrupted run must not look finished
+        progress("Indexing the site for search…")
         aside = self.cache.parent / f"pagefind-{os.getpid()}.tmp"
         try:
             _run_pagefind(self.output, aside)
