@@ -107,7 +107,8 @@ def test_sitemap_lists_every_public_page(mini: Path) -> None:
     pages = {
         "https://mini.example" + url_of(output, page)
         for page in output.rglob("*.html")
-        if page.name != "404.html" and not url_of(output, page).startswith(("/cart/", "/order/"))
+        if page.name != "404.html"
+        and not url_of(output, page).startswith(("/cart/", "/order/", "/search/"))
     }
     assert listed == pages
     assert "Sitemap: https://mini.example/sitemap.xml" in (output / "robots.txt").read_text()
@@ -209,6 +210,12 @@ def test_rebuild_after_a_price_edit_touches_only_dependent_pages(tmp_path: Path)
     assert edited.rendered == 5  # the product, its category, its two tags, home
     after = snapshot()
     changed = {path for path in before if after.get(path) != before[path]}
+    # The search index (generator/search.py) is made again: only the edited product's
+    # fragment and the files naming it change; every other page's fragment is untouched.
+    index = {path for path in changed | (set(after) - set(before)) if path.startswith("pagefind/")}
+    assert 0 < len([p for p in index if p.startswith("pagefind/fragment/")]) <= 2
+    assert len(index) < 10
+    changed -= index
     # The product, the listings showing it (its category, its tags, home) and the catalogue.
     assert changed == {
         "products/bol/index.html",
