@@ -11,6 +11,7 @@
     list = $("[data-search-results]"),
     status = $("[data-search-status]"),
     more = $("[data-search-more]"),
+    browse = $(".search-browse"),
     template = $("#search-result");
   if (!field || !list || !status || !template) return;
 
@@ -83,6 +84,12 @@
     return items[0];
   };
 
+  // search.css keeps a screen for the results and hides the categories until they are in.
+  const settle = empty => {
+    list.classList.toggle("is-empty", empty);
+    browse?.classList.add("is-shown");
+  };
+
   const search = async query => {
     const ask = ++asked;
     query = query.trim();
@@ -94,6 +101,7 @@
       list.replaceChildren();
       status.textContent = "";
       if (more) more.hidden = true;
+      settle(true);
       return;
     }
     status.textContent = t("searching");
@@ -108,8 +116,11 @@
       if (ask !== asked) return;
       const count = found.length;
       status.textContent = t(count === 0 ? "none" : count === 1 ? "one" : "many", {count, query});
+      settle(count === 0);
     } catch (error) {
-      if (ask === asked) status.textContent = t("failed");
+      if (ask !== asked) return;
+      status.textContent = t("failed");
+      settle(true);
       console.warn("search:", error);
     }
   };
@@ -153,5 +164,8 @@
   const query = new URLSearchParams(location.search).get("q") || "";
   field.value = query;
   if (query) search(query);
-  else field.focus();
+  else {
+    settle(true);
+    field.focus();
+  }
 })();
