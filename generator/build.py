@@ -42,6 +42,7 @@ from generator.presenters import (
 )
 from generator.price_history import record_prices
 from generator.publish import DEFAULT_THEME, published_shop
+from generator.search import SearchIndex, SearchIndexError
 from shop.catalog_file import catalog_text
 from shop.catalogue import Catalogue
 from shop.coherence import check_coherence, invented
@@ -296,7 +297,12 @@ def _build_site(
         "robots.txt",
         f"User-agent: *\nAllow: /\nDisallow: /order/\n\nSitemap: {config.url('/sitemap.xml')}\n",
     )
-    _remove_stale(output, state.produced, previous)
+    search = SearchIndex(root / ".cache" / "search.json", output, previous)
+    _remove_stale(output, state.produced | search.kept, previous)
+    try:  # once the stale pages are gone: Pagefind reads every page of the folder
+        state.written += search.update(state.produced, state.folders, _remove_stale, progress)
+    except SearchIndexError as error:
+        raise BuildError([error.problem]) from error
     # Last, once every page is written: the functions never price with a catalogue
     # the pages do not show yet (`comptoir serve` switches to it when this returns).
     write_published(shop, published)

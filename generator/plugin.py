@@ -121,7 +121,7 @@ _current: dict[str, BuildState | None] = {"state": None}
 
 
 class ShopGenerator(Generator):  # type: ignore[misc]
-    """Home, product, category, tag, cart and 404 pages.
+    """Home, product, category, tag, cart, search and 404 pages.
 
     Product pages render first (in parallel on a cold build: that is where
     Markdown and views are made), then every page that lists products.
@@ -229,6 +229,7 @@ class ShopGenerator(Generator):  # type: ignore[misc]
         yield job("order/index.html", "order", "", dict)
         yield job("retractation/formulaire/index.html", "withdrawal", "", dict)
         yield job("retractation/confirmee/index.html", "withdrawal_done", "", dict)
+        yield job("search/index.html", "search", "", dict)
         yield job("404.html", "404", "", dict)
 
 

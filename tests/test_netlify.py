@@ -103,6 +103,20 @@ def test_the_csp_allows_only_the_site_itself(config: dict[str, Any]) -> None:
         ), directive
 
 
+def test_only_search_may_compile_webassembly(config: dict[str, Any]) -> None:
+    """Pagefind's index (/pagefind/, loaded by /search/) compiles WebAssembly, in the page and
+    in its worker: 'wasm-unsafe-eval' there (never 'unsafe-eval'), the same policy otherwise."""
+    site = csp_directives(headers_for(config, "/")["Content-Security-Policy"])
+    assert "'wasm-unsafe-eval'" not in site["script-src"]
+    for path in ("/search/", "/pagefind/pagefind.js", "/pagefind/pagefind-worker.js"):
+        search = csp_directives(headers_for(config, path)["Content-Security-Policy"])
+        assert search["script-src"] == [*site["script-src"], "'wasm-unsafe-eval'"], path
+        assert {**search, "script-src": site["script-src"]} == site, path
+    fragment = headers_for(config, "/pagefind/fragment/fr_22ab57f.pf_fragment")
+    assert fragment["Cache-Control"] == IMMUTABLE
+    assert headers_for(config, "/pagefind/pagefind.js")["Cache-Control"] != IMMUTABLE
+
+
 def test_fingerprinted_files_are_immutable(
     config: dict[str, Any], example: tuple[Path, Path]
 ) -> None:
@@ -302,11 +316,11 @@ def test_the_site_loads_under_its_csp_without_a_violation(
     )
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.add_init_script(WATCH_VIOLATIONS)
-    policy = headers_for(config, "/")["Content-Security-Policy"]
 
     def visit(path: str) -> None:
         response = page.goto(site + path)
         assert response.status == 200, path
+        policy = headers_for(config, path.partition("?")[0])["Content-Security-Policy"]
         assert response.headers["content-security-policy"] == policy
         page.wait_for_load_state("networkidle")
         problems.extend(f"{path}: {v}" for v in page.evaluate("window.__violations"))
@@ -321,6 +335,9 @@ def test_the_site_loads_under_its_csp_without_a_violation(
     problems.extend(f"/cart/: {v}" for v in page.evaluate("window.__violations"))
     visit(f"/blog/{article}/")
     visit("/mentions-legales/")
+    visit("/search/?q=th%C3%A9")  # Pagefind: WebAssembly, a worker, fetched index files
+    page.wait_for_selector("[data-search-results] li")
+    problems.extend(f"/search/: {v}" for v in page.evaluate("window.__violations"))
     assert problems == []
 
     # The watch works: something the policy forbids is reported.

@@ -254,7 +254,7 @@ def test_no_other_origin_in_any_page(example_output: Path) -> None:
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("which", ["home", "product", "category", "cart"])
+@pytest.mark.parametrize("which", ["home", "product", "category", "cart", "search"])
 def test_lighthouse_mobile_scores(site: str, catalog: dict[str, Any], which: str) -> None:
     product = product_with_variants(catalog)
     path = {
@@ -262,6 +262,7 @@ def test_lighthouse_mobile_scores(site: str, catalog: dict[str, Any], which: str
         "product": product["url"],
         "category": "/category/" + slugify(product["category"]) + "/",
         "cart": "/cart/",
+        "search": "/search/?q=th%C3%A9",
     }[which]
     scores = run_lighthouse(site + path)
     print(f"Lighthouse {which} {path}: {scores}")
