@@ -70,6 +70,7 @@ LABELS: dict[str, dict[str, str]] = {
         "Écoulement : unités vendues sur la période (remboursées déduites) divisées par ces "
         "unités plus le disponible actuel, pour les articles suivis en stock.",
         "Chart": "Graphique",
+        "Table": "Tableau",
     },
     "en": {
         "DEFINITION": "Revenue: paid orders' totals including VAT, less confirmed refunds, "
@@ -204,6 +205,7 @@ table { border-collapse: collapse; width: 100%; font-size: .9rem; }
 caption { text-align: left; color: var(--muted); font-size: .85rem; padding-bottom: 4px; }
 th, td { padding: 4px 8px 4px 0; border-bottom: 1px solid var(--line); text-align: left;
   vertical-align: top; }
+tbody th { white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .out { color: var(--warn); font-weight: 700; }
 details { margin-top: 8px; }
@@ -251,7 +253,7 @@ footer { color: var(--muted); font-size: .85rem; padding-bottom: 24px; }
 {% endfor %}
 </svg>
 {% endif %}
-<div class="scroll"><table>
+<div class="scroll" tabindex="0" role="region" aria-label="{{ say("Table") }}: {{ say("Revenue and orders by month") }}"><table>
 <thead><tr><th scope="col">{{ say("Month") }}</th><th scope="col" class="num">{{ say("Orders") }}</th>
 <th scope="col" class="num">{{ say("Charged") }}</th><th scope="col" class="num">{{ say("Refunded") }}</th>
 <th scope="col" class="num">{{ say("Revenue (TTC)") }}</th><th scope="col" class="num">{{ say("Revenue (HT)") }}</th></tr></thead>
@@ -281,7 +283,7 @@ footer { color: var(--muted); font-size: .85rem; padding-bottom: 24px; }
 
 <section aria-labelledby="customers">
 <h2 id="customers">{{ say("Best customers") }}</h2>
-<div class="scroll"><table>
+<div class="scroll" tabindex="0" role="region" aria-label="{{ say("Table") }}: {{ say("Best customers") }}"><table>
 <thead><tr><th scope="col">{{ say("Customer") }}</th><th scope="col" class="num">{{ say("Orders") }}</th>
 <th scope="col" class="num">{{ say("Revenue") }}</th><th scope="col" class="num">{{ say("Last order") }}</th></tr></thead>
 <tbody>{% for c in report.best_customers %}<tr><td>{{ c.name or c.email }}<br><small>{{ c.email }}</small></td>
@@ -294,7 +296,7 @@ footer { color: var(--muted); font-size: .85rem; padding-bottom: 24px; }
 <section aria-labelledby="stock">
 <h2 id="stock">{{ say("Stock: sell-through and stock-outs") }}</h2>
 <p>{{ say("Stock-outs") }}: <span class="{{ 'out' if report.stock_outs else '' }}">{{ outs }}</span></p>
-<div class="scroll"><table>
+<div class="scroll" tabindex="0" role="region" aria-label="{{ say("Table") }}: {{ say("Stock: sell-through and stock-outs") }}"><table>
 <thead><tr><th scope="col">SKU</th><th scope="col" class="num">{{ say("Sold") }}</th>
 <th scope="col" class="num">{{ say("Available") }}</th><th scope="col" class="num">{{ say("Sell-through") }}</th></tr></thead>
 <tbody>{% for s in report.stock %}<tr><th scope="row">{{ s.sku }}{% if s.out %} <span class="out">({{ say("out of stock") }})</span>{% endif %}</th>

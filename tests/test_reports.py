@@ -351,3 +351,47 @@ def test_the_mailing_list_holds_only_consenting_customers(
         capsys, "customers", "export-marketing", "--segment", "new", "--shop", str(shop)
     )
     assert code == 0 and out.splitlines()[1:] == []  # Léa is no new buyer
+
+
+def test_the_html_report_reads_on_a_phone_and_a_desktop_offline(
+    shop: Path, store: SQLiteStore, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.webtools import launch_browser, run_axe
+
+    hostile = order("cs_hostile", dt.datetime(2026, 3, 8, 9, tzinfo=dt.UTC), name="<b>x</b>")
+    assert store.create_order(hostile)
+    page_file = tmp_path / "report.html"
+    code, out, _ = run(capsys, "report", "--html", str(page_file), "--shop", str(shop))
+    assert code == 0 and str(page_file) in out
+    html = page_file.read_text(encoding="utf-8")
+    assert "<script" not in html and "http://" not in html and "https://" not in html
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html  # autoescaped
+    assert "Chiffre d'affaires" in html or "Chiffre d&#39;affaires" in html  # the shop's French
+    shots = Path(__file__).parent.parent / "var" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            for width, height in ((390, 844), (1280, 900)):
+                # Axe is injected as a script, which the page's own CSP forbids.
+                context = browser.new_context(
+                    viewport={"width": width, "height": height}, bypass_csp=True
+                )
+                page = context.new_page()
+                requests: list[str] = []
+                page.on("request", lambda request, seen=requests: seen.append(request.url))
+                page.goto(page_file.as_uri())
+                assert requests == [page_file.as_uri()]  # nothing fetched: works offline
+                overflow = page.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                )
+                assert overflow <= 0, f"{overflow}px of horizontal overflow at {width}px"
+                assert page.locator("svg[role=img]").count() == 1
+                assert page.locator("ol.bars svg").count() >= 5
+                page.screenshot(path=str(shots / f"report-{width}.png"), full_page=True)
+                assert run_axe(page) == []
+                context.close()
+        finally:
+            browser.close()
