@@ -25,7 +25,7 @@ Items (``{x}`` is a value; times are fixed-width UTC ISO text, so text order is 
     event claim      EVENT#{id}        EVENT      -                     -
     code use         CODE#{code}       USE#{key}  -                     -
     code use count   CODE#{code}       COUNT      -                     -
-    customer         CUSTOMER#{email}  CUSTOMER   -                     -
+    customer         CUSTOMER#{email}  CUSTOMER   CUSTOMERS             {email}
     outbox mail      MAIL#{key}        MAIL       OUTBOX (while unsent) {next_attempt_at}#{key}
     sweep cursor     SWEEP             HOLDS      -                     -
     document counter DOCS#{year}       COUNTER    -                     -
@@ -69,7 +69,11 @@ Access patterns (none scans; every read that decides a write is strongly consist
     claim/release event         Put attribute_not_exists / DeleteItem
     code uses                   TransactWriteItems: USE#{key} Put attribute_not_exists
                                 + COUNT update (``uses < limit`` when limited)
-    record_customer             one UpdateItem (if_not_exists widens consent only)
+    record_customer             one UpdateItem (if_not_exists widens consent only); a yes
+                                from someone not consenting: a second UpdateItem dating it
+    list_customers              Query gsi1 CUSTOMERS (customers recorded before issue 14
+                                are listed once they are recorded again, at their next order)
+    withdraw_consent            UpdateItem conditioned on ``consent`` being true
     outbox                      Put attribute_not_exists; Query gsi1 OUTBOX
                                 (gsi1sk <= now), then a conditional lease per mail
     issue_document              GetItem DOCKEY#{key}, GetItem the year's counter, then one
@@ -133,9 +137,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from functions.sqlite_store import Customer
 from functions.store import (
     Checkout,
+    Customer,
     InsufficientStock,
     IssuedDocument,
     OrderQuery,
@@ -1298,46 +1302,85 @@ class DynamoDBStore:
     # -- customers ----------------------------------------------------------
 
     def record_customer(
-        self, email: str, name: str, marketing_consent: bool, now: dt.datetime
+        self,
+        email: str,
+        name: str,
+        marketing_consent: bool,
+        now: dt.datetime,
+        consent_source: str = "checkout",
     ) -> None:
         at = _s(_text(now))
+        key = _email_key(email)
         sets = [
             "email = :email",
+            "gsi1pk = :customers",
+            "gsi1sk = :email",
             "created_at = if_not_exists(created_at, :at)",
             "updated_at = :at",
             # An empty name never erases a known one.
             "#name = :name" if name else "#name = if_not_exists(#name, :name)",
+            "consent = if_not_exists(consent, :no)",  # a no never narrows it
         ]
-        if marketing_consent:  # consent is widened by a yes, dated when first given
-            sets += ["consent = :yes", "consent_at = if_not_exists(consent_at, :at)"]
-        else:  # a no never narrows it
-            sets.append("consent = if_not_exists(consent, :no)")
         self._call(
             "update_item",
-            Key=_key(f"CUSTOMER#{_email_key(email)}", "CUSTOMER"),
+            Key=_key(f"CUSTOMER#{key}", "CUSTOMER"),
             UpdateExpression="SET " + ", ".join(sets),
             ExpressionAttributeNames={"#name": "name"},
             ExpressionAttributeValues={
-                ":email": _s(_email_key(email)),
+                ":email": _s(key),
+                ":customers": _s("CUSTOMERS"),
                 ":at": at,
                 ":name": _s(name),
-                **({":yes": {"BOOL": True}} if marketing_consent else {":no": {"BOOL": False}}),
+                ":no": {"BOOL": False},
             },
         )
+        if not marketing_consent:
+            return
+        # A yes from someone not consenting (never, or since a withdrawal) is dated now;
+        # from someone consenting it changes nothing.
+        with contextlib.suppress(_ConditionFailed):
+            self._call(
+                "update_item",
+                Key=_key(f"CUSTOMER#{key}", "CUSTOMER"),
+                UpdateExpression="SET consent = :yes, consent_at = :at, consent_source = :source",
+                ConditionExpression="consent = :no",
+                ExpressionAttributeValues={
+                    ":yes": {"BOOL": True},
+                    ":no": {"BOOL": False},
+                    ":at": at,
+                    ":source": _s(consent_source),
+                },
+            )
 
     def get_customer(self, email: str) -> Customer | None:
-        """The customer recorded under this address (case-insensitive), if any."""
         item = self._get(_key(f"CUSTOMER#{_email_key(email)}", "CUSTOMER"))
-        if item is None:
-            return None
-        return Customer(
-            _str(item["email"]),
-            _str(item["name"]),
-            bool(item["consent"]["BOOL"]),
-            _time(_str(item["consent_at"])) if "consent_at" in item else None,
-            _time(_str(item["created_at"])),
-            _time(_str(item["updated_at"])),
+        return None if item is None else _customer(item)
+
+    def list_customers(self) -> list[Customer]:
+        items = self._query(
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :customers",
+            ExpressionAttributeValues={":customers": _s("CUSTOMERS")},
         )
+        return [_customer(item) for item in items]
+
+    def withdraw_consent(self, email: str, now: dt.datetime) -> bool:
+        at = _s(_text(now))
+        try:
+            self._call(
+                "update_item",
+                Key=_key(f"CUSTOMER#{_email_key(email)}", "CUSTOMER"),
+                UpdateExpression="SET consent = :no, consent_withdrawn_at = :at, updated_at = :at",
+                ConditionExpression="consent = :yes",
+                ExpressionAttributeValues={
+                    ":yes": {"BOOL": True},
+                    ":no": {"BOOL": False},
+                    ":at": at,
+                },
+            )
+        except _ConditionFailed:
+            return False
+        return True
 
     # -- mail outbox --------------------------------------------------------
 
@@ -1648,6 +1691,22 @@ def _new_client() -> Any:
 
 
 # -- items <-> values ---------------------------------------------------------------
+
+
+def _customer(item: Item) -> Customer:
+    def moment(name: str) -> dt.datetime | None:
+        return _time(_str(item[name])) if name in item else None
+
+    return Customer(
+        _str(item["email"]),
+        _str(item["name"]),
+        bool(item["consent"]["BOOL"]),
+        moment("consent_at"),
+        _time(_str(item["created_at"])),
+        _time(_str(item["updated_at"])),
+        _str(item["consent_source"]) if "consent_source" in item else None,
+        moment("consent_withdrawn_at"),
+    )
 
 
 def _key(pk: str, sk: str) -> Item:

@@ -23,12 +23,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from functions.store import (
     Checkout,
+    Customer,
     InsufficientStock,
     IssuedDocument,
     OrderQuery,
@@ -219,6 +219,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX restock_lines_by_sale ON restock_lines (sale_key, sku)",
     ),
+    (
+        # customer lists (issue 14): where consent was given, and when it was withdrawn.
+        "ALTER TABLE customers ADD COLUMN consent_source TEXT",
+        "ALTER TABLE customers ADD COLUMN consent_withdrawn_at TEXT",
+        "UPDATE customers SET consent_source = 'checkout' WHERE marketing_consent",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 MAX_IDLE_CONNECTIONS = 8
@@ -237,18 +243,10 @@ _SELECT_CHECKOUTS = (
 )
 
 _SELECT_DOCUMENTS = "SELECT key, year, sequence, body FROM documents"
-
-
-@dataclass(frozen=True, slots=True)
-class Customer:
-    """A customer as recorded (not in the Store contract yet: see ``get_customer``)."""
-
-    email: str
-    name: str
-    marketing_consent: bool
-    consent_at: dt.datetime | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
+_SELECT_CUSTOMERS = (
+    "SELECT email, name, marketing_consent, consent_at, created_at, updated_at,"
+    " consent_source, consent_withdrawn_at FROM customers"
+)
 
 
 class SQLiteStore:
@@ -653,7 +651,12 @@ class SQLiteStore:
     # -- customers ----------------------------------------------------------
 
     def record_customer(
-        self, email: str, name: str, marketing_consent: bool, now: dt.datetime
+        self,
+        email: str,
+        name: str,
+        marketing_consent: bool,
+        now: dt.datetime,
+        consent_source: str = "checkout",
     ) -> None:
         at = _text(now)
         values = {
@@ -661,42 +664,46 @@ class SQLiteStore:
             "name": name,
             "consent": marketing_consent,
             "consent_at": at if marketing_consent else None,
+            "source": consent_source if marketing_consent else None,
             "at": at,
         }
         # Columns on the right of SET read the row as it was before this update.
         with self._transaction(write=True) as conn:
             conn.execute(
-                "INSERT INTO customers"
-                " (email, name, marketing_consent, consent_at, created_at, updated_at)"
-                " VALUES (:email, :name, :consent, :consent_at, :at, :at)"
+                "INSERT INTO customers (email, name, marketing_consent, consent_at,"
+                " consent_source, created_at, updated_at)"
+                " VALUES (:email, :name, :consent, :consent_at, :source, :at, :at)"
                 " ON CONFLICT (email) DO UPDATE SET"
                 " name = CASE WHEN excluded.name <> '' THEN excluded.name ELSE name END,"
                 " marketing_consent = marketing_consent OR excluded.marketing_consent,"
                 " consent_at = CASE WHEN marketing_consent THEN consent_at"
                 " ELSE excluded.consent_at END,"
+                " consent_source = CASE WHEN marketing_consent THEN consent_source"
+                " ELSE excluded.consent_source END,"
                 " updated_at = excluded.updated_at",
                 values,
             )
 
     def get_customer(self, email: str) -> Customer | None:
-        """The customer recorded under this address (case-insensitive), if any."""
         with self._transaction() as conn:
             row = conn.execute(
-                "SELECT email, name, marketing_consent, consent_at, created_at, updated_at"
-                " FROM customers WHERE email = ?",
-                (_email_key(email),),
+                _SELECT_CUSTOMERS + " WHERE email = ?", (_email_key(email),)
             ).fetchone()
-        if row is None:
-            return None
-        address, name, consent, consent_at, created_at, updated_at = row
-        return Customer(
-            address,
-            name,
-            bool(consent),
-            None if consent_at is None else _time(consent_at),
-            _time(created_at),
-            _time(updated_at),
-        )
+        return None if row is None else _customer(row)
+
+    def list_customers(self) -> list[Customer]:
+        with self._transaction() as conn:
+            rows = conn.execute(_SELECT_CUSTOMERS + " ORDER BY email").fetchall()
+        return [_customer(row) for row in rows]
+
+    def withdraw_consent(self, email: str, now: dt.datetime) -> bool:
+        with self._transaction(write=True) as conn:
+            changed = conn.execute(
+                "UPDATE customers SET marketing_consent = 0, consent_withdrawn_at = ?,"
+                " updated_at = ? WHERE email = ? AND marketing_consent",
+                (_text(now), _text(now), _email_key(email)),
+            ).rowcount
+        return changed == 1
 
     # -- returns --------------------------------------------------------------
 
@@ -1155,6 +1162,20 @@ def _return(row: Sequence[Any]) -> ReturnRequest:
         return decode_return(json.loads(data))
     except ValueError as error:  # ReturnFormatError and JSONDecodeError are ValueErrors
         raise StoreError(f"SQLite store: return {rid}: {error}") from error
+
+
+def _customer(row: Sequence[Any]) -> Customer:
+    address, name, consent, consent_at, created_at, updated_at, source, withdrawn_at = row
+    return Customer(
+        address,
+        name,
+        bool(consent),
+        _optional_time(consent_at),
+        _time(created_at),
+        _time(updated_at),
+        source,
+        _optional_time(withdrawn_at),
+    )
 
 
 def _mail(row: Sequence[Any]) -> OutgoingMail:

@@ -115,6 +115,25 @@ class IssuedDocument:
 
 
 @dataclass(frozen=True, slots=True)
+class Customer:
+    """Someone who bought, as recorded at checkout, and their marketing consent.
+
+    ``marketing_consent`` is True only after an explicit yes (``consent_at``, when it was
+    last given, and ``consent_source``, where: e.g. "checkout"); a withdrawal
+    (``withdraw_consent``) turns it off and is dated in ``consent_withdrawn_at``.
+    """
+
+    email: str  # lower-cased, trimmed: the customer's key
+    name: str
+    marketing_consent: bool
+    consent_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    consent_source: str | None = None
+    consent_withdrawn_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OrderQuery:
     """Which orders ``find_orders`` returns; every criterion given must hold."""
 
@@ -267,9 +286,30 @@ class Store(Protocol):
 
     # -- customers ----------------------------------------------------------
     def record_customer(
-        self, email: str, name: str, marketing_consent: bool, now: dt.datetime
+        self,
+        email: str,
+        name: str,
+        marketing_consent: bool,
+        now: dt.datetime,
+        consent_source: str = "checkout",
     ) -> None:
-        """Create or update a customer; consent is only ever widened by an explicit yes."""
+        """Create or update a customer; consent is only ever widened by an explicit yes.
+
+        A yes from someone not consenting (never, or since a withdrawal) is dated ``now``
+        and kept with ``consent_source``; a yes from someone consenting changes neither.
+        """
+
+    # customers (concern "customer lists", issue 14)
+    def get_customer(self, email: str) -> Customer | None:
+        """The customer recorded under this address (whatever its case), if any."""
+
+    def list_customers(self) -> list[Customer]:
+        """Every customer recorded, by e-mail address."""
+
+    def withdraw_consent(self, email: str, now: dt.datetime) -> bool:
+        """Withdraw the customer's marketing consent at ``now`` (an unsubscribe): False,
+        and nothing changes, when there is no such customer or they were not consenting.
+        Only a later explicit yes (``record_customer``) gives it back."""
 
     # -- returns (issue 13: returns and withdrawal) -----------------------------
     def find_orders_by_number(self, number: str) -> list[Order]:

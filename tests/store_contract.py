@@ -5,8 +5,6 @@ A back-end's test module subclasses ``StoreContract`` and provides the
 and the same (initially empty) store, closed by the fixture at teardown.
 ``store`` is the first such handle; override it too if that suits better.
 
-Customers have no read method in the Protocol yet, so their tests read through
-``get_customer(email)`` (see ``ReadsCustomers``), which back-ends provide.
 Call ``pytest.register_assert_rewrite("tests.store_contract")`` before importing
 this module, so its plain asserts explain their failures.
 """
@@ -20,12 +18,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from decimal import Decimal
-from typing import Protocol, TypeVar, cast
+from typing import TypeVar, cast
 
 import pytest
 
 from functions.store import (
     Checkout,
+    Customer,
     InsufficientStock,
     IssuedDocument,
     OrderQuery,
@@ -62,21 +61,6 @@ MakeStore = Callable[[], Store]
 def sell(store: Store, key: str, quantities: dict[str, int], at: dt.datetime) -> None:
     store.reserve(key, quantities, at + dt.timedelta(minutes=30), at)
     assert store.commit_reservation(key, at)
-
-
-class CustomerView(Protocol):
-    @property
-    def email(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def marketing_consent(self) -> bool: ...
-    @property
-    def consent_at(self) -> dt.datetime | None: ...
-
-
-class ReadsCustomers(Protocol):
-    def get_customer(self, email: str) -> CustomerView | None: ...
 
 
 def eur(amount: int) -> Money:
@@ -696,8 +680,8 @@ class StoreContract:
 
     # -- customers ------------------------------------------------------------------
 
-    def customer(self, store: Store, email: str) -> CustomerView | None:
-        return cast(ReadsCustomers, store).get_customer(email)
+    def customer(self, store: Store, email: str) -> Customer | None:
+        return store.get_customer(email)
 
     def test_customer_is_created_then_updated(self, store: Store) -> None:
         assert self.customer(store, "lea@example.fr") is None
@@ -725,6 +709,42 @@ class StoreContract:
         again = self.customer(store, "lea@example.fr")
         assert again is not None
         assert again.consent_at == LATER  # when consent was first given
+
+    def test_customers_are_listed_by_address_with_where_consent_came_from(
+        self, store: Store
+    ) -> None:
+        assert store.list_customers() == []
+        store.record_customer("Zoe@Example.fr", "Zoé", False, NOW)
+        store.record_customer("lea@example.fr", "Léa", True, NOW, consent_source="checkout")
+        listed = store.list_customers()
+        assert [c.email for c in listed] == ["lea@example.fr", "zoe@example.fr"]
+        lea, zoe = listed
+        assert (lea.marketing_consent, lea.consent_at, lea.consent_source) == (
+            True,
+            NOW,
+            "checkout",
+        )
+        assert (zoe.marketing_consent, zoe.consent_source, zoe.consent_withdrawn_at) == (
+            False,
+            None,
+            None,
+        )
+
+    def test_a_withdrawn_consent_comes_back_only_with_a_new_yes(self, store: Store) -> None:
+        assert store.withdraw_consent("nobody@example.fr", NOW) is False
+        store.record_customer("lea@example.fr", "Léa", True, NOW)
+        assert store.withdraw_consent("LEA@example.fr", LATER) is True
+        assert store.withdraw_consent("lea@example.fr", LATER + SECOND) is False  # done before
+        withdrawn = self.customer(store, "lea@example.fr")
+        assert withdrawn is not None
+        assert (withdrawn.marketing_consent, withdrawn.consent_withdrawn_at) == (False, LATER)
+        store.record_customer("lea@example.fr", "Léa", False, LATER + HOUR)  # a no: still out
+        assert [c.marketing_consent for c in store.list_customers()] == [False]
+        again_at = LATER + 2 * HOUR
+        store.record_customer("lea@example.fr", "Léa", True, again_at, consent_source="checkout")
+        again = self.customer(store, "lea@example.fr")
+        assert again is not None
+        assert (again.marketing_consent, again.consent_at) == (True, again_at)
 
     # -- mail outbox ------------------------------------------------------------------
 
