@@ -45,6 +45,14 @@ def open_backroom(shop_root: Path, environ: Mapping[str, str] | None = None) -> 
     return BackRoom(store, shops, StripePayments(settings) if has_payments else None)
 
 
+def outbox_folder(shop_root: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """The folder where the outbox mailer writes its ``.eml`` files (COMPTOIR_OUTBOX, by
+    default the shop's ``var/outbox``), as the settings say."""
+    env = dict(os.environ if environ is None else environ)
+    placeholder = {"STRIPE_SECRET_KEY": "sk_test_none", "STRIPE_WEBHOOK_SECRET": "whsec_none"}
+    return from_environment(shop_root, {**env, **placeholder}).outbox_dir
+
+
 def _payments_environment(shop_root: Path, env: Mapping[str, str]) -> dict[str, str]:
     """The running emulator's settings, when no Stripe key is configured."""
     if env.get("STRIPE_SECRET_KEY", "").strip():

@@ -25,7 +25,9 @@ Items (``{x}`` is a value; times are fixed-width UTC ISO text, so text order is 
     event claim      EVENT#{id}        EVENT      -                     -
     code use         CODE#{code}       USE#{key}  -                     -
     code use count   CODE#{code}       COUNT      -                     -
-    customer         CUSTOMER#{email}  CUSTOMER   CUSTOMERS             {email}
+    customer         CUSTOMER#{email}  CUSTOMER   CUSTOMERS             {updated_at}#{email}
+    person's order   CUSTOMER#{email}  ORDER#{session} -                -
+    person's mail    CUSTOMER#{email}  MAIL#{key} -                     -
     outbox mail      MAIL#{key}        MAIL       OUTBOX (while unsent) {next_attempt_at}#{key}
     sweep cursor     SWEEP             HOLDS      -                     -
     document counter DOCS#{year}       COUNTER    -                     -
@@ -74,6 +76,14 @@ Access patterns (none scans; every read that decides a write is strongly consist
     list_customers              Query gsi1 CUSTOMERS (customers recorded before issue 14
                                 are listed once they are recorded again, at their next order)
     withdraw_consent            UpdateItem conditioned on ``consent`` being true
+    personal_data               Query CUSTOMER#{email} (the record and the person's
+                                pointers, written with each order and each mail in their
+                                transaction), GetItem each; their orders' returns as above
+    forget_customer             the same reads, then per item: the order via update_order,
+                                each return and mail an UpdateItem conditioned on what was
+                                read; the pointers and the record deleted last, so a forget
+                                cut short is finished by the next one
+    list_people_for_purge       Query gsi1 CUSTOMERS (gsi1sk < cutoff), ascending, Limit
     outbox                      Put attribute_not_exists; Query gsi1 OUTBOX
                                 (gsi1sk <= now), then a conditional lease per mail
     issue_document              GetItem DOCKEY#{key}, GetItem the year's counter, then one
@@ -109,6 +119,11 @@ it only deletes hold items ``HOLD_RETENTION`` after their expiry (longer than St
 keeps retrying a webhook), and the counters live in the stock items, which TTL never
 touches. Sales, orders, event claims, code uses and mails are kept for good.
 
+People. Orders and mails recorded before the per-person pointers existed, and customer
+records last updated before the ``CUSTOMERS`` index existed, are not found by
+``personal_data``, ``forget_customer`` or ``list_people_for_purge``: those tables need
+a one-off backfill (a scan, run by hand, never by the functions).
+
 Dated counts. Each sale also writes, per tracked SKU, an item ``SKU#{sku}`` /
 ``SALE#{committed_at}#{key}`` (its quantity), deleted when the sale is cancelled: a
 dated count reads those after its date to know what sold since. The stock item keeps
@@ -140,10 +155,13 @@ from typing import Any, TypeVar
 from functions.store import (
     Checkout,
     Customer,
+    ForgetReport,
     InsufficientStock,
     IssuedDocument,
     OrderQuery,
     OutgoingMail,
+    PersonalData,
+    PurgeCandidate,
     StockAdjustment,
     StockCount,
     StockHold,
@@ -151,6 +169,10 @@ from functions.store import (
     Store,
     StoreError,
     adopts_count,
+    forgotten_order,
+    forgotten_return,
+    is_pseudonym,
+    person_key,
 )
 from shop.orders import (
     Order,
@@ -851,8 +873,10 @@ class DynamoDBStore:
             "gsi1pk": _s("ORDERS"),
             "gsi1sk": _s(f"{_text(order.created_at)}#{order.session_id}"),
         }
-        # With it, the order's number leads to it (find_orders_by_number).
+        # With it, the order's number leads to it (find_orders_by_number), and its
+        # shopper's address too (personal_data, forget_customer).
         by_number = _key(f"NUMBER#{order.number}", f"ORDER#{order.session_id}")
+        by_person = _key(f"CUSTOMER#{person_key(order.email)}", f"ORDER#{order.session_id}")
         try:
             self._transact(
                 [
@@ -864,6 +888,7 @@ class DynamoDBStore:
                         }
                     },
                     {"Put": {"TableName": self.table, "Item": by_number}},
+                    {"Put": {"TableName": self.table, "Item": by_person}},
                 ]
             )
         except _Cancelled as cancelled:
@@ -1313,10 +1338,11 @@ class DynamoDBStore:
         key = _email_key(email)
         sets = [
             "email = :email",
-            "gsi1pk = :customers",
-            "gsi1sk = :email",
             "created_at = if_not_exists(created_at, :at)",
             "updated_at = :at",
+            # By last update, for the retention purge (list_people_for_purge).
+            "gsi1pk = :customers",
+            "gsi1sk = :seen",
             # An empty name never erases a known one.
             "#name = :name" if name else "#name = if_not_exists(#name, :name)",
             "consent = if_not_exists(consent, :no)",  # a no never narrows it
@@ -1328,8 +1354,9 @@ class DynamoDBStore:
             ExpressionAttributeNames={"#name": "name"},
             ExpressionAttributeValues={
                 ":email": _s(key),
-                ":customers": _s("CUSTOMERS"),
                 ":at": at,
+                ":customers": _s("CUSTOMERS"),
+                ":seen": _s(f"{_text(now)}#{_email_key(email)}"),
                 ":name": _s(name),
                 ":no": {"BOOL": False},
             },
@@ -1397,14 +1424,31 @@ class DynamoDBStore:
         }
         if mail.last_error is not None:
             item["last_error"] = _s(mail.last_error)
+        if mail.about:
+            item["about"] = _s(mail.about)
         if mail.sent_at is not None:
             item["sent_at"] = _s(_text(mail.sent_at))
         else:  # only unsent mail is in the due index
             item |= {"gsi1pk": _s("OUTBOX"), "gsi1sk": _s(f"{due}#{mail.key}")}
+        # Filed under the person it is about too (personal_data, forget_customer).
+        by_person = _key(f"CUSTOMER#{mail.person}", f"MAIL#{mail.key}")
         try:
-            self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except _ConditionFailed:
-            return False
+            self._transact(
+                [
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Put": {"TableName": self.table, "Item": by_person}},
+                ]
+            )
+        except _Cancelled as cancelled:
+            if cancelled.failed(0):
+                return False
+            raise StoreError(f"DynamoDB table {self.table}: {cancelled}") from cancelled
         return True
 
     def claim_due_mails(
@@ -1566,6 +1610,130 @@ class DynamoDBStore:
             ConsistentRead=True,
         )
         return [_document(item) for item in items]
+
+    # -- personal data ------------------------------------------------------------
+
+    def personal_data(self, email: str) -> PersonalData:
+        person = _person(email)
+        customer, sessions, keys = self._filed_under(person)
+        orders = [o for session in sessions if (o := self.get_order(session)) is not None]
+        orders.sort(key=lambda o: (o.created_at, o.session_id), reverse=True)
+        returns = [r for o in orders for r in self.list_returns(o.session_id, limit=1000)]
+        returns.sort(key=lambda r: (r.created_at, r.rid), reverse=True)
+        mails = [_mail(item) for key in keys if (item := self._get(_key(f"MAIL#{key}", "MAIL")))]
+        return PersonalData(customer, tuple(orders), tuple(returns), tuple(mails))
+
+    def forget_customer(self, email: str, pseudonym: str, now: dt.datetime) -> ForgetReport:
+        person = _person(email)
+        customer, sessions, keys = self._filed_under(person)
+        orders = returns = mails = 0
+        for session in sessions:
+            order = self.get_order(session)
+            if order is None or forgotten_order(order, pseudonym) == order:
+                continue
+            self.update_order(session, lambda o: forgotten_order(o, pseudonym))
+            orders += 1
+            for ret in self.list_returns(session, limit=1000):
+                returns += self._retrying(functools.partial(self._forget_return, ret.rid))
+        for key in keys:
+            mails += self._retrying(functools.partial(self._forget_mail, key, pseudonym, now))
+        # Last, so that a forget cut short is found, and finished, by the next one.
+        for session in sessions:
+            self._call("delete_item", Key=_key(f"CUSTOMER#{person}", f"ORDER#{session}"))
+        for key in keys:
+            self._call("delete_item", Key=_key(f"CUSTOMER#{person}", f"MAIL#{key}"))
+        if customer is not None:
+            self._call("delete_item", Key=_key(f"CUSTOMER#{person}", "CUSTOMER"))
+        return ForgetReport(customer is not None, orders, returns, mails)
+
+    def list_people_for_purge(self, cutoff: dt.datetime, limit: int = 1000) -> list[PurgeCandidate]:
+        if limit <= 0:
+            return []
+        items = self._query(
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p AND gsi1sk < :cutoff",
+            ExpressionAttributeValues={":p": _s("CUSTOMERS"), ":cutoff": _s(_text(cutoff))},
+            ScanIndexForward=True,
+        )
+        found = []
+        for item in items:
+            email = _str(item["email"])
+            if is_pseudonym(email):
+                continue
+            found.append(PurgeCandidate(email, _time(_str(item["updated_at"]))))
+            if len(found) == limit:
+                break
+        return found
+
+    def _filed_under(self, person: str) -> tuple[Customer | None, list[str], list[str]]:
+        """The person's customer record, and the sessions and mail keys filed under them."""
+        customer = None
+        sessions, keys = [], []
+        for item in self._query(
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": _s(f"CUSTOMER#{person}")},
+            ConsistentRead=True,
+        ):
+            sk = _str(item["sk"])
+            if sk == "CUSTOMER":
+                customer = _customer(item)
+            elif sk.startswith("ORDER#"):
+                sessions.append(sk.removeprefix("ORDER#"))
+            elif sk.startswith("MAIL#"):
+                keys.append(sk.removeprefix("MAIL#"))
+        return customer, sessions, keys
+
+    def _forget_return(self, rid: str) -> int:
+        item = self._get(_key(f"RETURN#{rid}", "RETURN"))
+        if item is None:
+            return 0
+        ret = _return(item)
+        forgotten = forgotten_return(ret)
+        if forgotten == ret:
+            return 0
+        try:
+            self._call(
+                "update_item",
+                Key=_key(f"RETURN#{rid}", "RETURN"),
+                UpdateExpression="SET #data = :data",
+                ConditionExpression="#data = :seen",
+                ExpressionAttributeNames={"#data": "data"},
+                ExpressionAttributeValues={
+                    ":data": _s(_json(encode_return(forgotten))),
+                    ":seen": item["data"],
+                },
+            )
+        except _ConditionFailed as changed:
+            raise _Retry from changed
+        return 1
+
+    def _forget_mail(self, key: str, pseudonym: str, now: dt.datetime) -> int:
+        item = self._get(_key(f"MAIL#{key}", "MAIL"))
+        if item is None:
+            return 0
+        mail = _mail(item)
+        if mail.to == pseudonym and not mail.message and mail.last_error is None:
+            return 0
+        # The key stays taken (never queued again), the message goes; unsent, given up.
+        sets = ["#to = :p", "about = :p", "message = :empty"]
+        removed = ["last_error"]
+        values: Item = {":p": _s(pseudonym), ":empty": {"B": b""}, ":seen": item["message"]}
+        if mail.sent_at is None:
+            sets.append("dead_at = if_not_exists(dead_at, :now)")
+            removed += ["gsi1pk", "gsi1sk"]  # out of the due index for good
+            values[":now"] = _s(_text(now))
+        try:
+            self._call(
+                "update_item",
+                Key=_key(f"MAIL#{key}", "MAIL"),
+                UpdateExpression=f"SET {', '.join(sets)} REMOVE {', '.join(removed)}",
+                ConditionExpression="message = :seen",
+                ExpressionAttributeNames={"#to": "to"},
+                ExpressionAttributeValues=values,
+            )
+        except _ConditionFailed as changed:
+            raise _Retry from changed
+        return 1
 
     # -- the table ------------------------------------------------------------
 
@@ -1831,6 +1999,14 @@ def _return(item: Item) -> ReturnRequest:
         raise StoreError(f"DynamoDB store: return {_str(item['pk'])}: {error}") from error
 
 
+def _person(email: str) -> str:
+    """``email`` as people are filed; refuses what is no address."""
+    person = person_key(email)
+    if "@" not in person:
+        raise ValueError(f"{email!r} is not an e-mail address")
+    return person
+
+
 def _mail(item: Item) -> OutgoingMail:
     return OutgoingMail(
         key=_str(item["key"]),
@@ -1840,6 +2016,7 @@ def _mail(item: Item) -> OutgoingMail:
         next_attempt_at=_time(_str(item["next_attempt_at"])),
         sent_at=_time(_str(item["sent_at"])) if "sent_at" in item else None,
         last_error=_str(item["last_error"]) if "last_error" in item else None,
+        about=_str(item["about"]) if "about" in item else "",
     )
 
 

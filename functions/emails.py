@@ -204,7 +204,7 @@ def merchant_notification(order: Order, published: PublishedShop) -> OutgoingMai
         text=text,
         html=html,
     )
-    return OutgoingMail(key=key, to=to.addr_spec, message=message)
+    return OutgoingMail(key=key, to=to.addr_spec, message=message, about=order.email)
 
 
 def undeliverable_notice(
@@ -245,7 +245,7 @@ def undeliverable_notice(
         text=text,
         html=html,
     )
-    return OutgoingMail(key=key, to=to.addr_spec, message=message)
+    return OutgoingMail(key=key, to=to.addr_spec, message=message, about=mail.person)
 
 
 # -- payment outcomes: cleared, failed, oversold ---------------------------------------
@@ -376,7 +376,7 @@ def _outcome_mail(
         text=text,
         html=html,
     )
-    return OutgoingMail(key=key, to=to.addr_spec, message=message)
+    return OutgoingMail(key=key, to=to.addr_spec, message=message, about=order.email)
 
 
 # -- shipping and refunds ------------------------------------------------------------

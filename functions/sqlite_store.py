@@ -27,18 +27,25 @@ from pathlib import Path
 from typing import Any
 
 from functions.store import (
+    PSEUDONYM_DOMAIN,
     Checkout,
     Customer,
+    ForgetReport,
     InsufficientStock,
     IssuedDocument,
     OrderQuery,
     OutgoingMail,
+    PersonalData,
+    PurgeCandidate,
     StockAdjustment,
     StockCount,
     StockHold,
     StockLevel,
     StoreError,
     adopts_count,
+    forgotten_order,
+    forgotten_return,
+    person_key,
 )
 from shop.orders import (
     Order,
@@ -225,6 +232,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE customers ADD COLUMN consent_withdrawn_at TEXT",
         "UPDATE customers SET consent_source = 'checkout' WHERE marketing_consent",
     ),
+    (
+        # privacy (GDPR, issue 14): whom each mail is about (``OutgoingMail.about``, and
+        # ``person``: about or the recipient, lower case), so erasure finds it; customers
+        # by last update, for the retention purge.
+        "ALTER TABLE outbox ADD COLUMN about TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE outbox ADD COLUMN person TEXT",
+        "UPDATE outbox SET person = lower(trim(recipient))",
+        "CREATE INDEX outbox_by_person ON outbox (person)",
+        "CREATE INDEX customers_by_update ON customers (updated_at)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 MAX_IDLE_CONNECTIONS = 8
@@ -247,6 +264,14 @@ _SELECT_CUSTOMERS = (
     "SELECT email, name, marketing_consent, consent_at, created_at, updated_at,"
     " consent_source, consent_withdrawn_at FROM customers"
 )
+_SELECT_MAILS = (
+    "SELECT key, recipient, message, attempts, next_attempt_at, sent_at, last_error, about"
+    " FROM outbox"
+)
+# A person's mails (forget_customer's UPDATE says the same): filed under them, or (mails
+# queued before ``person`` existed, such as the merchant's notice of their order) naming
+# their address in the message.
+_MAILS_OF_PERSON = " WHERE person = :person OR instr(lower(CAST(message AS TEXT)), :person) > 0"
 
 
 class SQLiteStore:
@@ -761,12 +786,14 @@ class SQLiteStore:
             None if mail.sent_at is None else _text(mail.sent_at),
             mail.last_error,
             _text(now),
+            mail.about,
+            mail.person,
         )
         with self._transaction(write=True) as conn:
             cursor = conn.execute(
                 "INSERT INTO outbox (key, recipient, message, attempts, next_attempt_at,"
-                " sent_at, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (key) DO NOTHING",
+                " sent_at, last_error, created_at, about, person)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
                 row,
             )
             return cursor.rowcount == 1
@@ -777,8 +804,8 @@ class SQLiteStore:
         at, until = _text(now), _text(lease_until)
         with self._transaction(write=True) as conn:
             rows = conn.execute(
-                "SELECT key, recipient, message, attempts, next_attempt_at, sent_at, last_error"
-                " FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL AND next_attempt_at <= ?"
+                _SELECT_MAILS + " WHERE sent_at IS NULL AND dead_at IS NULL"
+                " AND next_attempt_at <= ?"
                 " ORDER BY created_at, id LIMIT ?",
                 (at, max(limit, 0)),
             ).fetchall()
@@ -820,8 +847,6 @@ class SQLiteStore:
                 (error, at, key),
             )
 
-    # -- connections --------------------------------------------------------
-
     # -- numbered documents (invoices) -----------------------------------------------
 
     def issue_document(self, key: str, year: int, body: Mapping[str, Any]) -> IssuedDocument:
@@ -857,6 +882,87 @@ class SQLiteStore:
                 _SELECT_DOCUMENTS + " WHERE year = ? ORDER BY sequence", (year,)
             ).fetchall()
         return [_document(row) for row in rows]
+
+    # -- personal data ------------------------------------------------------------
+
+    def personal_data(self, email: str) -> PersonalData:
+        person = _person(email)
+        customer = self.get_customer(person)
+        with self._transaction() as conn:
+            rows = conn.execute(
+                _SELECT_ORDERS
+                + " WHERE email = ? COLLATE NOCASE ORDER BY created_at DESC, id DESC",
+                (person,),
+            ).fetchall()
+            orders = tuple(_order(conn, row) for row in rows)
+            returns = tuple(_returns_of(conn, [order.session_id for order in orders]))
+            mails = tuple(
+                _mail(row)
+                for row in conn.execute(_SELECT_MAILS + _MAILS_OF_PERSON, {"person": person})
+            )
+        return PersonalData(customer, orders, returns, mails)
+
+    def forget_customer(self, email: str, pseudonym: str, now: dt.datetime) -> ForgetReport:
+        person, at = _person(email), _text(now)
+        with self._transaction(write=True) as conn:
+            customer = conn.execute("DELETE FROM customers WHERE email = ?", (person,)).rowcount
+            rows = conn.execute(
+                _SELECT_ORDERS + " WHERE email = ? COLLATE NOCASE", (person,)
+            ).fetchall()
+            orders = [_order(conn, row) for row in rows]
+            for order in orders:
+                forgotten = forgotten_order(order, pseudonym)
+                conn.execute(
+                    "UPDATE orders SET email = ?, data = ? WHERE session_id = ?",
+                    (forgotten.email, _json(encode_order(forgotten)), order.session_id),
+                )
+            returns = 0
+            for ret in _returns_of(conn, [order.session_id for order in orders]):
+                if (forgotten_ret := forgotten_return(ret)) != ret:
+                    conn.execute(
+                        "UPDATE returns SET data = ? WHERE rid = ?",
+                        (_json(encode_return(forgotten_ret)), ret.rid),
+                    )
+                    returns += 1
+            # The key stays taken (never queued again), the message goes; unsent, given up.
+            mails = conn.execute(
+                "UPDATE outbox SET recipient = :p, about = :p, person = :p, message = x'',"
+                " last_error = NULL,"
+                " dead_at = CASE WHEN sent_at IS NULL THEN coalesce(dead_at, :now) ELSE dead_at END"
+                " WHERE person = :person OR instr(lower(CAST(message AS TEXT)), :person) > 0",
+                {"p": pseudonym, "now": at, "person": person},
+            ).rowcount
+        self._checkpoint()
+        return ForgetReport(bool(customer), len(orders), returns, mails)
+
+    def list_people_for_purge(self, cutoff: dt.datetime, limit: int = 1000) -> list[PurgeCandidate]:
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "WITH seen (person, at) AS ("
+                " SELECT email, max(updated_at, coalesce(consent_at, '')) FROM customers"
+                " UNION ALL SELECT lower(trim(email)), max(created_at) FROM orders"
+                " GROUP BY lower(trim(email)))"
+                " SELECT person, max(at) AS last FROM seen"
+                " WHERE person <> '' AND person NOT LIKE ?"
+                " GROUP BY person HAVING last < ? ORDER BY last, person LIMIT ?",
+                ("%@" + PSEUDONYM_DOMAIN, _text(cutoff), max(limit, 0)),
+            ).fetchall()
+        return [PurgeCandidate(person, _time(last)) for person, last in rows]
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the file and empty it, so erased rows' old pages go too
+        (best effort: a reader still on an old snapshot makes it a partial checkpoint,
+        and the WAL is overwritten as it is reused)."""
+        try:
+            conn = self._checkout()
+        except (sqlite3.Error, OSError) as error:
+            raise StoreError(f"SQLite store {self.path}: {error}") from error
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.Error as error:
+            conn.close()
+            raise StoreError(f"SQLite store {self.path}: {error}") from error
+        self._checkin(conn)
 
     def close(self) -> None:
         """Close every pooled connection; the store refuses calls afterwards."""
@@ -928,6 +1034,8 @@ class SQLiteStore:
             _use_wal(conn, self._timeout)
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = FULL")
+            # What is deleted (a forgotten customer) is overwritten, not left in free pages.
+            conn.execute("PRAGMA secure_delete = ON")
             if not self._migrated:
                 _migrate(conn)
                 self._migrated = True
@@ -1156,6 +1264,25 @@ def _document(row: Sequence[Any]) -> IssuedDocument:
     return IssuedDocument(key=row[0], year=row[1], sequence=row[2], body=json.loads(row[3]))
 
 
+def _person(email: str) -> str:
+    """``email`` as people are filed; refuses what is no address (it would match all)."""
+    person = person_key(email)
+    if "@" not in person:
+        raise ValueError(f"{email!r} is not an e-mail address")
+    return person
+
+
+def _returns_of(conn: sqlite3.Connection, sessions: Sequence[str]) -> list[ReturnRequest]:
+    """The returns of these orders, newest first."""
+    marks = ", ".join("?" for _ in sessions)
+    rows = conn.execute(
+        f"SELECT rid, data FROM returns WHERE session_id IN ({marks})"  # noqa: S608 (marks)
+        " ORDER BY created_at DESC, rid DESC",
+        tuple(sessions),
+    ).fetchall()
+    return [_return(row) for row in rows]
+
+
 def _return(row: Sequence[Any]) -> ReturnRequest:
     rid, data = row
     try:
@@ -1179,7 +1306,7 @@ def _customer(row: Sequence[Any]) -> Customer:
 
 
 def _mail(row: Sequence[Any]) -> OutgoingMail:
-    key, recipient, message, attempts, next_attempt_at, sent_at, last_error = row
+    key, recipient, message, attempts, next_attempt_at, sent_at, last_error, about = row
     return OutgoingMail(
         key=key,
         to=recipient,
@@ -1188,4 +1315,5 @@ def _mail(row: Sequence[Any]) -> OutgoingMail:
         next_attempt_at=None if next_attempt_at is None else _time(next_attempt_at),
         sent_at=None if sent_at is None else _time(sent_at),
         last_error=last_error,
+        about=about,
     )

@@ -9,11 +9,12 @@ retried webhook or a duplicated event can never count twice.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from shop.orders import Order, OrderStatus, PricedOrder
+from shop.orders import Address, Order, OrderStatus, PricedOrder
 from shop.returns import ReturnRequest, ReturnStatus
 
 
@@ -39,6 +40,14 @@ class OutgoingMail:
     next_attempt_at: dt.datetime | None = None  # UTC
     sent_at: dt.datetime | None = None
     last_error: str | None = None
+    # The shopper a message is about when they are not its recipient (the merchant's
+    # notice of their order): what ``forget_customer`` finds it by. "": the recipient.
+    about: str = ""
+
+    @property
+    def person(self) -> str:
+        """Whose personal data the message carries: ``about``, else its recipient."""
+        return person_key(self.about or self.to)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +151,38 @@ class OrderQuery:
     created_before: dt.datetime | None = None  # exclusive, UTC
     email: str | None = None  # the shopper's address, whatever its case
     sku: str | None = None  # one of the order's lines is of this SKU
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalData:
+    """Everything the store holds keyed by one person (``Store.personal_data``)."""
+
+    customer: Customer | None
+    orders: tuple[Order, ...]  # newest first
+    returns: tuple[ReturnRequest, ...]  # their orders' returns and withdrawals, newest first
+    mails: tuple[OutgoingMail, ...]  # to them or about them (``OutgoingMail.person``)
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetReport:
+    """What ``forget_customer`` changed: all zero when there was nothing (left) to erase."""
+
+    customer: bool  # the customer record (and its consent) was deleted
+    orders: int
+    returns: int
+    mails: int
+
+    @property
+    def changed(self) -> bool:
+        return self.customer or bool(self.orders or self.returns or self.mails)
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeCandidate:
+    """A person whose last order, or consent, is older than a retention cutoff."""
+
+    email: str
+    last_seen: dt.datetime  # their last order, consent or checkout, whichever is latest
 
 
 class Store(Protocol):
@@ -377,6 +418,40 @@ class Store(Protocol):
     def list_documents(self, year: int) -> list[IssuedDocument]:
         """The year's documents in number order."""
 
+    # -- personal data (GDPR: access, erasure, retention) ------------------------
+    def personal_data(self, email: str) -> PersonalData:
+        """What is held on the person ``email`` (whatever its case): their customer record,
+        their orders (by the order's e-mail), those orders' returns, and the outbox mails
+        whose ``person`` they are. Numbered documents are not included: they are found
+        through the orders (``invoice:{session}`` …) and are never changed.
+
+        DynamoDB finds orders and mails through per-person pointers written with them:
+        those recorded before the pointers existed are not found there.
+        """
+
+    def forget_customer(self, email: str, pseudonym: str, now: dt.datetime) -> ForgetReport:
+        """Erase the person ``email`` (whatever its case), keeping the accounting.
+
+        The customer record (name, consent) is deleted; each of their orders becomes
+        ``forgotten_order(order, pseudonym)``, each of those orders' returns
+        ``forgotten_return``; each mail whose ``person`` they are keeps its key (so it is
+        never queued again) and its dates, but its message is emptied, its recipient and
+        ``about`` become ``pseudonym``, its last error is dropped, and an unsent one is
+        given up at ``now`` (never sent). Numbered documents (invoices, credit notes) are
+        not touched: the law wants them kept as issued. Idempotent: a second call finds
+        nothing left and reports zeros. Erased data does not linger in the back-end's
+        files (SQLite: secure_delete, and the WAL checkpointed).
+        """
+
+    def list_people_for_purge(self, cutoff: dt.datetime, limit: int = 1000) -> list[PurgeCandidate]:
+        """People not seen since ``cutoff``: their customer record's last update (each
+        paid order and each consent updates it) and, SQLite, their last order, are all
+        before it. Forgotten people (pseudonyms) are never listed. Oldest first.
+
+        DynamoDB lists customer records from the ``CUSTOMERS`` index, which records written
+        before it existed are not in (until their next order).
+        """
+
     # -- lifetime -------------------------------------------------------------
     def close(self) -> None:
         """Let go of connections; the store is not used afterwards."""
@@ -397,3 +472,50 @@ def adopts_count(
     if new.counted_at is None:
         return True
     return counted_at is None or new.counted_at >= counted_at
+
+
+# -- personal data ---------------------------------------------------------------
+
+
+PSEUDONYM_DOMAIN = "invalid"  # RFC 2606: reserved, never delivered anywhere
+
+
+def person_key(email: str) -> str:
+    """The form of an e-mail address people are filed under: case does not matter."""
+    return email.strip().lower()
+
+
+def pseudonym_for(email: str) -> str:
+    """``forgotten-<hash>@invalid``: what a forgotten person's address becomes.
+
+    Stable (forgetting twice, or in any case, gives the same one), so the orders of one
+    person stay together for the accounting; a hash, so it names nobody. It can confirm
+    a guess ("was this address a customer?"), which lets the merchant answer a person
+    who asks again; it reveals nothing else.
+    """
+    digest = hashlib.sha256(person_key(email).encode()).hexdigest()[:16]
+    return f"forgotten-{digest}@{PSEUDONYM_DOMAIN}"
+
+
+def is_pseudonym(email: str) -> bool:
+    return person_key(email).endswith("@" + PSEUDONYM_DOMAIN)
+
+
+def forgotten_order(order: Order, pseudonym: str) -> Order:
+    """``order`` with nothing left that identifies its shopper: the e-mail becomes
+    ``pseudonym``; the name, the address (the country stays: it fixed the VAT) and the
+    marketing consent are dropped. Amounts, lines, history, shipments and refunds stay."""
+    address = order.shipping_address
+    kept = None if address is None else Address("", "", "", "", "", address.country)
+    return replace(
+        order,
+        email=pseudonym,
+        customer_name="",
+        shipping_address=kept,
+        marketing_consent=False,
+    )
+
+
+def forgotten_return(ret: ReturnRequest) -> ReturnRequest:
+    """``ret`` without the contact the shopper gave (name, address)."""
+    return replace(ret, contact_name="", contact_address="")

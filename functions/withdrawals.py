@@ -457,7 +457,7 @@ def withdrawal_alert(order: Order, ret: ReturnRequest, published: PublishedShop)
         text=text,
         html=html_part,
     )
-    return OutgoingMail(key=key, to=to.addr_spec, message=message)
+    return OutgoingMail(key=key, to=to.addr_spec, message=message, about=order.email)
 
 
 def _view(

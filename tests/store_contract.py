@@ -25,10 +25,12 @@ import pytest
 from functions.store import (
     Checkout,
     Customer,
+    ForgetReport,
     InsufficientStock,
     IssuedDocument,
     OrderQuery,
     OutgoingMail,
+    PersonalData,
     StockCount,
     StockHold,
     Store,
@@ -1022,3 +1024,96 @@ def make_return(
         contact_address="12 rue des Écoles\n75005 Paris",
         history=(ReturnEvent(created_at, ReturnStatus.REQUESTED, "withdrawal"),),
     )
+
+
+# -- personal data (GDPR) ------------------------------------------------------------
+
+PSEUDONYM = "forgotten-0123456789abcdef@invalid"
+
+
+class PersonalDataContract:
+    """Mixed into ``StoreContract``: access, erasure and retention of personal data."""
+
+    def _person(self, store: Store) -> None:
+        """Léa: a customer with consent, two orders (one with a withdrawal), mails to her
+        and about her, and an invoice; Max, another customer, to be left alone."""
+        store.record_customer("Lea@Example.fr", "Léa Dupont", True, NOW)
+        store.create_order(make_order("cs_lea_1"))
+        store.create_order(make_order("cs_lea_2", created_at=NOW + HOUR))
+        store.create_return(make_return("CT-cs_lea_1-W", "cs_lea_1"))
+        store.enqueue_mail(mail("confirmation:cs_lea_1", to="LEA@example.fr"), NOW)
+        sent = mail("confirmation:cs_lea_2")
+        store.enqueue_mail(sent, NOW)
+        store.mark_mail_sent(sent.key, NOW)
+        notice = replace(mail("merchant:cs_lea_1", to="shop@example.fr"), about="lea@example.fr")
+        store.enqueue_mail(notice, NOW)
+        store.issue_document("invoice:cs_lea_1", 2026, {"buyer": "Léa Dupont lea@example.fr"})
+        store.record_customer("max@example.fr", "Max Martin", True, NOW)
+        other = replace(make_order("cs_max_1"), email="max@example.fr", customer_name="Max")
+        store.create_order(other)
+        store.enqueue_mail(mail("confirmation:cs_max_1", to="max@example.fr"), NOW)
+
+    def test_personal_data_gathers_everything_keyed_by_a_person(self, store: Store) -> None:
+        self._person(store)
+        data = store.personal_data(" LEA@example.FR ")
+        assert data.customer is not None and data.customer.name == "Léa Dupont"
+        assert [o.session_id for o in data.orders] == ["cs_lea_2", "cs_lea_1"]
+        assert [r.rid for r in data.returns] == ["CT-cs_lea_1-W"]
+        assert sorted(m.key for m in data.mails) == [
+            "confirmation:cs_lea_1",
+            "confirmation:cs_lea_2",
+            "merchant:cs_lea_1",
+        ]
+        assert store.personal_data("nobody@example.fr").orders == ()
+
+    def test_forget_leaves_nothing_of_the_person_and_keeps_documents(self, store: Store) -> None:
+        self._person(store)
+        report = store.forget_customer("lea@EXAMPLE.fr", PSEUDONYM, LATER)
+        assert (report.customer, report.orders, report.returns, report.mails) == (True, 2, 1, 3)
+        assert store.personal_data("lea@example.fr") == PersonalData(None, (), (), ())
+        for session in ("cs_lea_1", "cs_lea_2"):
+            order = store.get_order(session)
+            assert order is not None
+            assert (order.email, order.customer_name, order.marketing_consent) == (
+                PSEUDONYM,
+                "",
+                False,
+            )
+            assert order.shipping_address == Address("", "", "", "", "", "FR")
+            assert order.total == make_order().total  # the accounting stays
+        ret = store.get_return("CT-cs_lea_1-W")
+        assert ret is not None and (ret.contact_name, ret.contact_address) == ("", "")
+        found = store.find_orders(OrderQuery(email=PSEUDONYM))
+        assert {o.session_id for o in found} == {"cs_lea_1", "cs_lea_2"}
+        assert store.find_orders(OrderQuery(email="lea@example.fr")) == []
+        # Its mails keep their keys (never queued again) and are never sent.
+        assert store.enqueue_mail(mail("confirmation:cs_lea_1"), LATER) is False
+        due = store.claim_due_mails(LATER + HOUR, LATER + 2 * HOUR)
+        assert [m.key for m in due] == ["confirmation:cs_max_1"]
+        document = store.find_document("invoice:cs_lea_1")
+        assert document is not None
+        assert document.body == {"buyer": "Léa Dupont lea@example.fr"}  # as issued
+        # Max is untouched.
+        other = store.personal_data("max@example.fr")
+        assert other.customer is not None and len(other.orders) == 1 and len(other.mails) == 1
+
+    def test_forget_is_idempotent(self, store: Store) -> None:
+        self._person(store)
+        assert store.forget_customer("lea@example.fr", PSEUDONYM, LATER).changed
+        again = store.forget_customer("lea@example.fr", PSEUDONYM, LATER + HOUR)
+        assert again == ForgetReport(False, 0, 0, 0) and not again.changed
+        assert store.forget_customer("nobody@example.fr", PSEUDONYM, LATER).changed is False
+        with pytest.raises(ValueError):
+            store.forget_customer("  ", PSEUDONYM, LATER)
+
+    def test_people_for_purge_are_those_not_seen_since_the_cutoff(self, store: Store) -> None:
+        self._person(store)
+        store.record_customer("new@example.fr", "Nouvelle", False, NOW + 3 * HOUR)
+        people = store.list_people_for_purge(NOW + 2 * HOUR)
+        assert {p.email for p in people} == {"lea@example.fr", "max@example.fr"}
+        assert all(p.last_seen < NOW + 2 * HOUR for p in people)
+        assert store.list_people_for_purge(NOW) == []
+        store.forget_customer("lea@example.fr", PSEUDONYM, LATER)
+        later = store.list_people_for_purge(NOW + 4 * HOUR)
+        assert {p.email for p in later} == {"max@example.fr", "new@example.fr"}
+        assert len(store.list_people_for_purge(NOW + 4 * HOUR, limit=1)) == 1

@@ -44,6 +44,7 @@ from tests.store_contract import (  # noqa: E402
     NOW,
     SECOND,
     MakeStore,
+    PersonalDataContract,
     StoreContract,
     make_order,
     priced,
@@ -116,7 +117,7 @@ def new_handle(table: str) -> Iterator[MakeStore]:
         handle.close()
 
 
-class TestDynamoDBStore(StoreContract):
+class TestDynamoDBStore(StoreContract, PersonalDataContract):
     @pytest.fixture
     def make_store(self, new_handle: MakeStore) -> MakeStore:
         return new_handle

@@ -21,6 +21,7 @@ from tests.store_contract import (  # noqa: E402
     LATER,
     NOW,
     MakeStore,
+    PersonalDataContract,
     StoreContract,
     make_order,
     priced,
@@ -28,7 +29,7 @@ from tests.store_contract import (  # noqa: E402
 )
 
 
-class TestSQLiteStore(StoreContract):
+class TestSQLiteStore(StoreContract, PersonalDataContract):
     @pytest.fixture
     def make_store(self, tmp_path: Path) -> Iterator[MakeStore]:
         handles: list[SQLiteStore] = []
