@@ -9,7 +9,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from comptoir.commands import customers, invoices, orders, returns, stock
+from comptoir.commands import customers, export, invoices, orders, returns, stock
 
 # (the subparsers of `comptoir`, the parser of the options every command takes: --shop)
 Register = Callable[[Any, argparse.ArgumentParser], None]
@@ -21,4 +21,5 @@ REGISTRARS: list[Register] = [
     invoices.register,
     stock.register,
     customers.register,
+    export.register,
 ]
