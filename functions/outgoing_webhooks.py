@@ -1,5 +1,5 @@
 """Outgoing webhooks: what happened in the shop, POSTed as signed JSON to the addresses in
-shop.yaml's ``webhooks:`` (Zapier, Make, an ERP). How to verify them: docs/webhooks.md.
+the shop's ``webhooks`` settings (Zapier, Make, an ERP). How to verify them: docs/webhooks.md.
 
 An event (``order.paid``, ``order.shipped``, ``order.refunded``, ``order.cancelled``,
 ``stock.low``) is queued where it happens, once per (event, endpoint): its id is derived
@@ -232,7 +232,7 @@ def deliver_webhooks(
 ) -> DeliveryReport:
     """Send the due webhook deliveries, as ``outbox.deliver_due`` sends mail: claimed
     under a lease, marked sent on a 2xx, retried after ``backoff`` otherwise, given up
-    after ``max_attempts`` or when the endpoint answers 410 or left shop.yaml."""
+    after ``max_attempts`` or when the endpoint answers 410 or left the shop's settings."""
     started = time.monotonic()
     budget = lease.total_seconds() * 0.8
     sent = failed = dead = deferred = 0
@@ -244,8 +244,12 @@ def deliver_webhooks(
         failures = delivery.attempts + 1
         endpoint = endpoints.get(delivery.target)
         if delivery.channel != CHANNEL or endpoint is None:
-            store.mark_delivery_dead(delivery.key, "no such endpoint in shop.yaml any more", now)
-            log.error("webhook %s given up: %s left shop.yaml", delivery.key, delivery.target)
+            store.mark_delivery_dead(
+                delivery.key, "no such endpoint in the shop's settings any more", now
+            )
+            log.error(
+                "webhook %s given up: %s left the shop's settings", delivery.key, delivery.target
+            )
             dead += 1
             continue
         secret = secrets.get(endpoint.secret_env)

@@ -60,7 +60,7 @@ class Settings:
     # COMPTOIR_ALLOWED_ORIGINS: other sites whose pages may call /api (deploy previews)
     extra_origins: tuple[str, ...] = ()
     # The signing secrets of outgoing webhooks, by variable name (COMPTOIR_WEBHOOK_…):
-    # shop.yaml's ``webhooks:`` names the variable, the environment holds the secret.
+    # the shop's ``webhooks`` settings names the variable, the environment holds the secret.
     webhook_secrets: Mapping[str, Secret] = field(default_factory=dict, repr=False)
 
     @property

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from comptoir.cli import main
 from comptoir.local import LocalStack
 from functions.outgoing_webhooks import (
     DELIVERY_HEADER,
@@ -191,6 +192,21 @@ def test_fails_twice_then_accepted_once_signed_and_never_twice(
     assert report.claimed == 0
     assert len(state.accepted("/paid")) == 1 and len(state.on("/paid")) == 3
     assert len(state.on("/stock")) == 1
+
+    # The merchant ships it, twice by mistake: one order.shipped, with the parcel in it.
+    ship = ["orders", "ship", order.number, "--carrier", "colissimo", "--tracking", "8R123"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COMPTOIR_STORE", str(stack.settings.store_path))
+        patch.delenv("STRIPE_SECRET_KEY", raising=False)
+        for _ in range(2):
+            assert main([*ship, "--shop", str(shop.root)]) == 0
+    deliver_webhooks(stack.store, stack.shops.current(), far, secrets)
+    deliver_webhooks(stack.store, stack.shops.current(), far + dt.timedelta(hours=1), secrets)
+    [shipped] = state.on("/stock")[1:]
+    sent = json.loads(shipped.body)
+    assert (shipped.status, sent["type"]) == (200, "order.shipped")
+    assert sent["data"]["order"]["status"] == "fulfilled"
+    assert sent["data"]["order"]["shipments"][0]["tracking"] == "8R123"
 
 
 def test_gone_endpoint_missing_secret_and_removed_endpoint(tmp_path: Path, shop_root: Path) -> None:
