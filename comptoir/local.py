@@ -19,6 +19,7 @@ from functions.app import Clock, create_app, utc_now
 from functions.backends import mailer_for, store_for
 from functions.mailer import Mailer
 from functions.outbox import deliver_due
+from functions.outgoing_webhooks import deliver_webhooks
 from functions.settings import PublishedShopFile, Settings, from_environment
 from functions.store import Store
 from shop.published import PublishedShop
@@ -50,6 +51,12 @@ class LocalStack:
                 deliver_due(self.store, self.mailer, utc_now(), shop=self.shops.current())
             except Exception:  # the outbox keeps the mail for the next pass
                 log.exception("mail delivery pass failed")
+            try:
+                deliver_webhooks(
+                    self.store, self.shops.current(), utc_now(), self.settings.webhook_secrets
+                )
+            except Exception:  # the queue keeps them for the next pass
+                log.exception("webhook delivery pass failed")
 
     def reload(self) -> PublishedShop:
         """Switch /api to the published shop the last build wrote (atomically: a request

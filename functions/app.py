@@ -32,6 +32,7 @@ from functions.errors import INTERNAL, ApiError, error_response
 from functions.inbound import CartRequest, check_origin, parse_cart, read_body, read_json
 from functions.mailer import Mailer
 from functions.outbox import deliver_due
+from functions.outgoing_webhooks import deliver_webhooks
 from functions.payments import InvalidSignature, StripePayments
 from functions.presenters import order_page_json, order_view
 from functions.quotes import catalog_id, quote_json
@@ -218,6 +219,10 @@ class Api:
             deliver_due(self.store, self.mailer, self.clock(), shop=self.shop())
         except Exception:  # the outbox keeps the mail; a later pass retries it
             log.exception("mail delivery pass failed")
+        try:  # outgoing webhooks ride on the same passes, in their own queue
+            deliver_webhooks(self.store, self.shop(), self.clock(), self.settings.webhook_secrets)
+        except Exception:
+            log.exception("webhook delivery pass failed")
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

@@ -29,6 +29,7 @@ Items (``{x}`` is a value; times are fixed-width UTC ISO text, so text order is 
     person's order   CUSTOMER#{email}  ORDER#{session} -                -
     person's mail    CUSTOMER#{email}  MAIL#{key} -                     -
     outbox mail      MAIL#{key}        MAIL       OUTBOX (while unsent) {next_attempt_at}#{key}
+    delivery         DELIVERY#{key}    DELIVERY   DELIVERIES (unsent)   {next_attempt_at}#{key}
     sweep cursor     SWEEP             HOLDS      -                     -
     document counter DOCS#{year}       COUNTER    -                     -
     document         DOCS#{year}       DOC#{seq:09} -                   -
@@ -86,6 +87,7 @@ Access patterns (none scans; every read that decides a write is strongly consist
     list_people_for_purge       Query gsi1 CUSTOMERS (gsi1sk < cutoff), ascending, Limit
     outbox                      Put attribute_not_exists; Query gsi1 OUTBOX
                                 (gsi1sk <= now), then a conditional lease per mail
+    deliveries                  the same as the outbox, on gsi1 DELIVERIES
     issue_document              GetItem DOCKEY#{key}, GetItem the year's counter, then one
                                 TransactWriteItems: the key's Put attribute_not_exists +
                                 the counter's Update conditioned on the value read + the
@@ -159,6 +161,7 @@ from functions.store import (
     InsufficientStock,
     IssuedDocument,
     OrderQuery,
+    OutgoingDelivery,
     OutgoingMail,
     PersonalData,
     PurgeCandidate,
@@ -1539,6 +1542,107 @@ class DynamoDBStore:
             if self._get(_key(f"MAIL#{key}", "MAIL")) is None:
                 raise KeyError(key) from None
 
+    # -- outgoing deliveries (webhooks): the outbox's ways, on their own index ---------
+
+    def enqueue_delivery(self, delivery: OutgoingDelivery, now: dt.datetime) -> bool:
+        due = _text(delivery.next_attempt_at or now)
+        item: Item = {
+            **_key(f"DELIVERY#{delivery.key}", "DELIVERY"),
+            "key": _s(delivery.key),
+            "channel": _s(delivery.channel),
+            "target": _s(delivery.target),
+            "body": {"B": delivery.body},
+            "attempts": _n(delivery.attempts),
+            "next_attempt_at": _s(due),
+            "created_at": _s(_text(now)),
+        }
+        if delivery.last_error is not None:
+            item["last_error"] = _s(delivery.last_error)
+        if delivery.sent_at is not None:
+            item["sent_at"] = _s(_text(delivery.sent_at))
+        else:  # only what is unsent is in the due index
+            item |= {"gsi1pk": _s("DELIVERIES"), "gsi1sk": _s(f"{due}#{delivery.key}")}
+        try:
+            self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
+        except _ConditionFailed:
+            return False
+        return True
+
+    def claim_due_deliveries(
+        self, now: dt.datetime, lease_until: dt.datetime, limit: int = 20
+    ) -> list[OutgoingDelivery]:
+        if limit <= 0:
+            return []
+        at, until = _text(now), _text(lease_until)
+        due = self._query(
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :p AND gsi1sk < :b",
+            ExpressionAttributeValues={":p": _s("DELIVERIES"), ":b": _s(at + "$")},
+        )
+        taken: list[OutgoingDelivery] = []
+        for item in sorted(due, key=lambda i: (_str(i["created_at"]), _str(i["key"]))):
+            if len(taken) == limit:
+                break
+            key = _str(item["key"])
+            try:  # the lease: only if no other sender took it since the index was read
+                self._call(
+                    "update_item",
+                    Key=_key(f"DELIVERY#{key}", "DELIVERY"),
+                    UpdateExpression="SET next_attempt_at = :until, gsi1sk = :sk",
+                    ConditionExpression="next_attempt_at = :seen AND attribute_not_exists(sent_at)"
+                    " AND attribute_not_exists(dead_at)",
+                    ExpressionAttributeValues={
+                        ":until": _s(until),
+                        ":sk": _s(f"{until}#{key}"),
+                        ":seen": item["next_attempt_at"],
+                    },
+                )
+            except _ConditionFailed:
+                continue
+            taken.append(_delivery({**item, "next_attempt_at": _s(until)}))
+        return taken
+
+    def mark_delivery_sent(self, key: str, now: dt.datetime) -> None:
+        try:
+            self._call(
+                "update_item",
+                Key=_key(f"DELIVERY#{key}", "DELIVERY"),
+                UpdateExpression="SET sent_at = if_not_exists(sent_at, :at) REMOVE gsi1pk",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":at": _s(_text(now))},
+            )
+        except _ConditionFailed:
+            raise KeyError(key) from None
+
+    def mark_delivery_failed(self, key: str, error: str, retry_at: dt.datetime) -> None:
+        at = _text(retry_at)
+        self._delivery_attempt(
+            key,
+            "next_attempt_at = :at, gsi1sk = :sk",
+            {":error": _s(error), ":at": _s(at), ":sk": _s(f"{at}#{key}")},
+        )
+
+    def mark_delivery_dead(self, key: str, error: str, now: dt.datetime) -> None:
+        # out of the due index for good; the item (and its key) stays
+        self._delivery_attempt(
+            key, "dead_at = :at REMOVE gsi1pk, gsi1sk", {":error": _s(error), ":at": _s(_text(now))}
+        )
+
+    def _delivery_attempt(self, key: str, change: str, values: Item) -> None:
+        try:
+            self._call(
+                "update_item",
+                Key=_key(f"DELIVERY#{key}", "DELIVERY"),
+                UpdateExpression="SET attempts = attempts + :one, last_error = :error, " + change,
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(sent_at)"
+                " AND attribute_not_exists(dead_at)",
+                ExpressionAttributeValues={":one": _n(1), **values},
+            )
+        except _ConditionFailed:
+            # Sent stays sent, dead stays dead (with its first error): a late report is moot.
+            if self._get(_key(f"DELIVERY#{key}", "DELIVERY")) is None:
+                raise KeyError(key) from None
+
     # -- numbered documents (invoices) -----------------------------------------------
 
     def issue_document(self, key: str, year: int, body: Mapping[str, Any]) -> IssuedDocument:
@@ -2005,6 +2109,19 @@ def _person(email: str) -> str:
     if "@" not in person:
         raise ValueError(f"{email!r} is not an e-mail address")
     return person
+
+
+def _delivery(item: Item) -> OutgoingDelivery:
+    return OutgoingDelivery(
+        key=_str(item["key"]),
+        channel=_str(item["channel"]),
+        target=_str(item["target"]),
+        body=bytes(item["body"]["B"]),
+        attempts=_int(item["attempts"]),
+        next_attempt_at=_time(_str(item["next_attempt_at"])),
+        sent_at=_time(_str(item["sent_at"])) if "sent_at" in item else None,
+        last_error=_str(item["last_error"]) if "last_error" in item else None,
+    )
 
 
 def _mail(item: Item) -> OutgoingMail:

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +31,12 @@ from functions.backends import mailer_for, store_for
 from functions.errors import error_response
 from functions.mailer import Mailer
 from functions.outbox import deliver_due
+from functions.outgoing_webhooks import deliver_webhooks
 from functions.parameter_store import with_ssm_secrets
 from functions.settings import (
     ConfigurationError,
     PublishedShopFile,
+    Secret,
     ShopSource,
     from_environment,
 )
@@ -66,6 +68,7 @@ class Deployment:
     mailer: Mailer | None = None
     shops: ShopSource | None = None
     clock: Clock = utc_now
+    webhook_secrets: Mapping[str, Secret] = field(default_factory=dict, repr=False)
 
 
 def lambda_defaults(package_root: Path) -> dict[str, str]:
@@ -113,7 +116,7 @@ def cold_start(
             "Set COMPTOIR_MAIL_URL for production.",
             settings.outbox_dir,
         )
-    return Deployment(mounted_at_api(api), store, mailer, shops, clock)
+    return Deployment(mounted_at_api(api), store, mailer, shops, clock, settings.webhook_secrets)
 
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -163,12 +166,17 @@ def run_scheduled(deployment: Deployment) -> ScheduledReport:
         raise ConfigurationError("comptoir is not configured: see the cold start's log line")
     now = deployment.clock()
     released = deployment.store.release_expired_holds(now - HOLD_RETENTION)
-    mail = deliver_due(deployment.store, deployment.mailer, now, shop=deployment.shops.current())
+    shop = deployment.shops.current()
+    mail = deliver_due(deployment.store, deployment.mailer, now, shop=shop)
+    hooks = deliver_webhooks(deployment.store, shop, now, deployment.webhook_secrets)
     report = ScheduledReport(released, mail.sent, mail.failed)
     log.info(
-        "scheduled run: %d expired holds released, %d mails sent, %d failed",
+        "scheduled run: %d expired holds released, %d mails sent, %d failed;"
+        " %d webhooks sent, %d failed",
         report.released_holds,
         report.mails_sent,
         report.mails_failed,
+        hooks.sent,
+        hooks.failed,
     )
     return report

@@ -23,6 +23,7 @@ import logging
 from dataclasses import replace
 
 from functions.emails import InvalidAddress, refund_email
+from functions.outgoing_webhooks import queue_order_event
 from functions.store import Checkout, Store
 from shop.money import Money
 from shop.orders import (
@@ -58,9 +59,12 @@ def settle_refunds(
     apologised = shop.config.oversold == "refund" and any(
         event.status == OrderStatus.OVERSOLD for event in order.history
     )
+    if order.status == OrderStatus.CANCELLED:
+        queue_order_event(store, shop, "order.cancelled", order, "cancelled", now)
     for refund in order.refunds:
         if refund.state != RefundState.REFUNDED:
             continue
+        queue_order_event(store, shop, "order.refunded", order, f"refund:{refund.key}", now)
         if refund.restock and refund.lines:
             units = {line.sku: line.quantity for line in refund.lines}
             store.restock(f"refund:{refund.key}", checkout.hold_key, units)

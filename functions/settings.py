@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from shop.config import WEBHOOK_SECRET_PREFIX
 from shop.published import PublishedShop, PublishedShopError, load, published_path
 
 
@@ -58,6 +59,9 @@ class Settings:
     session_minutes: int = 30
     # COMPTOIR_ALLOWED_ORIGINS: other sites whose pages may call /api (deploy previews)
     extra_origins: tuple[str, ...] = ()
+    # The signing secrets of outgoing webhooks, by variable name (COMPTOIR_WEBHOOK_…):
+    # the shop's ``webhooks`` settings names the variable, the environment holds the secret.
+    webhook_secrets: Mapping[str, Secret] = field(default_factory=dict, repr=False)
 
     @property
     def store_path(self) -> Path:
@@ -168,7 +172,7 @@ def from_environment(
     COMPTOIR_OUTBOX (folder of .eml files), COMPTOIR_STAGE (live|test: the key's mode),
     COMPTOIR_ALLOWED_ORIGINS, COMPTOIR_MAIL_URL (smtp://host:port; unset:
     the outbox folder; COMPTOIR_SMTP_URL is its deprecated former name),
-    COMPTOIR_SESSION_MINUTES.
+    COMPTOIR_SESSION_MINUTES, COMPTOIR_WEBHOOK_* (outgoing webhooks' signing secrets).
     """
     env = dict(os.environ if environ is None else environ)
     key = _secret(env, "STRIPE_SECRET_KEY", _KEY)
@@ -214,6 +218,11 @@ def from_environment(
         stripe_api_base=api_base,
         session_minutes=minutes,
         extra_origins=_origins(env.get("COMPTOIR_ALLOWED_ORIGINS", "")),
+        webhook_secrets={
+            name: Secret(value.strip())
+            for name, value in env.items()
+            if name.startswith(WEBHOOK_SECRET_PREFIX) and value.strip()
+        },
     )
 
 

@@ -34,6 +34,7 @@ from functions.store import (
     InsufficientStock,
     IssuedDocument,
     OrderQuery,
+    OutgoingDelivery,
     OutgoingMail,
     PersonalData,
     PurgeCandidate,
@@ -241,6 +242,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "UPDATE outbox SET person = lower(trim(recipient))",
         "CREATE INDEX outbox_by_person ON outbox (person)",
         "CREATE INDEX customers_by_update ON customers (updated_at)",
+    ),
+    (
+        # outgoing webhooks (issue 14): the queue of deliveries other than mail.
+        """CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            channel TEXT NOT NULL,
+            target TEXT NOT NULL,
+            body BLOB NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            sent_at TEXT,
+            dead_at TEXT,
+            last_error TEXT,
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX deliveries_due ON deliveries (next_attempt_at)"
+        " WHERE sent_at IS NULL AND dead_at IS NULL",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -847,6 +866,72 @@ class SQLiteStore:
                 (error, at, key),
             )
 
+    # -- outgoing deliveries ----------------------------------------------------
+
+    def enqueue_delivery(self, delivery: OutgoingDelivery, now: dt.datetime) -> bool:
+        row = (
+            delivery.key,
+            delivery.channel,
+            delivery.target,
+            delivery.body,
+            delivery.attempts,
+            _text(delivery.next_attempt_at or now),
+            None if delivery.sent_at is None else _text(delivery.sent_at),
+            delivery.last_error,
+            _text(now),
+        )
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                "INSERT INTO deliveries (key, channel, target, body, attempts, next_attempt_at,"
+                " sent_at, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (key) DO NOTHING",
+                row,
+            )
+            return cursor.rowcount == 1
+
+    def claim_due_deliveries(
+        self, now: dt.datetime, lease_until: dt.datetime, limit: int = 20
+    ) -> list[OutgoingDelivery]:
+        at, until = _text(now), _text(lease_until)
+        with self._transaction(write=True) as conn:
+            rows = conn.execute(
+                "SELECT key, channel, target, body, attempts, next_attempt_at, sent_at,"
+                " last_error FROM deliveries WHERE sent_at IS NULL AND dead_at IS NULL"
+                " AND next_attempt_at <= ? ORDER BY created_at, id LIMIT ?",
+                (at, max(limit, 0)),
+            ).fetchall()
+            conn.executemany(
+                "UPDATE deliveries SET next_attempt_at = ? WHERE key = ?",
+                [(until, row[0]) for row in rows],
+            )
+        return [_delivery((*row[:5], until, *row[6:])) for row in rows]
+
+    def mark_delivery_sent(self, key: str, now: dt.datetime) -> None:
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                "UPDATE deliveries SET sent_at = coalesce(sent_at, ?) WHERE key = ?",
+                (_text(now), key),
+            )
+            if cursor.rowcount == 0:
+                raise KeyError(key)
+
+    def mark_delivery_failed(self, key: str, error: str, retry_at: dt.datetime) -> None:
+        self._delivery_attempt(key, error, "next_attempt_at", _text(retry_at))
+
+    def mark_delivery_dead(self, key: str, error: str, now: dt.datetime) -> None:
+        self._delivery_attempt(key, error, "dead_at", _text(now))
+
+    def _delivery_attempt(self, key: str, error: str, column: str, at: str) -> None:
+        with self._transaction(write=True) as conn:
+            if conn.execute("SELECT 1 FROM deliveries WHERE key = ?", (key,)).fetchone() is None:
+                raise KeyError(key)
+            # Sent or given up stays so: a late report changes nothing.
+            conn.execute(
+                f"UPDATE deliveries SET attempts = attempts + 1, last_error = ?, {column} = ?"  # noqa: S608 (a column of ours)
+                " WHERE key = ? AND sent_at IS NULL AND dead_at IS NULL",
+                (error, at, key),
+            )
+
     # -- numbered documents (invoices) -----------------------------------------------
 
     def issue_document(self, key: str, year: int, body: Mapping[str, Any]) -> IssuedDocument:
@@ -1302,6 +1387,20 @@ def _customer(row: Sequence[Any]) -> Customer:
         _time(updated_at),
         source,
         _optional_time(withdrawn_at),
+    )
+
+
+def _delivery(row: Sequence[Any]) -> OutgoingDelivery:
+    key, channel, target, body, attempts, next_attempt_at, sent_at, last_error = row
+    return OutgoingDelivery(
+        key=key,
+        channel=channel,
+        target=target,
+        body=bytes(body),
+        attempts=int(attempts),
+        next_attempt_at=None if next_attempt_at is None else _time(next_attempt_at),
+        sent_at=None if sent_at is None else _time(sent_at),
+        last_error=last_error,
     )
 
 

@@ -51,6 +51,25 @@ class OutgoingMail:
 
 
 @dataclass(frozen=True, slots=True)
+class OutgoingDelivery:
+    """Something to deliver elsewhere than by mail (a webhook POST), queued once per key.
+
+    The queue works as the mail outbox does (claim under a lease, sent, failed with a
+    retry time, or given up) and is kept apart from it: a mail outage and a dead
+    endpoint each delay only their own kind, and mail delivery never sees a webhook.
+    """
+
+    key: str  # idempotency key, e.g. "webhook:order.paid:cs_test_123:3f2a…"
+    channel: str  # who delivers it, e.g. "webhook"
+    target: str  # where, e.g. the endpoint's URL
+    body: bytes  # what; its meaning is the channel's
+    attempts: int = 0
+    next_attempt_at: dt.datetime | None = None  # UTC
+    sent_at: dt.datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Checkout:
     """A checkout session we created: its hold key and the priced order the shopper accepted."""
 
@@ -400,6 +419,28 @@ class Store(Protocol):
         stays sent, and one already dead keeps its first error. Raises KeyError for
         an unknown key.
         """
+
+    # -- outgoing deliveries (issue 14: outgoing webhooks) ------------------------------
+    def enqueue_delivery(self, delivery: OutgoingDelivery, now: dt.datetime) -> bool:
+        """Queue a delivery once per key: False (nothing changes) if that key was queued
+        before, whatever became of it."""
+
+    def claim_due_deliveries(
+        self, now: dt.datetime, lease_until: dt.datetime, limit: int = 20
+    ) -> list[OutgoingDelivery]:
+        """As ``claim_due_mails``: atomically take the due deliveries, oldest first, each
+        with ``next_attempt_at = lease_until`` so no other sender takes it meanwhile."""
+
+    def mark_delivery_sent(self, key: str, now: dt.datetime) -> None:
+        """Delivered: never due again. KeyError for an unknown key."""
+
+    def mark_delivery_failed(self, key: str, error: str, retry_at: dt.datetime) -> None:
+        """Count a failed attempt, keep ``error``, due again at ``retry_at``; a delivery
+        sent or given up stays so. KeyError for an unknown key."""
+
+    def mark_delivery_dead(self, key: str, error: str, now: dt.datetime) -> None:
+        """Give up for good (counted, ``error`` kept, never due again, key still taken);
+        a delivery sent stays sent, one dead keeps its first error. KeyError if unknown."""
 
     # -- numbered documents (invoices) -----------------------------------------------
     def issue_document(self, key: str, year: int, body: Mapping[str, Any]) -> IssuedDocument:

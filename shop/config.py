@@ -29,7 +29,42 @@ DEFAULT_CARRIERS: dict[str, str] = {
 }
 TRACKING_PLACEHOLDER = "{tracking}"
 
+# The French chart of accounts (PCG) accounts the sales journal uses unless shop.yaml's
+# ``accounting:`` says otherwise: clients, sales of goods, shipping charged, VAT collected,
+# and, for Stripe's fees once they are known, bank charges and the Stripe balance.
+DEFAULT_ACCOUNTS: dict[str, str] = {
+    "customers": "411000",
+    "sales": "707000",
+    "shipping": "708500",
+    "vat": "445710",
+    "fees": "627800",
+    "stripe": "512200",
+}
+# The class an account must belong to (its first digits), with what it is in the PCG.
+ACCOUNT_CLASSES: dict[str, tuple[str, str]] = {
+    "customers": ("411", "a customers account (411…)"),
+    "sales": ("70", "a sales account (706… or 707…)"),
+    "shipping": ("70", "a sales account (7085…)"),
+    "vat": ("4457", "a VAT collected account (44571…)"),
+    "fees": ("6", "an expense account (6278…)"),
+    "stripe": ("5", "a bank or cash account (512…)"),
+}
+ACCOUNTING_KEYS = (
+    "journal",
+    "journal_label",
+    *DEFAULT_ACCOUNTS,
+    "sales_by_rate",
+    "vat_by_rate",
+)
+# What an outgoing webhook can subscribe to (``webhooks:`` in shop.yaml).
+WEBHOOK_EVENTS = ("order.paid", "order.shipped", "order.refunded", "order.cancelled", "stock.low")
+# A webhook's signing secret comes from an environment variable with this prefix: shop.yaml
+# names it and never holds it, and cannot point at another secret (STRIPE_SECRET_KEY…).
+WEBHOOK_SECRET_PREFIX = "COMPTOIR_WEBHOOK_"  # noqa: S105 (a name, not a secret)
+
 _COUNTRY = re.compile(r"[A-Z]{2}")
+_ACCOUNT = re.compile(r"[0-9][0-9A-Z]{2,19}")
+_JOURNAL = re.compile(r"[A-Z0-9]{1,10}")
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
@@ -128,6 +163,41 @@ class Supplier:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountingSettings:
+    """The sales journal's code and accounts (shop.yaml ``accounting:``, PCG defaults)."""
+
+    journal: str = "VE"
+    journal_label: str = "Ventes"
+    customers: str = DEFAULT_ACCOUNTS["customers"]
+    sales: str = DEFAULT_ACCOUNTS["sales"]
+    shipping: str = DEFAULT_ACCOUNTS["shipping"]
+    vat: str = DEFAULT_ACCOUNTS["vat"]
+    fees: str = DEFAULT_ACCOUNTS["fees"]
+    stripe: str = DEFAULT_ACCOUNTS["stripe"]
+    sales_by_rate: dict[Decimal, str] = field(default_factory=dict)  # rate -> account
+    vat_by_rate: dict[Decimal, str] = field(default_factory=dict)
+
+    def sales_account(self, rate: Decimal) -> str:
+        return self.sales_by_rate.get(rate, self.sales)
+
+    def shipping_account(self, rate: Decimal) -> str:
+        return self.shipping
+
+    def vat_account(self, rate: Decimal) -> str:
+        return self.vat_by_rate.get(rate, self.vat)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpoint:
+    """Where to send some events (Zapier, Make, an ERP), signed with the secret held in
+    the environment variable ``secret_env``."""
+
+    url: str
+    events: tuple[str, ...]  # of WEBHOOK_EVENTS
+    secret_env: str
+
+
+@dataclass(frozen=True, slots=True)
 class ShopConfig:
     name: str
     base_url: str
@@ -151,6 +221,8 @@ class ShopConfig:
 
     oversold: str = "hold"  # one of OVERSOLD_POLICIES
     carriers: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CARRIERS))
+    accounting: AccountingSettings = field(default_factory=AccountingSettings)
+    webhooks: tuple[WebhookEndpoint, ...] = ()
 
     def discount(self, code: str) -> Discount | None:
         wanted = code.strip().upper()
@@ -184,6 +256,8 @@ SHOP_KEYS = (
     "suppliers",
     "oversold",
     "carriers",
+    "accounting",
+    "webhooks",
 )
 DISCOUNT_KEYS = (
     "code",
@@ -246,6 +320,8 @@ def read_config(root: Node, problems: Problems) -> ShopConfig | None:
     suppliers = _suppliers(shop)
     oversold = shop.choice("oversold", OVERSOLD_POLICIES, "hold")
     carriers = _carriers(shop)
+    accounting = _accounting(shop)
+    webhooks = _webhooks(shop)
     if None in (name, base_url, currency, legal, tax, email):
         return None
     assert name and base_url and currency and legal and tax and email
@@ -269,7 +345,125 @@ def read_config(root: Node, problems: Problems) -> ShopConfig | None:
         suppliers=suppliers,
         oversold=oversold,
         carriers=carriers,
+        accounting=accounting,
+        webhooks=webhooks,
     )
+
+
+def _accounting(shop: MapReader) -> AccountingSettings:
+    """The ``accounting:`` section: every account a PCG number of the right class."""
+    section = shop.submap("accounting", ACCOUNTING_KEYS, "the 'accounting' section")
+    if section is None:
+        return AccountingSettings()
+    accounts = dict(DEFAULT_ACCOUNTS)
+    for key in DEFAULT_ACCOUNTS:
+        account = _account(section, key, section.text(key), key)
+        if account is not None:
+            accounts[key] = account
+    journal = section.text("journal") or "VE"
+    if not _JOURNAL.fullmatch(journal):
+        section.error(
+            section.values["journal"],
+            f"'journal' must be a short code in capitals and digits such as VE, not '{journal}'",
+        )
+        journal = "VE"
+    return AccountingSettings(
+        journal=journal,
+        journal_label=section.text("journal_label") or "Ventes",
+        sales_by_rate=_accounts_by_rate(section, "sales_by_rate", "sales"),
+        vat_by_rate=_accounts_by_rate(section, "vat_by_rate", "vat"),
+        **accounts,
+    )
+
+
+def _account(section: MapReader, key: str, value: str | None, kind: str) -> str | None:
+    if value is None:
+        return None
+    prefix, what = ACCOUNT_CLASSES[kind]
+    node = section.values[key]
+    if not _ACCOUNT.fullmatch(value):
+        section.error(
+            node,
+            f"'{key}' must be an account number such as {DEFAULT_ACCOUNTS[kind]}, not '{value}'",
+        )
+        return None
+    if not value.startswith(prefix):
+        section.error(node, f"'{key}' must be {what}, not '{value}'")
+        return None
+    return value
+
+
+def _accounts_by_rate(section: MapReader, key: str, kind: str) -> dict[Decimal, str]:
+    node = section.get(key)
+    if node is None:
+        return {}
+    if not node.is_map:
+        section.error(
+            node,
+            f"'{key}' must list accounts by VAT rate, e.g. {key}: {{\"20\": "
+            f'"{DEFAULT_ACCOUNTS[kind]}"}}',
+        )
+        return {}
+    prefix, what = ACCOUNT_CLASSES[kind]
+    result: dict[Decimal, str] = {}
+    for rate_text, key_node, value in node.entries():
+        rate = _rate(rate_text)
+        account = value.text.strip() if value.is_scalar and not value.is_null else ""
+        if rate is None:
+            section.error(key_node, f"'{rate_text}' in '{key}' is not a VAT rate such as \"20\"")
+        elif not _ACCOUNT.fullmatch(account) or not account.startswith(prefix):
+            section.error(value, f"the account for {rate_text} % in '{key}' must be {what}")
+        else:
+            result[rate] = account
+    return result
+
+
+def _webhooks(shop: MapReader) -> tuple[WebhookEndpoint, ...]:
+    """``webhooks:``: where to send which events, and the variable holding each secret."""
+    result: list[WebhookEndpoint] = []
+    for node in shop.seq("webhooks"):
+        entry = as_map(node, shop.problems, ("url", "events", "secret_env"), "a webhook")
+        if entry is None:
+            continue
+        url = entry.text("url", required=True, example="url: https://hooks.zapier.com/…")
+        if url is not None and not _webhook_url(url):
+            entry.error(
+                entry.values["url"],
+                f"'url' must be an https:// address (http:// only to this machine), not '{url}'",
+            )
+            url = None
+        events = entry.text_list("events")
+        if not entry.has("events"):
+            entry.get("events", required=True, example="events: [order.paid, order.shipped]")
+        for event in events:
+            if event not in WEBHOOK_EVENTS:
+                entry.error(
+                    entry.values["events"],
+                    f"unknown event '{event}': choose among {', '.join(WEBHOOK_EVENTS)}",
+                )
+        secret = entry.text(
+            "secret_env", required=True, example=f"secret_env: {WEBHOOK_SECRET_PREFIX}ERP"
+        )
+        if secret is not None and not re.fullmatch(
+            re.escape(WEBHOOK_SECRET_PREFIX) + r"[A-Z0-9_]{1,64}", secret
+        ):
+            entry.error(
+                entry.values["secret_env"],
+                f"'secret_env' names the environment variable holding the signing secret "
+                f"(never the secret itself): a name such as {WEBHOOK_SECRET_PREFIX}ERP, "
+                f"not '{secret}'",
+            )
+            secret = None
+        known = tuple(e for e in events if e in WEBHOOK_EVENTS)
+        if url is not None and secret is not None and known and len(known) == len(events):
+            result.append(WebhookEndpoint(url, tuple(dict.fromkeys(known)), secret))
+    return tuple(result)
+
+
+def _webhook_url(url: str) -> bool:
+    if re.fullmatch(r"https://[^\s/?#]+[^\s]*", url):
+        return True
+    return re.fullmatch(r"http://(127\.0\.0\.1|localhost)(:[0-9]{1,5})?(/[^\s]*)?", url) is not None
 
 
 def _carriers(shop: MapReader) -> dict[str, str]:

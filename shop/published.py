@@ -34,6 +34,8 @@ from zoneinfo import ZoneInfo
 
 from shop.catalogue import Catalogue, Product, Status, Variant
 from shop.config import (
+    DEFAULT_ACCOUNTS,
+    AccountingSettings,
     Band,
     CartRule,
     Discount,
@@ -44,6 +46,7 @@ from shop.config import (
     ShopConfig,
     Supplier,
     TaxClass,
+    WebhookEndpoint,
 )
 from shop.files import write_atomic
 from shop.money import Money
@@ -374,7 +377,34 @@ def _config_json(config: ShopConfig) -> dict[str, Any]:
         ],
         "oversold": config.oversold,
         "carriers": dict(config.carriers),
+        "accounting": _accounting_json(config.accounting),
+        "webhooks": [
+            {"url": w.url, "events": list(w.events), "secret_env": w.secret_env}
+            for w in config.webhooks
+        ],
     }
+
+
+def _accounting_json(accounting: AccountingSettings) -> dict[str, Any]:
+    return {
+        "journal": accounting.journal,
+        "journal_label": accounting.journal_label,
+        **{name: getattr(accounting, name) for name in DEFAULT_ACCOUNTS},
+        "sales_by_rate": {str(rate): a for rate, a in accounting.sales_by_rate.items()},
+        "vat_by_rate": {str(rate): a for rate, a in accounting.vat_by_rate.items()},
+    }
+
+
+def _accounting(entry: Mapping[str, Any] | None) -> AccountingSettings:
+    if entry is None:  # a shop published before accounting settings existed
+        return AccountingSettings()
+    return AccountingSettings(
+        journal=str(entry["journal"]),
+        journal_label=str(entry["journal_label"]),
+        sales_by_rate={Decimal(r): str(a) for r, a in entry["sales_by_rate"].items()},
+        vat_by_rate={Decimal(r): str(a) for r, a in entry["vat_by_rate"].items()},
+        **{name: str(entry[name]) for name in DEFAULT_ACCOUNTS},
+    )
 
 
 # -- decoding --------------------------------------------------------------------
@@ -496,4 +526,9 @@ def _config(entry: Mapping[str, Any]) -> ShopConfig:
         suppliers=tuple(Supplier(**s) for s in entry.get("suppliers", ())),
         oversold=str(entry.get("oversold", "hold")),
         carriers={str(name): str(url) for name, url in entry["carriers"].items()},
+        accounting=_accounting(entry.get("accounting")),
+        webhooks=tuple(
+            WebhookEndpoint(str(w["url"]), tuple(w["events"]), str(w["secret_env"]))
+            for w in entry.get("webhooks", ())
+        ),
     )

@@ -29,6 +29,7 @@ from functions.store import (
     InsufficientStock,
     IssuedDocument,
     OrderQuery,
+    OutgoingDelivery,
     OutgoingMail,
     PersonalData,
     StockCount,
@@ -118,6 +119,14 @@ def mail(
 ) -> OutgoingMail:
     message = f"Subject: {key}\r\nTo: {to}\r\n\r\nMerci ☕\r\n".encode()
     return OutgoingMail(key, to, message, next_attempt_at=next_attempt_at)
+
+
+def delivery(
+    key: str, body: bytes = b'{"type": "order.paid"}', next_attempt_at: dt.datetime | None = None
+) -> OutgoingDelivery:
+    return OutgoingDelivery(
+        key, "webhook", "https://hooks.example/x", body, next_attempt_at=next_attempt_at
+    )
 
 
 def run_together(count: int, work: Callable[[int], T]) -> list[T | Exception]:
@@ -833,6 +842,65 @@ class StoreContract:
     def test_marking_an_unknown_mail_dead_is_a_key_error(self, store: Store) -> None:
         with pytest.raises(KeyError):
             store.mark_mail_dead("never-queued", "SMTP 550", NOW)
+
+    # -- outgoing deliveries (webhooks) ----------------------------------------------------
+
+    def test_a_delivery_is_queued_once_per_key_and_leased(self, make_store: MakeStore) -> None:
+        store, other = make_store(), make_store()
+        assert store.enqueue_delivery(delivery("webhook:e1:a"), NOW) is True
+        assert store.enqueue_delivery(delivery("webhook:e1:a", body=b"{}"), NOW) is False
+        store.enqueue_delivery(delivery("webhook:e2:a"), NOW + SECOND)
+        store.enqueue_delivery(delivery("webhook:e3:a", next_attempt_at=LATER), NOW)
+        lease = NOW + dt.timedelta(minutes=5)
+        [taken] = store.claim_due_deliveries(NOW + SECOND, lease, limit=1)
+        assert taken == delivery("webhook:e1:a", next_attempt_at=lease)
+        assert [d.key for d in other.claim_due_deliveries(NOW + SECOND, lease)] == ["webhook:e2:a"]
+        assert other.claim_due_deliveries(lease - SECOND, lease + SECOND) == []
+        # The sender died: once the lease passes, the first is due again; later, all are,
+        # oldest queued first.
+        [again] = other.claim_due_deliveries(lease, LATER - SECOND, limit=1)
+        assert (again.key, again.attempts) == ("webhook:e1:a", 0)
+        assert [d.key for d in store.claim_due_deliveries(LATER, LATER + SECOND)] == [
+            "webhook:e1:a",
+            "webhook:e3:a",
+            "webhook:e2:a",
+        ]
+        assert store.claim_due_deliveries(LATER, LATER + SECOND, limit=0) == []
+
+    def test_a_failed_delivery_backs_off_a_sent_or_dead_one_is_never_due(
+        self, store: Store
+    ) -> None:
+        for key in ("d1", "d2", "d3"):
+            store.enqueue_delivery(delivery(key), NOW)
+        store.claim_due_deliveries(NOW, LATER)
+        retry = NOW + dt.timedelta(minutes=10)
+        store.mark_delivery_failed("d1", "HTTP 500", retry)
+        store.mark_delivery_sent("d2", NOW + SECOND)
+        store.mark_delivery_dead("d3", "HTTP 410 Gone", NOW + SECOND)
+        assert store.claim_due_deliveries(retry - SECOND, LATER) == []
+        [again] = store.claim_due_deliveries(retry, LATER)
+        assert (again.key, again.attempts, again.last_error) == ("d1", 1, "HTTP 500")
+        # Late reports change nothing: sent stays sent, dead stays dead, keys stay taken.
+        store.mark_delivery_failed("d2", "late", retry)
+        store.mark_delivery_dead("d2", "late", retry)
+        store.mark_delivery_failed("d3", "late", retry)
+        store.mark_delivery_sent("d1", LATER)
+        far = NOW + dt.timedelta(days=365)
+        assert store.claim_due_deliveries(far, far + SECOND) == []
+        assert store.enqueue_delivery(delivery("d3"), far) is False
+        for mark in (
+            lambda: store.mark_delivery_sent("nope", NOW),
+            lambda: store.mark_delivery_failed("nope", "x", NOW),
+            lambda: store.mark_delivery_dead("nope", "x", NOW),
+        ):
+            with pytest.raises(KeyError):
+                mark()
+
+    def test_deliveries_and_mails_are_separate_queues(self, store: Store) -> None:
+        store.enqueue_mail(mail("same"), NOW)
+        assert store.enqueue_delivery(delivery("same"), NOW) is True
+        assert [m.key for m in store.claim_due_mails(NOW, LATER)] == ["same"]
+        assert [d.key for d in store.claim_due_deliveries(NOW, LATER)] == ["same"]
 
     # -- concurrency ----------------------------------------------------------------------
 

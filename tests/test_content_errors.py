@@ -265,6 +265,33 @@ CASES = [
         ],
     ),
     Case(
+        "accounts of the wrong class, a webhook with a secret in the file",
+        {
+            "content/shop.yaml": SHOP_YAML
+            + 'accounting:\n  journal: ve\n  customers: "706000"\n  vat: "445"\n'
+            + '  sales_by_rate: {"20": "411000"}\n'
+            + "webhooks:\n  - url: http://erp.example/hook\n    events: [order.paid, order.lost]\n"
+            + "    secret_env: whsec_abc\n"
+        },
+        [
+            f"content/shop.yaml:{SHOP_LINES + 2}: 'journal' must be a short code in capitals "
+            "and digits such as VE, not 've'",
+            f"content/shop.yaml:{SHOP_LINES + 3}: 'customers' must be a customers account "
+            "(411…), not '706000'",
+            f"content/shop.yaml:{SHOP_LINES + 4}: 'vat' must be a VAT collected account "
+            "(44571…), not '445'",
+            f"content/shop.yaml:{SHOP_LINES + 5}: the account for 20 % in 'sales_by_rate' must "
+            "be a sales account (706… or 707…)",
+            f"content/shop.yaml:{SHOP_LINES + 7}: 'url' must be an https:// address (http:// "
+            "only to this machine), not 'http://erp.example/hook'",
+            f"content/shop.yaml:{SHOP_LINES + 8}: unknown event 'order.lost': choose among "
+            "order.paid, order.shipped, order.refunded, order.cancelled, stock.low",
+            f"content/shop.yaml:{SHOP_LINES + 9}: 'secret_env' names the environment variable "
+            "holding the signing secret (never the secret itself): a name such as "
+            "COMPTOIR_WEBHOOK_ERP, not 'whsec_abc'",
+        ],
+    ),
+    Case(
         "discounts and cart rules matching nothing",
         {"content/shop.yaml": MINI_YAML + RULES},
         [

@@ -29,7 +29,15 @@ from generator import TEMPLATE_ROOT
 from generator.build import BuildError, build, check
 from generator.publish import published_shop
 from shop.catalogue import Catalogue, Product, Status, Variant
-from shop.config import OVERSOLD_POLICIES, CartRule, Discount, Supplier
+from shop.config import (
+    OVERSOLD_POLICIES,
+    WEBHOOK_EVENTS,
+    AccountingSettings,
+    CartRule,
+    Discount,
+    Supplier,
+    WebhookEndpoint,
+)
 from shop.money import Money
 from shop.published import (
     VERSION,
@@ -188,6 +196,27 @@ suppliers = st.builds(
     webhook_url=st.none() | _text,
     show_prices=st.booleans(),
 )
+_account = st.from_regex(r"[0-9]{3,8}", fullmatch=True)
+_rate = st.decimals(Decimal("0"), Decimal("99.9"), places=1)
+accountings = st.builds(
+    AccountingSettings,
+    journal=st.from_regex(r"[A-Z]{1,4}", fullmatch=True),
+    journal_label=_text,
+    customers=_account,
+    sales=_account,
+    shipping=_account,
+    vat=_account,
+    fees=_account,
+    stripe=_account,
+    sales_by_rate=st.dictionaries(_rate, _account, max_size=2),
+    vat_by_rate=st.dictionaries(_rate, _account, max_size=2),
+)
+webhooks = st.builds(
+    WebhookEndpoint,
+    url=_text,
+    events=st.lists(st.sampled_from(WEBHOOK_EVENTS), max_size=3, unique=True).map(tuple),
+    secret_env=_text,
+)
 rules = st.builds(
     CartRule, name=_text, buy=st.integers(2, 9), categories=st.lists(_text, max_size=2).map(tuple)
 )
@@ -202,6 +231,8 @@ rules = st.builds(
     st.none() | st.integers(0, 100),
     st.sampled_from(OVERSOLD_POLICIES),
     st.dictionaries(st.from_regex(r"[a-z][a-z0-9-]{0,15}", fullmatch=True), _text, max_size=3),
+    accountings,
+    st.lists(webhooks, max_size=2),
 )
 def test_any_catalogue_and_rules_round_trip_exactly(
     items: list[Product],
@@ -211,6 +242,8 @@ def test_any_catalogue_and_rules_round_trip_exactly(
     low_threshold: int | None,
     oversold: str,
     carriers: dict[str, str],
+    accounting: AccountingSettings,
+    hooks: list[WebhookEndpoint],
 ) -> None:
     base = example()
     config = base.config.__class__(
@@ -222,6 +255,8 @@ def test_any_catalogue_and_rules_round_trip_exactly(
             "stock_low_threshold": low_threshold,
             "oversold": oversold,
             "carriers": carriers,
+            "accounting": accounting,
+            "webhooks": tuple(hooks),
         }
     )
     shop = PublishedShop.of(config, Catalogue(tuple(items)), base.pages, base.emails)

@@ -9,7 +9,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from comptoir.commands import customers, invoices, orders, report, returns, stock
+from comptoir.commands import customers, export, invoices, orders, report, returns, stock
 
 # (the subparsers of `comptoir`, the parser of the options every command takes: --shop)
 Register = Callable[[Any, argparse.ArgumentParser], None]
@@ -22,4 +22,5 @@ REGISTRARS: list[Register] = [
     stock.register,
     customers.register,
     report.register,
+    export.register,
 ]

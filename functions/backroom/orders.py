@@ -27,6 +27,7 @@ from typing import Any
 from functions.backroom.context import BackRoom, OperationError
 from functions.emails import InvalidAddress, shipping_email
 from functions.errors import PaymentError
+from functions.outgoing_webhooks import queue_order_event
 from functions.payments import RefundRefused
 from functions.store import OrderQuery
 from shop.config import TRACKING_PLACEHOLDER
@@ -199,6 +200,10 @@ def ship(
     order = _update(backroom, order, record)
     shipment = next(s for s in order.shipments if s.carrier == carrier_key and s.tracking == code)
     repeated = len(order.shipments) == before
+    # Once per shipment (its number in the order), however often the command is run.
+    queue_order_event(
+        backroom.store, shop, "order.shipped", order, f"shipment:{shipment.number}", now
+    )
     queued = False
     if order.email:
         try:
