@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import jinja2
+from babel.numbers import format_decimal
 
 from shop.money import Money
 from shop.reports import Report
@@ -133,6 +135,10 @@ def render_report(report: Report, *, shop_name: str, language: str) -> str:
     def money(value: Money) -> str:
         return value.format(locale)
 
+    def pct(value: Decimal) -> str:
+        """17,6 % in French, 17.6 % in English (a no-break space before the sign)."""
+        return f"{format_decimal(value, format='0.0', locale=locale)}\u00a0%"
+
     def months_short(month: str) -> str:
         return month[5:] + "/" + month[2:4]
 
@@ -146,6 +152,7 @@ def render_report(report: Report, *, shop_name: str, language: str) -> str:
     return template.render(
         say=say,
         money=money,
+        pct=pct,
         lang=language if language in LABELS else "en",
         shop_name=shop_name,
         period=say("from {start} to {end}", start=start, end=end),
@@ -233,10 +240,10 @@ footer { color: var(--muted); font-size: .85rem; padding-bottom: 24px; }
   <li><span class="name">{{ say("Average basket") }}</span>
     <span class="value">{{ money(report.average_basket) }}</span></li>
   <li><span class="name">{{ say("Refunds") }}</span>
-    <span class="value">{{ report.refund_rate }} %</span>
+    <span class="value">{{ pct(report.refund_rate) }}</span>
     <span class="note">{{ money(report.refunded) }} {{ say("of what was charged") }}</span></li>
   <li><span class="name">{{ say("Returns") }}</span>
-    <span class="value">{{ report.return_rate }} %</span>
+    <span class="value">{{ pct(report.return_rate) }}</span>
     <span class="note">{{ report.returned_orders }} / {{ report.orders }} {{ say("of orders") }}</span></li>
 </ul>
 {% if not report.orders %}<p>{{ say("No paid order in this period.") }}</p>{% endif %}
@@ -301,7 +308,7 @@ footer { color: var(--muted); font-size: .85rem; padding-bottom: 24px; }
 <th scope="col" class="num">{{ say("Available") }}</th><th scope="col" class="num">{{ say("Sell-through") }}</th></tr></thead>
 <tbody>{% for s in report.stock %}<tr><th scope="row">{{ s.sku }}{% if s.out %} <span class="out">({{ say("out of stock") }})</span>{% endif %}</th>
 <td class="num">{{ s.sold }}</td><td class="num">{{ s.available }}</td>
-<td class="num">{{ "—" if s.sell_through is none else s.sell_through ~ " %" }}</td></tr>{% endfor %}</tbody>
+<td class="num">{{ "—" if s.sell_through is none else pct(s.sell_through) }}</td></tr>{% endfor %}</tbody>
 </table></div>
 </section>
 </main>
