@@ -880,25 +880,7 @@ class DynamoDBStore:
         # shopper's address too (personal_data, forget_customer).
         by_number = _key(f"NUMBER#{order.number}", f"ORDER#{order.session_id}")
         by_person = _key(f"CUSTOMER#{person_key(order.email)}", f"ORDER#{order.session_id}")
-        try:
-            self._transact(
-                [
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": item,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {"Put": {"TableName": self.table, "Item": by_number}},
-                    {"Put": {"TableName": self.table, "Item": by_person}},
-                ]
-            )
-        except _Cancelled as cancelled:
-            if cancelled.failed(0):
-                return False
-            raise StoreError(f"DynamoDB table {self.table}: {cancelled}") from cancelled
-        return True
+        return self._put_new(item, by_number, by_person)
 
     def get_order(self, session_id: str) -> Order | None:
         item = self._get(_key(f"ORDER#{session_id}", "ORDER"))
@@ -971,24 +953,7 @@ class DynamoDBStore:
             "gsi1sk": _s(f"{_text(ret.created_at)}#{ret.rid}"),
         }
         pointer = _key(f"ORDER#{ret.session_id}", f"RETURN#{ret.rid}")
-        try:
-            self._transact(
-                [
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": item,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {"Put": {"TableName": self.table, "Item": pointer}},
-                ]
-            )
-        except _Cancelled as cancelled:
-            if cancelled.failed(0):
-                return False
-            raise StoreError(f"DynamoDB table {self.table}: {cancelled}") from cancelled
-        return True
+        return self._put_new(item, pointer)
 
     def get_return(self, rid: str) -> ReturnRequest | None:
         item = self._get(_key(f"RETURN#{rid}", "RETURN"))
@@ -1421,24 +1386,7 @@ class DynamoDBStore:
             item["about"] = _s(mail.about)
         # Filed under the person it is about too (personal_data, forget_customer).
         by_person = _key(f"CUSTOMER#{mail.person}", f"MAIL#{mail.key}")
-        try:
-            self._transact(
-                [
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": item,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {"Put": {"TableName": self.table, "Item": by_person}},
-                ]
-            )
-        except _Cancelled as cancelled:
-            if cancelled.failed(0):
-                return False
-            raise StoreError(f"DynamoDB table {self.table}: {cancelled}") from cancelled
-        return True
+        return self._put_new(item, by_person)
 
     def claim_due_mails(
         self, now: dt.datetime, lease_until: dt.datetime, limit: int = 20
@@ -1852,6 +1800,22 @@ class DynamoDBStore:
             raise StoreError(f"DynamoDB table {self.table}: {error}") from error
         except BotoCoreError as error:
             raise StoreError(f"DynamoDB table {self.table}: {error}") from error
+
+    def _put_new(self, item: Item, *pointers: Item) -> bool:
+        """Writes ``item`` unless its key is taken (False then), with ``pointers`` to it."""
+        put_item: dict[str, Any] = {
+            "TableName": self.table,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        pointed = [{"Put": {"TableName": self.table, "Item": p}} for p in pointers]
+        try:
+            self._transact([{"Put": put_item}, *pointed])
+        except _Cancelled as cancelled:
+            if cancelled.failed(0):
+                return False
+            raise StoreError(f"DynamoDB table {self.table}: {cancelled}") from cancelled
+        return True
 
     def _get(self, key: Item) -> Item | None:
         item: Item | None = self._call("get_item", Key=key, ConsistentRead=True).get("Item")
