@@ -880,25 +880,7 @@ class DynamoDBStore:
         # shopper's address too (personal_data, forget_customer).
         by_number = _key(f"NUMBER#{order.number}", f"ORDER#{order.session_id}")
         by_person = _key(f"CUSTOMER#{person_key(order.email)}", f"ORDER#{order.session_id}")
-        try:
-            self._transact(
-                [
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": item,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {"Put": {"TableName": self.table, "Item": by_number}},
-                    {"Put": {"TableName": self.table, "Item": by_person}},
-                ]
-            )
-        except _Cancelled as cancelled:
-            if cancelled.failed(0):
-                return False
-            raise StoreError(f"DynamoDB table {self.table}: {cancelled}") from cancelled
-        return True
+        return self._put_new(item, by_number, by_person)
 
     def get_order(self, session_id: str) -> Order | None:
         item = self._get(_key(f"ORDER#{session_id}", "ORDER"))
@@ -971,24 +953,7 @@ class DynamoDBStore:
             "gsi1sk": _s(f"{_text(ret.created_at)}#{ret.rid}"),
         }
         pointer = _key(f"ORDER#{ret.session_id}", f"RETURN#{ret.rid}")
-        try:
-            self._transact(
-                [
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": item,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {"Put": {"TableName": self.table, "Item": pointer}},
-                ]
-            )
-        except _Cancelled as cancelled:
-            if cancelled.failed(0):
-                return False
-            raise StoreError(f"DynamoDB table {self.table}: {cancelled}") from cancelled
-        return True
+        return self._put_new(item, pointer)
 
     def get_return(self, rid: str) -> ReturnRequest | None:
         item = self._get(_key(f"RETURN#{rid}", "RETURN"))
@@ -1415,153 +1380,37 @@ class DynamoDBStore:
     # -- mail outbox --------------------------------------------------------
 
     def enqueue_mail(self, mail: OutgoingMail, now: dt.datetime) -> bool:
-        due = _text(mail.next_attempt_at or now)
-        item: Item = {
-            **_key(f"MAIL#{mail.key}", "MAIL"),
-            "key": _s(mail.key),
-            "to": _s(mail.to),
-            "message": {"B": mail.message},
-            "attempts": _n(mail.attempts),
-            "next_attempt_at": _s(due),
-            "created_at": _s(_text(now)),
-        }
-        if mail.last_error is not None:
-            item["last_error"] = _s(mail.last_error)
+        fields: Item = {"to": _s(mail.to), "message": {"B": mail.message}}
+        item = _queued_item("MAIL", "OUTBOX", mail, now, fields)
         if mail.about:
             item["about"] = _s(mail.about)
-        if mail.sent_at is not None:
-            item["sent_at"] = _s(_text(mail.sent_at))
-        else:  # only unsent mail is in the due index
-            item |= {"gsi1pk": _s("OUTBOX"), "gsi1sk": _s(f"{due}#{mail.key}")}
         # Filed under the person it is about too (personal_data, forget_customer).
         by_person = _key(f"CUSTOMER#{mail.person}", f"MAIL#{mail.key}")
-        try:
-            self._transact(
-                [
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": item,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {"Put": {"TableName": self.table, "Item": by_person}},
-                ]
-            )
-        except _Cancelled as cancelled:
-            if cancelled.failed(0):
-                return False
-            raise StoreError(f"DynamoDB table {self.table}: {cancelled}") from cancelled
-        return True
+        return self._put_new(item, by_person)
 
     def claim_due_mails(
         self, now: dt.datetime, lease_until: dt.datetime, limit: int = 20
     ) -> list[OutgoingMail]:
-        if limit <= 0:
-            return []
-        at, until = _text(now), _text(lease_until)
-        due = self._query(
-            IndexName="gsi1",
-            KeyConditionExpression="gsi1pk = :p AND gsi1sk < :b",
-            ExpressionAttributeValues={":p": _s("OUTBOX"), ":b": _s(at + "$")},
-        )
-        taken: list[OutgoingMail] = []
-        for item in sorted(due, key=lambda i: (_str(i["created_at"]), _str(i["key"]))):
-            if len(taken) == limit:
-                break
-            key = _str(item["key"])
-            try:  # the lease: only if no other sender took it since the index was read
-                self._call(
-                    "update_item",
-                    Key=_key(f"MAIL#{key}", "MAIL"),
-                    UpdateExpression="SET next_attempt_at = :until, gsi1sk = :sk",
-                    ConditionExpression="next_attempt_at = :seen AND attribute_not_exists(sent_at)"
-                    " AND attribute_not_exists(dead_at)",
-                    ExpressionAttributeValues={
-                        ":until": _s(until),
-                        ":sk": _s(f"{until}#{key}"),
-                        ":seen": item["next_attempt_at"],
-                    },
-                )
-            except _ConditionFailed:
-                continue
-            taken.append(_mail({**item, "next_attempt_at": _s(until)}))
-        return taken
+        return self._claim_due("MAIL", "OUTBOX", _mail, now, lease_until, limit)
 
     def mark_mail_sent(self, key: str, now: dt.datetime) -> None:
-        try:
-            self._call(
-                "update_item",
-                Key=_key(f"MAIL#{key}", "MAIL"),
-                UpdateExpression="SET sent_at = if_not_exists(sent_at, :at) REMOVE gsi1pk",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":at": _s(_text(now))},
-            )
-        except _ConditionFailed:
-            raise KeyError(key) from None
+        self._mark_sent("MAIL", key, now)
 
     def mark_mail_failed(self, key: str, error: str, retry_at: dt.datetime) -> None:
-        at = _text(retry_at)
-        try:
-            self._call(
-                "update_item",
-                Key=_key(f"MAIL#{key}", "MAIL"),
-                UpdateExpression="SET attempts = attempts + :one, last_error = :error,"
-                " next_attempt_at = :at, gsi1sk = :sk",
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(sent_at)"
-                " AND attribute_not_exists(dead_at)",
-                ExpressionAttributeValues={
-                    ":one": _n(1),
-                    ":error": _s(error),
-                    ":at": _s(at),
-                    ":sk": _s(f"{at}#{key}"),
-                },
-            )
-        except _ConditionFailed:
-            # A message already sent stays sent, a dead one dead: a late report changes nothing.
-            if self._get(_key(f"MAIL#{key}", "MAIL")) is None:
-                raise KeyError(key) from None
+        self._mark_failed("MAIL", key, error, retry_at)
 
     def mark_mail_dead(self, key: str, error: str, now: dt.datetime) -> None:
-        try:  # out of the due index for good; the item (and its key) stays
-            self._call(
-                "update_item",
-                Key=_key(f"MAIL#{key}", "MAIL"),
-                UpdateExpression="SET attempts = attempts + :one, last_error = :error,"
-                " dead_at = :at REMOVE gsi1pk, gsi1sk",
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(sent_at)"
-                " AND attribute_not_exists(dead_at)",
-                ExpressionAttributeValues={
-                    ":one": _n(1),
-                    ":error": _s(error),
-                    ":at": _s(_text(now)),
-                },
-            )
-        except _ConditionFailed:
-            # Sent stays sent; dead keeps its first error.
-            if self._get(_key(f"MAIL#{key}", "MAIL")) is None:
-                raise KeyError(key) from None
+        self._mark_dead("MAIL", key, error, now)
 
     # -- outgoing deliveries (webhooks): the outbox's ways, on their own index ---------
 
     def enqueue_delivery(self, delivery: OutgoingDelivery, now: dt.datetime) -> bool:
-        due = _text(delivery.next_attempt_at or now)
-        item: Item = {
-            **_key(f"DELIVERY#{delivery.key}", "DELIVERY"),
-            "key": _s(delivery.key),
+        fields: Item = {
             "channel": _s(delivery.channel),
             "target": _s(delivery.target),
             "body": {"B": delivery.body},
-            "attempts": _n(delivery.attempts),
-            "next_attempt_at": _s(due),
-            "created_at": _s(_text(now)),
         }
-        if delivery.last_error is not None:
-            item["last_error"] = _s(delivery.last_error)
-        if delivery.sent_at is not None:
-            item["sent_at"] = _s(_text(delivery.sent_at))
-        else:  # only what is unsent is in the due index
-            item |= {"gsi1pk": _s("DELIVERIES"), "gsi1sk": _s(f"{due}#{delivery.key}")}
+        item = _queued_item("DELIVERY", "DELIVERIES", delivery, now, fields)
         try:
             self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
         except _ConditionFailed:
@@ -1571,15 +1420,38 @@ class DynamoDBStore:
     def claim_due_deliveries(
         self, now: dt.datetime, lease_until: dt.datetime, limit: int = 20
     ) -> list[OutgoingDelivery]:
+        return self._claim_due("DELIVERY", "DELIVERIES", _delivery, now, lease_until, limit)
+
+    def mark_delivery_sent(self, key: str, now: dt.datetime) -> None:
+        self._mark_sent("DELIVERY", key, now)
+
+    def mark_delivery_failed(self, key: str, error: str, retry_at: dt.datetime) -> None:
+        self._mark_failed("DELIVERY", key, error, retry_at)
+
+    def mark_delivery_dead(self, key: str, error: str, now: dt.datetime) -> None:
+        self._mark_dead("DELIVERY", key, error, now)
+
+    # -- the two queues' common ways: items ``<kind>#<key>``/``<kind>``, the unsent ones
+    # in gsi1 under ``index`` sorted by ``<next_attempt_at>#<key>`` -------------------
+
+    def _claim_due(
+        self,
+        kind: str,
+        index: str,
+        decode: Callable[[Item], T],
+        now: dt.datetime,
+        lease_until: dt.datetime,
+        limit: int,
+    ) -> list[T]:
         if limit <= 0:
             return []
         at, until = _text(now), _text(lease_until)
         due = self._query(
             IndexName="gsi1",
             KeyConditionExpression="gsi1pk = :p AND gsi1sk < :b",
-            ExpressionAttributeValues={":p": _s("DELIVERIES"), ":b": _s(at + "$")},
+            ExpressionAttributeValues={":p": _s(index), ":b": _s(at + "$")},
         )
-        taken: list[OutgoingDelivery] = []
+        taken: list[T] = []
         for item in sorted(due, key=lambda i: (_str(i["created_at"]), _str(i["key"]))):
             if len(taken) == limit:
                 break
@@ -1587,7 +1459,7 @@ class DynamoDBStore:
             try:  # the lease: only if no other sender took it since the index was read
                 self._call(
                     "update_item",
-                    Key=_key(f"DELIVERY#{key}", "DELIVERY"),
+                    Key=_key(f"{kind}#{key}", kind),
                     UpdateExpression="SET next_attempt_at = :until, gsi1sk = :sk",
                     ConditionExpression="next_attempt_at = :seen AND attribute_not_exists(sent_at)"
                     " AND attribute_not_exists(dead_at)",
@@ -1599,14 +1471,14 @@ class DynamoDBStore:
                 )
             except _ConditionFailed:
                 continue
-            taken.append(_delivery({**item, "next_attempt_at": _s(until)}))
+            taken.append(decode({**item, "next_attempt_at": _s(until)}))
         return taken
 
-    def mark_delivery_sent(self, key: str, now: dt.datetime) -> None:
+    def _mark_sent(self, kind: str, key: str, now: dt.datetime) -> None:
         try:
             self._call(
                 "update_item",
-                Key=_key(f"DELIVERY#{key}", "DELIVERY"),
+                Key=_key(f"{kind}#{key}", kind),
                 UpdateExpression="SET sent_at = if_not_exists(sent_at, :at) REMOVE gsi1pk",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={":at": _s(_text(now))},
@@ -1614,25 +1486,29 @@ class DynamoDBStore:
         except _ConditionFailed:
             raise KeyError(key) from None
 
-    def mark_delivery_failed(self, key: str, error: str, retry_at: dt.datetime) -> None:
+    def _mark_failed(self, kind: str, key: str, error: str, retry_at: dt.datetime) -> None:
         at = _text(retry_at)
-        self._delivery_attempt(
+        self._attempt(
+            kind,
             key,
             "next_attempt_at = :at, gsi1sk = :sk",
             {":error": _s(error), ":at": _s(at), ":sk": _s(f"{at}#{key}")},
         )
 
-    def mark_delivery_dead(self, key: str, error: str, now: dt.datetime) -> None:
+    def _mark_dead(self, kind: str, key: str, error: str, now: dt.datetime) -> None:
         # out of the due index for good; the item (and its key) stays
-        self._delivery_attempt(
-            key, "dead_at = :at REMOVE gsi1pk, gsi1sk", {":error": _s(error), ":at": _s(_text(now))}
+        self._attempt(
+            kind,
+            key,
+            "dead_at = :at REMOVE gsi1pk, gsi1sk",
+            {":error": _s(error), ":at": _s(_text(now))},
         )
 
-    def _delivery_attempt(self, key: str, change: str, values: Item) -> None:
+    def _attempt(self, kind: str, key: str, change: str, values: Item) -> None:
         try:
             self._call(
                 "update_item",
-                Key=_key(f"DELIVERY#{key}", "DELIVERY"),
+                Key=_key(f"{kind}#{key}", kind),
                 UpdateExpression="SET attempts = attempts + :one, last_error = :error, " + change,
                 ConditionExpression="attribute_exists(pk) AND attribute_not_exists(sent_at)"
                 " AND attribute_not_exists(dead_at)",
@@ -1640,7 +1516,7 @@ class DynamoDBStore:
             )
         except _ConditionFailed:
             # Sent stays sent, dead stays dead (with its first error): a late report is moot.
-            if self._get(_key(f"DELIVERY#{key}", "DELIVERY")) is None:
+            if self._get(_key(f"{kind}#{key}", kind)) is None:
                 raise KeyError(key) from None
 
     # -- numbered documents (invoices) -----------------------------------------------
@@ -1925,6 +1801,22 @@ class DynamoDBStore:
         except BotoCoreError as error:
             raise StoreError(f"DynamoDB table {self.table}: {error}") from error
 
+    def _put_new(self, item: Item, *pointers: Item) -> bool:
+        """Writes ``item`` unless its key is taken (False then), with ``pointers`` to it."""
+        put_item: dict[str, Any] = {
+            "TableName": self.table,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        pointed = [{"Put": {"TableName": self.table, "Item": p}} for p in pointers]
+        try:
+            self._transact([{"Put": put_item}, *pointed])
+        except _Cancelled as cancelled:
+            if cancelled.failed(0):
+                return False
+            raise StoreError(f"DynamoDB table {self.table}: {cancelled}") from cancelled
+        return True
+
     def _get(self, key: Item) -> Item | None:
         item: Item | None = self._call("get_item", Key=key, ConsistentRead=True).get("Item")
         return item
@@ -2109,6 +2001,28 @@ def _person(email: str) -> str:
     if "@" not in person:
         raise ValueError(f"{email!r} is not an e-mail address")
     return person
+
+
+def _queued_item(
+    kind: str, index: str, queued: OutgoingMail | OutgoingDelivery, now: dt.datetime, fields: Item
+) -> Item:
+    """A queue's item (mail outbox, deliveries): ``fields`` are what only it carries."""
+    due = _text(queued.next_attempt_at or now)
+    item: Item = {
+        **_key(f"{kind}#{queued.key}", kind),
+        "key": _s(queued.key),
+        **fields,
+        "attempts": _n(queued.attempts),
+        "next_attempt_at": _s(due),
+        "created_at": _s(_text(now)),
+    }
+    if queued.last_error is not None:
+        item["last_error"] = _s(queued.last_error)
+    if queued.sent_at is not None:
+        item["sent_at"] = _s(_text(queued.sent_at))
+    else:  # only what is unsent is in the due index
+        item |= {"gsi1pk": _s(index), "gsi1sk": _s(f"{due}#{queued.key}")}
+    return item
 
 
 def _delivery(item: Item) -> OutgoingDelivery:

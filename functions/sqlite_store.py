@@ -15,6 +15,7 @@ every row this version cannot read, becomes a ``StoreError`` at the boundary.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -24,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from functions.store import (
     PSEUDONYM_DOMAIN,
@@ -283,6 +284,10 @@ _SELECT_CUSTOMERS = (
     "SELECT email, name, marketing_consent, consent_at, created_at, updated_at,"
     " consent_source, consent_withdrawn_at FROM customers"
 )
+_SELECT_DELIVERIES = (
+    "SELECT key, channel, target, body, attempts, next_attempt_at, sent_at, last_error"
+    " FROM deliveries"
+)
 _SELECT_MAILS = (
     "SELECT key, recipient, message, attempts, next_attempt_at, sent_at, last_error, about"
     " FROM outbox"
@@ -291,6 +296,8 @@ _SELECT_MAILS = (
 # queued before ``person`` existed, such as the merchant's notice of their order) naming
 # their address in the message.
 _MAILS_OF_PERSON = " WHERE person = :person OR instr(lower(CAST(message AS TEXT)), :person) > 0"
+
+_Queued = TypeVar("_Queued", OutgoingMail, OutgoingDelivery)
 
 
 class SQLiteStore:
@@ -796,138 +803,121 @@ class SQLiteStore:
     # -- mail outbox --------------------------------------------------------
 
     def enqueue_mail(self, mail: OutgoingMail, now: dt.datetime) -> bool:
-        row = (
-            mail.key,
-            mail.to,
-            mail.message,
-            mail.attempts,
-            _text(mail.next_attempt_at or now),
-            None if mail.sent_at is None else _text(mail.sent_at),
-            mail.last_error,
-            _text(now),
-            mail.about,
-            mail.person,
+        return self._enqueue(
+            "outbox",
+            mail,
+            now,
+            {"recipient": mail.to, "message": mail.message},
+            {"about": mail.about, "person": mail.person},
         )
-        with self._transaction(write=True) as conn:
-            cursor = conn.execute(
-                "INSERT INTO outbox (key, recipient, message, attempts, next_attempt_at,"
-                " sent_at, last_error, created_at, about, person)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-                row,
-            )
-            return cursor.rowcount == 1
 
     def claim_due_mails(
         self, now: dt.datetime, lease_until: dt.datetime, limit: int = 20
     ) -> list[OutgoingMail]:
-        at, until = _text(now), _text(lease_until)
-        with self._transaction(write=True) as conn:
-            rows = conn.execute(
-                _SELECT_MAILS + " WHERE sent_at IS NULL AND dead_at IS NULL"
-                " AND next_attempt_at <= ?"
-                " ORDER BY created_at, id LIMIT ?",
-                (at, max(limit, 0)),
-            ).fetchall()
-            conn.executemany(
-                "UPDATE outbox SET next_attempt_at = ? WHERE key = ?",
-                [(until, row[0]) for row in rows],
-            )
-        return [_mail((*row[:4], until, *row[5:])) for row in rows]
+        return self._claim_due("outbox", _SELECT_MAILS, _mail, now, lease_until, limit)
 
     def mark_mail_sent(self, key: str, now: dt.datetime) -> None:
-        at = _text(now)
-        with self._transaction(write=True) as conn:
-            cursor = conn.execute(
-                "UPDATE outbox SET sent_at = coalesce(sent_at, ?) WHERE key = ?", (at, key)
-            )
-            if cursor.rowcount == 0:
-                raise KeyError(key)
+        self._mark_sent("outbox", key, now)
 
     def mark_mail_failed(self, key: str, error: str, retry_at: dt.datetime) -> None:
-        at = _text(retry_at)
-        with self._transaction(write=True) as conn:
-            if conn.execute("SELECT 1 FROM outbox WHERE key = ?", (key,)).fetchone() is None:
-                raise KeyError(key)
-            # A message already sent or given up stays so: a late failure report changes nothing.
-            conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
-                " WHERE key = ? AND sent_at IS NULL AND dead_at IS NULL",
-                (error, at, key),
-            )
+        self._attempt("outbox", key, error, "next_attempt_at", _text(retry_at))
 
     def mark_mail_dead(self, key: str, error: str, now: dt.datetime) -> None:
-        at = _text(now)
-        with self._transaction(write=True) as conn:
-            if conn.execute("SELECT 1 FROM outbox WHERE key = ?", (key,)).fetchone() is None:
-                raise KeyError(key)
-            conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, dead_at = ?"
-                " WHERE key = ? AND sent_at IS NULL AND dead_at IS NULL",
-                (error, at, key),
-            )
+        self._attempt("outbox", key, error, "dead_at", _text(now))
 
     # -- outgoing deliveries ----------------------------------------------------
 
     def enqueue_delivery(self, delivery: OutgoingDelivery, now: dt.datetime) -> bool:
-        row = (
-            delivery.key,
-            delivery.channel,
-            delivery.target,
-            delivery.body,
-            delivery.attempts,
-            _text(delivery.next_attempt_at or now),
-            None if delivery.sent_at is None else _text(delivery.sent_at),
-            delivery.last_error,
-            _text(now),
+        return self._enqueue(
+            "deliveries",
+            delivery,
+            now,
+            {"channel": delivery.channel, "target": delivery.target, "body": delivery.body},
         )
-        with self._transaction(write=True) as conn:
-            cursor = conn.execute(
-                "INSERT INTO deliveries (key, channel, target, body, attempts, next_attempt_at,"
-                " sent_at, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (key) DO NOTHING",
-                row,
-            )
-            return cursor.rowcount == 1
 
     def claim_due_deliveries(
         self, now: dt.datetime, lease_until: dt.datetime, limit: int = 20
     ) -> list[OutgoingDelivery]:
+        return self._claim_due("deliveries", _SELECT_DELIVERIES, _delivery, now, lease_until, limit)
+
+    def mark_delivery_sent(self, key: str, now: dt.datetime) -> None:
+        self._mark_sent("deliveries", key, now)
+
+    def mark_delivery_failed(self, key: str, error: str, retry_at: dt.datetime) -> None:
+        self._attempt("deliveries", key, error, "next_attempt_at", _text(retry_at))
+
+    def mark_delivery_dead(self, key: str, error: str, now: dt.datetime) -> None:
+        self._attempt("deliveries", key, error, "dead_at", _text(now))
+
+    # -- the two queues' common ways (``table`` and ``column`` are ours, never input) ----
+
+    def _enqueue(
+        self,
+        table: str,
+        queued: OutgoingMail | OutgoingDelivery,
+        now: dt.datetime,
+        fields: Mapping[str, Any],
+        extra: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Queues ``queued`` once per key; ``fields`` and ``extra`` are the table's own columns."""
+        row = {
+            "key": queued.key,
+            **fields,
+            "attempts": queued.attempts,
+            "next_attempt_at": _text(queued.next_attempt_at or now),
+            "sent_at": None if queued.sent_at is None else _text(queued.sent_at),
+            "last_error": queued.last_error,
+            "created_at": _text(now),
+            **(extra or {}),
+        }
+        columns = ", ".join(row)
+        marks = ", ".join("?" * len(row))
+        with self._transaction(write=True) as conn:
+            cursor = conn.execute(
+                f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 (our columns)
+                " ON CONFLICT (key) DO NOTHING",
+                tuple(row.values()),
+            )
+            return cursor.rowcount == 1
+
+    def _claim_due(
+        self,
+        table: str,
+        select: str,
+        decode: Callable[[Sequence[Any]], _Queued],
+        now: dt.datetime,
+        lease_until: dt.datetime,
+        limit: int,
+    ) -> list[_Queued]:
         at, until = _text(now), _text(lease_until)
         with self._transaction(write=True) as conn:
             rows = conn.execute(
-                "SELECT key, channel, target, body, attempts, next_attempt_at, sent_at,"
-                " last_error FROM deliveries WHERE sent_at IS NULL AND dead_at IS NULL"
+                select + " WHERE sent_at IS NULL AND dead_at IS NULL"
                 " AND next_attempt_at <= ? ORDER BY created_at, id LIMIT ?",
                 (at, max(limit, 0)),
             ).fetchall()
             conn.executemany(
-                "UPDATE deliveries SET next_attempt_at = ? WHERE key = ?",
+                f"UPDATE {table} SET next_attempt_at = ? WHERE key = ?",  # noqa: S608 (ours)
                 [(until, row[0]) for row in rows],
             )
-        return [_delivery((*row[:5], until, *row[6:])) for row in rows]
+        return [dataclasses.replace(decode(row), next_attempt_at=_time(until)) for row in rows]
 
-    def mark_delivery_sent(self, key: str, now: dt.datetime) -> None:
+    def _mark_sent(self, table: str, key: str, now: dt.datetime) -> None:
         with self._transaction(write=True) as conn:
             cursor = conn.execute(
-                "UPDATE deliveries SET sent_at = coalesce(sent_at, ?) WHERE key = ?",
+                f"UPDATE {table} SET sent_at = coalesce(sent_at, ?) WHERE key = ?",  # noqa: S608 (ours)
                 (_text(now), key),
             )
             if cursor.rowcount == 0:
                 raise KeyError(key)
 
-    def mark_delivery_failed(self, key: str, error: str, retry_at: dt.datetime) -> None:
-        self._delivery_attempt(key, error, "next_attempt_at", _text(retry_at))
-
-    def mark_delivery_dead(self, key: str, error: str, now: dt.datetime) -> None:
-        self._delivery_attempt(key, error, "dead_at", _text(now))
-
-    def _delivery_attempt(self, key: str, error: str, column: str, at: str) -> None:
+    def _attempt(self, table: str, key: str, error: str, column: str, at: str) -> None:
         with self._transaction(write=True) as conn:
-            if conn.execute("SELECT 1 FROM deliveries WHERE key = ?", (key,)).fetchone() is None:
+            if conn.execute(f"SELECT 1 FROM {table} WHERE key = ?", (key,)).fetchone() is None:  # noqa: S608 (ours)
                 raise KeyError(key)
             # Sent or given up stays so: a late report changes nothing.
             conn.execute(
-                f"UPDATE deliveries SET attempts = attempts + 1, last_error = ?, {column} = ?"  # noqa: S608 (a column of ours)
+                f"UPDATE {table} SET attempts = attempts + 1, last_error = ?, {column} = ?"  # noqa: S608 (ours)
                 " WHERE key = ? AND sent_at IS NULL AND dead_at IS NULL",
                 (error, at, key),
             )
