@@ -889,32 +889,7 @@ class DynamoDBStore:
     def set_order_status(
         self, session_id: str, status: OrderStatus, note: str, now: dt.datetime
     ) -> Order:
-        def move() -> Order:
-            item = self._get(_key(f"ORDER#{session_id}", "ORDER"))
-            if item is None:
-                raise KeyError(session_id)
-            order = _order(item)
-            moved = order.moved(OrderStatus(status), note, now)
-            if moved is order:
-                return order
-            try:
-                self._call(
-                    "update_item",
-                    Key=_key(f"ORDER#{session_id}", "ORDER"),
-                    UpdateExpression="SET #data = :data, rev = rev + :one",
-                    ConditionExpression="rev = :rev",
-                    ExpressionAttributeNames={"#data": "data"},
-                    ExpressionAttributeValues={
-                        ":data": _s(_json(encode_order(moved))),
-                        ":one": _n(1),
-                        ":rev": item["rev"],
-                    },
-                )
-            except _ConditionFailed as changed:
-                raise _Retry from changed
-            return moved
-
-        return self._retrying(move)
+        return self.update_order(session_id, lambda o: o.moved(OrderStatus(status), note, now))
 
     def list_orders(self, limit: int = 100) -> list[Order]:
         if limit <= 0:

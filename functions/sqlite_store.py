@@ -507,17 +507,7 @@ class SQLiteStore:
     def set_order_status(
         self, session_id: str, status: OrderStatus, note: str, now: dt.datetime
     ) -> Order:
-        with self._transaction(write=True) as conn:
-            order = _load_order(conn, session_id)
-            if order is None:
-                raise KeyError(session_id)
-            moved = order.moved(OrderStatus(status), note, now)
-            if moved is not order:
-                conn.execute(
-                    "UPDATE orders SET status = ?, data = ? WHERE session_id = ?",
-                    (moved.status.value, _json(encode_order(moved)), session_id),
-                )
-        return moved
+        return self.update_order(session_id, lambda o: o.moved(OrderStatus(status), note, now))
 
     def list_orders(self, limit: int = 100) -> list[Order]:
         with self._transaction() as conn:
