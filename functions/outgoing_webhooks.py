@@ -42,7 +42,7 @@ from functions.outbox import (
 )
 from functions.settings import Secret
 from functions.store import OutgoingDelivery, Store
-from shop.orders import Order
+from shop.orders import Order, address_fields
 from shop.published import PublishedShop
 
 log = logging.getLogger("comptoir.outgoing_webhooks")
@@ -183,16 +183,7 @@ def order_data(order: Order) -> dict[str, Any]:
         "email": order.email,
         "name": order.customer_name,
         "language": order.language,
-        "shipping_address": None
-        if address is None
-        else {
-            "name": address.name,
-            "line1": address.line1,
-            "line2": address.line2,
-            "postal_code": address.postal_code,
-            "city": address.city,
-            "country": address.country,
-        },
+        "shipping_address": None if address is None else address_fields(address),
         "lines": [
             {
                 "sku": line.sku,

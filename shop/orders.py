@@ -346,7 +346,7 @@ def encode_order(order: Order) -> dict[str, Any]:
         "customer_name": order.customer_name,
         "language": order.language,
         "priced": _priced_fields(order.priced),
-        "shipping_address": None if address is None else _address_fields(address),
+        "shipping_address": None if address is None else address_fields(address),
         "marketing_consent": order.marketing_consent,
         "history": [
             {"at": _moment_text(e.at), "status": e.status.value, "note": e.note}
@@ -434,7 +434,8 @@ def _priced_fields(priced: PricedOrder) -> dict[str, Any]:
     }
 
 
-def _address_fields(address: Address) -> dict[str, str]:
+def address_fields(address: Address) -> dict[str, str]:
+    """An address as plain JSON fields (the codec's, and what exports show)."""
     return {
         "name": address.name,
         "line1": address.line1,
@@ -694,41 +695,29 @@ def legacy_order(
     """
 
     def read(data: Mapping[str, Any]) -> Order:
-        def money(value: object) -> Money:
-            return Money(_integer(value), currency)
-
         shipping = data["shipping"]
         if shipping is None:
             raise ValueError("no delivery method (checkout never made such orders)")
         address = data["shipping_address"]
-        priced = PricedOrder(
-            currency=currency,
-            lines=tuple(
-                OrderLine(
-                    sku=_text(line["sku"]),
-                    title=_text(line["title"]),
-                    quantity=_integer(line["quantity"]),
-                    unit_price=money(line["unit_price"]),
-                    discount=money(line["discount"]),
-                    total=money(line["total"]),
-                    tax_rate=_rate(line["tax_rate"]),
-                )
-                for line in _list(data["lines"])
-            ),
-            subtotal=money(data["subtotal"]),
-            discounts=tuple(
-                OrderDiscount(_text(d["label"]), money(d["amount"]))
-                for d in _list(data["discounts"])
-            ),
-            delivery=Delivery(
-                "", _text(shipping["label"]), money(shipping["amount"]), _flag(data["pickup"])
-            ),
-            vat=tuple(
-                VatAmount(_rate(v["rate"]), money(v["gross"]), money(v["vat"]))
-                for v in _list(data["vat"])
-            ),
-            total=money(data["total"]),
-            promo_code=None,
+        priced = _priced(  # the same values in today's encoding, read by today's reader
+            {
+                "currency": currency,
+                "lines": data["lines"],  # the same keys, amounts already in minor units
+                "subtotal": data["subtotal"],
+                "discounts": [
+                    {"label": d["label"], "amount": d["amount"], "code": None}
+                    for d in _list(data["discounts"])
+                ],
+                "delivery": {
+                    "method": "",
+                    "label": shipping["label"],
+                    "price": shipping["amount"],
+                    "pickup": data["pickup"],
+                },
+                "vat": data["vat"],
+                "total": data["total"],
+                "promo_code": None,
+            }
         )
         return Order(
             session_id=session_id,

@@ -41,6 +41,7 @@ from shop.orders import (
     Refund,
     RefundState,
     Shipment,
+    address_fields,
 )
 
 DEFAULT_ACTOR = "merchant"
@@ -527,16 +528,7 @@ def order_json(order: Order, locale: str) -> dict[str, Any]:
         "customer_name": order.customer_name,
         "language": order.language,
         "marketing_consent": order.marketing_consent,
-        "shipping_address": None
-        if address is None
-        else {
-            "name": address.name,
-            "line1": address.line1,
-            "line2": address.line2,
-            "postal_code": address.postal_code,
-            "city": address.city,
-            "country": address.country,
-        },
+        "shipping_address": None if address is None else address_fields(address),
         "delivery": {
             "method": priced.delivery.method,
             "label": priced.delivery.label,
