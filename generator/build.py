@@ -87,6 +87,7 @@ class BuildState:
     written: int = 0
     rendered: int = 0
     folders: set[str] = field(default_factory=set)  # known to exist
+    search: SearchIndex | None = None  # the search index, made while the pages render
 
     @property
     def catalogue(self) -> Catalogue:
@@ -274,6 +275,12 @@ def _build_site(
             root / ".cache" / "pages.json", environment_key(theme, template_globals, assets)
         ),
         produced=produced,
+        search=SearchIndex(
+            root / ".cache" / "search",
+            output,
+            previous,
+            environment_key(theme, template_globals, assets),
+        ),
     )
     progress(
         f"Rendering {len(content.catalogue.public)} products and "
@@ -283,26 +290,29 @@ def _build_site(
     # the functions must never price with a catalogue the pages do not show.
     staged = output / f".catalog-{os.getpid()}.json.tmp"
     staging = Background(lambda: _stage_catalog(state, staged))
+    search = state.search
+    assert search is not None
     try:
-        _run_pelican(root, output, theme, config, state, has_blog=bool(content.posts))
-        staging.wait()
-        state.write("catalog.json", staged.read_text(encoding="utf-8"))
-    finally:
-        staging.abandon()
-        staged.unlink(missing_ok=True)
-    _write_sitemap(state)
-    if api_origin:
-        state.write(REDIRECTS_FILE, redirects(api_origin))
-    state.write(
-        "robots.txt",
-        f"User-agent: *\nAllow: /\nDisallow: /order/\n\nSitemap: {config.url('/sitemap.xml')}\n",
-    )
-    search = SearchIndex(root / ".cache" / "search.json", output, previous)
-    _remove_stale(output, state.produced | search.kept, previous)
-    try:  # once the stale pages are gone: Pagefind reads every page of the folder
-        state.written += search.update(state.produced, state.folders, _remove_stale, progress)
+        try:
+            _run_pelican(root, output, theme, config, state, has_blog=bool(content.posts))
+            staging.wait()
+            state.write("catalog.json", staged.read_text(encoding="utf-8"))
+        finally:
+            staging.abandon()
+            staged.unlink(missing_ok=True)
+        _write_sitemap(state)
+        if api_origin:
+            state.write(REDIRECTS_FILE, redirects(api_origin))
+        sitemap = config.url("/sitemap.xml")
+        state.write(
+            "robots.txt", f"User-agent: *\nAllow: /\nDisallow: /order/\n\nSitemap: {sitemap}\n"
+        )
+        _remove_stale(output, state.produced | search.kept, previous)
+        state.written += search.finish(state.produced, state.folders, _remove_stale, progress)
     except SearchIndexError as error:
         raise BuildError([error.problem]) from error
+    finally:
+        search.abandon()
     # Last, once every page is written: the functions never price with a catalogue
     # the pages do not show yet (`comptoir serve` switches to it when this returns).
     write_published(shop, published)

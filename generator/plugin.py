@@ -22,11 +22,14 @@ from generator.pages import PageJob, write_file
 from generator.presenters import (
     ProductViews,
     category_url,
+    page_url,
     paginate,
+    post_url,
     render_markdown,
     tag_url,
 )
 from generator.views import ProductView
+from shop.content import Page, Post
 
 if TYPE_CHECKING:
     from generator.build import BuildState
@@ -164,7 +167,42 @@ class ShopGenerator(Generator):  # type: ignore[misc]
             for p in catalogue.public
         ]
         state.run(products, collect, merge)
+        if state.search is not None:  # indexed while the listings render
+            state.search.render(self._search_documents(job), collect, merge)
         state.run([*self._listings(job), *self._other_pages(job)], collect, merge)
+
+    def _search_documents(self, job: Callable[..., PageJob]) -> list[PageJob]:
+        """What search knows of each product, page and article (generator/search.py)."""
+        state = state_of(self.settings)
+        views = self.views
+        jobs = [
+            job(
+                f"products/{p.slug}/index.html",
+                "search_document",
+                self.fingerprints[p.slug],
+                lambda slug=p.slug: {"product": views[slug]},
+            )
+            for p in state.catalogue.public
+        ]
+        documents: list[Page | Post] = [*state.content.pages, *state.content.posts]
+        for document in documents:
+            url = page_url(document) if isinstance(document, Page) else post_url(document)
+            image = getattr(document, "image", None)
+            context = {
+                "title": document.title,
+                "image": state.presenter.image(image) if image else None,
+                "body": render_markdown(document.body),
+                "terms": list(getattr(document, "tags", ())),
+            }
+            jobs.append(
+                job(
+                    url.lstrip("/") + "index.html",
+                    "search_document",
+                    repr(document),
+                    lambda c=context: {"document": c},
+                )
+            )
+        return jobs
 
     def _listings(self, job: Callable[..., PageJob]) -> Iterator[PageJob]:
         state = state_of(self.settings)

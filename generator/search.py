@@ -1,17 +1,25 @@
-"""The site's search index: Pagefind run over ``output/`` at the end of a build.
+"""The site's search index: Pagefind, run over small search documents while pages render.
 
-The templates mark what is indexed (``data-pagefind-body`` on products, pages and
-articles, so listings, the cart and the order page are left out) and give each
-result its image and price (``data-pagefind-meta``). ``js/search.js`` on
-``/search/`` queries the index in the browser: no server, no third party.
+What search knows of the site is one small HTML document per product, page and article
+(``theme/templates/search_document.html``: title, description or text, SKUs, category,
+tags, variant names, and the image and price a result shows), not the pages themselves:
+Pagefind then does a third of the work it does on whole pages (benchmarks/README.md).
+The documents are rendered like pages, only those whose inputs changed and in forked
+workers on a cold build, into ``.cache/search/documents/`` under the path of the page
+they stand for (which gives each result its URL).
 
-Pagefind has no incremental mode: it reads every page of the site each run.
-So a build runs it only when the pages changed: a signature of every HTML file
-of the site (path, size, mtime: a file left untouched keeps its mtime) and of
-Pagefind's version and options is kept in ``.cache/search.json``. When it
-differs, Pagefind indexes the whole site into a folder aside, and the files
-whose bytes changed replace those of ``output/pagefind/`` (most fragments keep
-their name and bytes, so a deploy uploads little); the others are removed.
+Pagefind then runs as a separate process, started as soon as the documents are written:
+it indexes while the build renders the listings and the other pages, and ``finish``
+waits for it. It runs only when a document changed (a signature of every document's
+key, size and mtime, and of Pagefind's version and options, in ``.cache/search/index.json``).
+
+Pagefind has no incremental mode: it indexes every document each run, so a rebuild after
+one edit indexes them all again. Splitting the index into shards indexed one by one and
+merged in the browser (``mergeIndex``) was tried and left: a shard lacking a word of the
+query answers with Pagefind's near matches for it (``morita`` finds the word ``M``), ranked
+above the true results of the shard that has it. The new index's files replace those of
+the last one only where their bytes changed (most fragments keep theirs); the others are
+removed.
 """
 
 from __future__ import annotations
@@ -21,17 +29,19 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Set
+from collections.abc import Callable, Sequence, Set
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
-from generator.pages import replace_file, write_file
+from generator.pages import PageCache, PageJob, Written, render_pages, replace_file, write_file
 from shop.problems import Problem
 
-FOLDER = "pagefind"  # output/pagefind/, where the page's script finds the index
+FOLDER = "pagefind"  # output/pagefind/, where the search page's script finds the index
 OPTIONS = ("--quiet", "--include-characters", "-")
 # Pagefind's own search interfaces: the site has its own (js/search.js), these stay out.
 UNUSED = ("pagefind-ui.", "pagefind-component-ui.", "pagefind-modular-ui.", "pagefind-highlight.")
+VERSION = 2  # of .cache/search/index.json
 
 
 class SearchIndexError(Exception):
@@ -47,67 +57,114 @@ def pagefind_version() -> str | None:
         return None
 
 
-def signature(output: Path, produced: Set[str]) -> str:
-    """A hash of every page of the site as it is on disk, and of how it is indexed."""
-    digest = hashlib.sha256(f"{pagefind_version()}\0{OPTIONS}".encode())
-    top = str(output)
-    for relative in sorted(p for p in produced if p.endswith(".html")):
-        stat = os.stat(f"{top}/{relative}")  # noqa: PTH116 - 11,000 pages: no Path
-        digest.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
-
-
 class SearchIndex:
-    """Keeps ``output/pagefind/`` in step with the pages, re-indexing only when they changed."""
+    """Keeps ``output/pagefind/`` in step with the site's search documents.
 
-    def __init__(self, cache: Path, output: Path, previous: Set[str] | None) -> None:
-        self.cache = cache  # .cache/search.json: the signature of the last index
+    ``render`` (during the build, once the product views exist) writes the documents
+    whose inputs changed and, if any did, starts Pagefind; ``finish`` (once the stale
+    pages are gone) waits for it and moves the new index files into ``output/``.
+    """
+
+    def __init__(self, cache: Path, output: Path, previous: Set[str] | None, environment: str):
+        self.cache = cache  # .cache/search/
         self.output = output
+        self.environment = environment  # the pages' own: a theme or code change renders again
         # The index files of the last build: kept through the stale sweep, replaced after.
         self.kept = {f for f in previous or () if f.startswith(FOLDER + "/")}
+        self.documents = cache / "documents"
+        self.aside = cache / f"index-{os.getpid()}.tmp"
+        self.signature = ""
+        self.process: subprocess.Popen[bytes] | None = None
+        self.error: SearchIndexError | None = None
 
-    def last_signature(self) -> str | None:
+    def render(
+        self,
+        jobs: Sequence[PageJob],
+        collect: Callable[[], Any] = lambda: None,
+        merge: Callable[[Any], None] = lambda _: None,
+    ) -> int:
+        """Write the search documents (``jobs``: one per page, at the page's path), remove
+        those of pages gone, and start Pagefind if any changed. Returns how many were
+        rendered."""
+        pages = PageCache(self.cache / "documents.json", self.environment)
+        if not pages.entries:  # no record of what is there: start from nothing
+            shutil.rmtree(self.documents, ignore_errors=True)
+        top = str(self.documents)
+        folders: set[str] = set()
+
+        def write(relative: str, text: str) -> Written:
+            return write_file(f"{top}/{relative}", text.encode("utf-8"), folders)
+
+        wanted = {job.path for job in jobs}
+        for gone in set(pages.entries) - wanted:
+            Path(top, gone).unlink(missing_ok=True)
+            del pages.entries[gone]
+        result = render_pages(jobs, pages, self.documents, write, collect, merge)
+        pages.save(wanted)
+
+        digest = hashlib.sha256(f"{VERSION}\0{pagefind_version()}\0{OPTIONS}".encode())
+        for path in sorted(pages.entries):
+            digest.update(f"{path}\0{pages.entries[path]}\n".encode())
+        self.signature = digest.hexdigest()
+        entry = f"{FOLDER}/pagefind-entry.json"
+        if (
+            self.signature == self._last_signature()
+            and entry in self.kept
+            and (self.output / entry).is_file()
+        ):
+            return result.rendered  # the index is that of these documents
+        (self.cache / "index.json").unlink(missing_ok=True)  # until indexed again
+        shutil.rmtree(self.aside, ignore_errors=True)
         try:
-            data = json.loads(self.cache.read_text(encoding="utf-8"))
+            self.process = _start_pagefind(self.documents, self.aside)
+        except SearchIndexError as error:
+            self.error = error
+        return result.rendered
+
+    def _last_signature(self) -> str | None:
+        try:
+            data = json.loads((self.cache / "index.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
         return data.get("signature") if isinstance(data, dict) else None
 
-    def update(
+    def finish(
         self,
         produced: set[str],
         folders: set[str],
         remove: Callable[..., None],
         progress: Callable[[str], None] = lambda _: None,
     ) -> int:
-        """Index the site unless its pages are those of the last index; returns the number
-        of index files written. ``produced`` gains the index's files; ``remove(output,
-        produced, previous)`` deletes the last index's files that are no longer in it."""
-        produced -= self.kept
-        current = signature(self.output, produced)
-        entry = f"{FOLDER}/pagefind-entry.json"
-        if (
-            current == self.last_signature()
-            and entry in self.kept
-            and (self.output / entry).is_file()
-        ):
-            produced |= self.kept  # the pages are those the index was made from
+        """Wait for Pagefind, and put the new index's files in ``output/pagefind/``.
+        ``produced`` gains the index's files; ``remove(output, produced, previous)``
+        deletes the last index's files that are no longer in it. Returns the number of
+        files written."""
+        if self.error is not None:
+            raise self.error
+        if self.process is None:  # nothing changed
+            produced |= self.kept
             return 0
-        self.cache.unlink(missing_ok=True)  # an interrupted run must not look finished
-        progress("Indexing the site for search…")
-        aside = self.cache.parent / f"pagefind-{os.getpid()}.tmp"
         try:
-            _run_pagefind(self.output, aside)
-            written, files = _merge(aside, self.output, folders)
+            progress("Indexing the site for search…")
+            _wait(self.process, self.aside)
+            written, files = _merge(self.aside, self.output, folders)
         finally:
-            shutil.rmtree(aside, ignore_errors=True)
+            self.abandon()
         remove(self.output, files, self.kept)
         produced |= files
-        replace_file(self.cache, json.dumps({"signature": current}).encode())
+        replace_file(self.cache / "index.json", json.dumps({"signature": self.signature}).encode())
         return written
 
+    def abandon(self) -> None:
+        """Stop Pagefind if it still runs (a failed build), and remove what it wrote."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.aside, ignore_errors=True)
+        self.aside.with_suffix(".log").unlink(missing_ok=True)
 
-def _run_pagefind(site: Path, into: Path) -> None:
+
+def _start_pagefind(site: Path, into: Path) -> subprocess.Popen[bytes]:
     try:
         from pagefind_bin import get_executable  # type: ignore[import-untyped]
 
@@ -117,10 +174,16 @@ def _run_pagefind(site: Path, into: Path) -> None:
             Problem(FOLDER, 1, "the search index needs Pagefind: pip install 'pagefind[bin]'")
         ) from error
     command = [executable, "--site", str(site), "--output-path", str(into), *OPTIONS]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0 or not (into / "pagefind-entry.json").is_file():
-        said = (done.stderr or done.stdout).strip().splitlines()[-5:]
-        raise SearchIndexError(Problem(FOLDER, 1, "Pagefind failed: " + " / ".join(said)))
+    site.mkdir(parents=True, exist_ok=True)
+    with into.with_suffix(".log").open("wb") as log:  # the child has its own descriptor
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _wait(process: subprocess.Popen[bytes], into: Path) -> None:
+    process.wait()
+    if process.returncode != 0 or not (into / "pagefind-entry.json").is_file():
+        said = into.with_suffix(".log").read_text(errors="replace").strip().splitlines()
+        raise SearchIndexError(Problem(FOLDER, 1, "Pagefind failed: " + " / ".join(said[-5:])))
 
 
 def _merge(aside: Path, output: Path, folders: set[str]) -> tuple[int, set[str]]:

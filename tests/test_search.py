@@ -1,10 +1,12 @@
-"""Search: the index `comptoir build` makes with Pagefind, kept in step incrementally, and the
-/search/ page a shopper reaches from the header's field, in chromium under netlify.toml's CSP
-(phone and desktop widths, keyboard alone, without JavaScript, axe).
+"""Search: the index `comptoir build` makes with Pagefind from the site's search documents,
+kept in step incrementally, and the /search/ page a shopper reaches from the header's field, in
+chromium under netlify.toml's CSP (phone and desktop widths, keyboard alone, without
+JavaScript, axe).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 from collections.abc import Iterator
@@ -71,11 +73,17 @@ def test_build_indexes_products_pages_and_articles_only(shop: Path) -> None:
     posts = len(list((shop / "content" / "blog").glob("*.md")))
     (language,) = entry["languages"].values()
     assert language["page_count"] == len(catalog["products"]) + pages + posts
+    # What is indexed is the product's search document, at its page's path.
+    path = PRODUCT.lstrip("/") + "index.html"
+    document = (shop / ".cache" / "search" / "documents" / path).read_text()
+    assert WORD in document and "THE-SENCHA-250" in document and "Thés verts" in document
     files = index_files(shop)
     assert files and set(files) <= listed_files(shop)  # kept by the next build's stale sweep
     assert not [f for f in files if "-ui." in f]  # Pagefind's own interfaces are left out
     search_page = (output / "search" / "index.html").read_text()
-    assert 'action="/search/"' in search_page and "data-pagefind-body" not in search_page
+    assert 'action="/search/"' in search_page
+    # The pages carry nothing for the index: it reads the search documents.
+    assert "pagefind" not in (output / path).read_text()
 
 
 def test_rebuilds_index_again_only_when_a_page_changed(tmp_path: Path) -> None:
@@ -98,6 +106,23 @@ def test_rebuilds_index_again_only_when_a_page_changed(tmp_path: Path) -> None:
     assert unchanged and all(before[f] == after[f] for f in unchanged)
     # The stale files of the last index are gone.
     assert set(after) == set(index_files(shop))
+
+
+def test_a_product_gone_leaves_the_index(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    shutil.copytree(ROOT / "content", shop / "content")
+    build(shop)
+    (shop / "content" / "products" / "sencha-de-shizuoka.md").unlink()
+    build(shop)
+    path = PRODUCT.lstrip("/") + "index.html"
+    assert not (shop / ".cache" / "search" / "documents" / path).exists()
+    entry = json.loads((shop / "output" / "pagefind" / "pagefind-entry.json").read_text())
+    (language,) = entry["languages"].values()
+    catalog = json.loads((shop / "output" / "catalog.json").read_text())
+    texts = [*(shop / "content").glob("pages/*.md"), *(shop / "content").glob("blog/*.md")]
+    assert language["page_count"] == len(catalog["products"]) + len(texts)
+    fragments = (shop / "output" / "pagefind" / "fragment").iterdir()
+    assert not any(PRODUCT.encode() in gzip.decompress(f.read_bytes()) for f in fragments)
 
 
 # --- the page --------------------------------------------------------------------------------
