@@ -1,6 +1,6 @@
 """Order e-mails: the shopper's confirmation and the merchant's notification, what became
-of a payment (cleared, failed, oversold), the shopper's shipping and refund e-mails, and
-the merchant's notice when an e-mail could not be delivered.
+of a payment (cleared, failed, oversold), the shopper's shipping and refund e-mails, the
+merchant's notice when an e-mail could not be delivered, and the low-stock alert.
 
 Each is a complete RFC 5322 message (plain text + HTML alternatives) rendered
 from the shop's e-mail templates (its own ``theme/emails/``, carried by the
@@ -38,7 +38,7 @@ from babel.dates import format_date, format_time
 from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
 
 from functions.presenters import order_view
-from functions.store import OutgoingMail
+from functions.store import OutgoingMail, StockLevel
 from shop.config import LANGUAGES, ShopConfig
 from shop.orders import LineQuantity, Order, OrderLine, OrderStatus, Refund, Shipment
 from shop.published import EmailTheme, PublishedShop
@@ -246,6 +246,61 @@ def undeliverable_notice(
         html=html,
     )
     return OutgoingMail(key=key, to=to.addr_spec, message=message, about=mail.person)
+
+
+@dataclass(frozen=True, slots=True)
+class LowStockView:
+    sku: str
+    title: str  # the product's title, with its variant ("Bol — Bleu"); the SKU if unknown
+    available: int  # below zero when oversold
+    held: int
+    threshold: int
+
+
+def low_stock_email(
+    level: StockLevel, threshold: int, published: PublishedShop, now: dt.datetime
+) -> OutgoingMail:
+    """The merchant's alert that ``level``'s SKU is at or below ``threshold``: what is
+    left, what checkouts hold, and the command that records a restock. To the shop's
+    ``orders_to``, in the shop's language, keyed ``stock-low:<SKU>:<count id>`` so one
+    crossing alerts once (``functions.stock_alerts``). Raises InvalidAddress as the others."""
+    config = published.config
+    language = _language(config.language, config)
+    environment = _environment(published.emails, language)
+    translations = _translations_of(environment)
+    to = mail_address(config.email.orders_to)
+    key = f"stock-low:{level.sku}:{level.count_id}"
+    item = published.catalogue.item(level.sku)
+    view = LowStockView(
+        sku=level.sku,
+        title=level.sku if item is None else item.title,
+        available=level.available,
+        held=level.held,
+        threshold=threshold,
+    )
+    subject = translations.gettext("Low stock: %(title)s, %(count)s left") % {
+        "title": view.title,
+        "count": view.available,
+    }
+    text, html = _render(
+        environment,
+        language,
+        "stock_low",
+        stock=view,
+        shop=_shop_view(config, published.url(published.pages.withdrawal)),
+    )
+    message = _message(
+        key=key,
+        config=config,
+        to=to,
+        reply_to=None,
+        subject=subject,
+        created_at=now,
+        language=language,
+        text=text,
+        html=html,
+    )
+    return OutgoingMail(key=key, to=to.addr_spec, message=message)
 
 
 # -- payment outcomes: cleared, failed, oversold ---------------------------------------

@@ -5,9 +5,11 @@ An event (``order.paid``, ``order.shipped``, ``order.refunded``, ``order.cancell
 ``stock.low``) is queued where it happens, once per (event, endpoint): its id is derived
 from what it is about (the order's session, the shipment, the refund, the SKU and its
 count), so a Stripe event delivered twice, a command run again or two passes at once
-queue nothing more. The store's delivery queue (``Store.enqueue_delivery``) keeps it
-until an endpoint answers 2xx: a failure is retried with the mail outbox's backoff
-(1, 2, 4 … minutes, then hourly, for about three days), by the passes that send mail.
+queue nothing more. ``stock.low`` is queued with the merchant's e-mail, by
+``functions.stock_alerts`` (which says when a SKU counts as low). The store's delivery
+queue (``Store.enqueue_delivery``) keeps it until an endpoint answers 2xx: a failure is
+retried with the mail outbox's backoff (1, 2, 4 … minutes, then hourly, for about three
+days), by the passes that send mail.
 
 What the queue keeps is the event's envelope and references, never a person's data: the
 order is read when the event is sent, so a customer forgotten meanwhile is not sent.
@@ -132,27 +134,6 @@ def queue_order_event(
         {"session_id": order.session_id},
         now,
     )
-
-
-def check_stock_low(store: Store, shop: PublishedShop, skus: list[str], now: dt.datetime) -> int:
-    """Queue ``stock.low`` for each of ``skus`` whose available stock is at or below the
-    shop's ``stock.low_threshold``: once per SKU and count (a new count, a restock
-    counted, arms it again), so one crossing makes one event."""
-    threshold = shop.config.stock_low_threshold
-    if (
-        threshold is None
-        or not skus
-        or not any("stock.low" in e.events for e in shop.config.webhooks)
-    ):
-        return 0
-    queued = 0
-    for level in store.stock_levels(now, skus):
-        if level.available <= threshold:
-            refs = {"sku": level.sku, "available": level.available, "threshold": threshold}
-            queued += queue_event(
-                store, shop, "stock.low", f"{level.sku}:{level.count_id}", refs, now
-            )
-    return queued
 
 
 def payload(store: Store, envelope: Mapping[str, Any]) -> bytes:

@@ -18,8 +18,9 @@ from functions.backroom.invoices import invoice_attachments, issue_credit_notes
 from functions.checkout import promo_of, release_code
 from functions.errors import PaymentError
 from functions.outbox import queue_apology, queue_order_emails
-from functions.outgoing_webhooks import check_stock_low, queue_order_event
+from functions.outgoing_webhooks import queue_order_event
 from functions.refunds import settle_refunds
+from functions.stock_alerts import alert_low_stock
 from functions.store import Checkout, Store
 from shop.orders import Address, Order, OrderEvent, OrderStatus
 from shop.published import PublishedShop
@@ -165,7 +166,7 @@ def _settle(
         queue_order_emails(store, order, services.shop, now, invoices)
         if order.status != OrderStatus.PENDING:  # money received: once per order
             queue_order_event(store, services.shop, "order.paid", order, "paid", now)
-            check_stock_low(store, services.shop, [line.sku for line in order.priced.lines], now)
+            alert_low_stock(store, services.shop, [line.sku for line in order.priced.lines], now)
         _refund_oversold(services, checkout, order, session, now)
     elif order.status == OrderStatus.FAILED:
         store.cancel_sale(checkout.hold_key)

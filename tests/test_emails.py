@@ -18,11 +18,13 @@ from babel.messages.pofile import read_po
 from functions.emails import (
     InvalidAddress,
     confirmation_email,
+    low_stock_email,
     mail_address,
     merchant_notification,
     message_id,
     undeliverable_notice,
 )
+from functions.store import StockHold, StockLevel
 from generator.build import check
 from generator.publish import DEFAULT_THEME, published_shop
 from shop.money import Money
@@ -622,3 +624,39 @@ def test_catalogue_lists_every_string_and_fr_translates_them(language: str) -> N
             assert sorted(placeholders.findall(str(message.string))) == sorted(
                 placeholders.findall(str(message.id))
             ), message.id
+
+
+# -- the merchant's low-stock alert ------------------------------------------------------
+
+
+def test_low_stock_alert_names_the_variant_the_figures_and_the_command(
+    shop: PublishedShop,
+) -> None:
+    item = next(i for p in shop.catalogue.public for i in p.items if i.variant is not None)
+    level = StockLevel(
+        sku=item.sku,
+        count=5,
+        counted_at=None,
+        count_id="c7",
+        sold=2,
+        holds=(StockHold(f"cs_{item.sku}", 1, CREATED + dt.timedelta(minutes=30)),),
+    )
+    alert = low_stock_email(level, 2, shop, CREATED)
+    message, text, html = parts(alert.message)
+    assert alert.key == f"stock-low:{item.sku}:c7"
+    assert alert.to == shop.config.email.orders_to and message["Reply-To"] is None
+    assert message["Subject"] == f"Stock bas : {item.title}, plus que 2"
+    assert " — " in item.title  # the product's title with its variant
+    for shown in (text, html):
+        for expected in (
+            f"Le stock s'épuise : {item.title}",
+            f"Référence : {item.sku}",
+            "Disponible : 2",
+            "Réservé par des paiements en cours : 1",
+            "Seuil d'alerte : 2",
+            f"comptoir stock set {item.sku} N --reason",
+        ):
+            assert expected in shown, expected
+    checker = _Balance()
+    checker.feed(body(message, "html"))
+    assert (checker.errors, checker.stack, checker.remote) == ([], [], [])

@@ -160,3 +160,67 @@ def test_bad_lines_and_dates_are_usage_errors(
         code, _, err = run(shop, capsys, "open", number, *bad)
         assert code == 1 and message in err
     assert shop.stack.store.list_returns() == []
+
+
+def orders_cli(shop: Shop, capsys: pytest.CaptureFixture[str], *args: str) -> Any:
+    code = main(["orders", *args, "--shop", str(shop.root), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return json.loads(out)
+
+
+def refunded_by_stripe(shop: Shop) -> int:
+    """What the charges' refunds add up to, as the emulator's last events say."""
+    emulator = shop.stack.emulator
+    assert emulator is not None and emulator.webhooks.wait_until_idle(20)
+    return max(
+        (int(e["data"]["object"]["amount_refunded"]) for e in emulator.events("charge.refunded")),
+        default=0,
+    )
+
+
+def test_a_return_after_a_refund_pays_back_only_what_is_left(
+    shop: Shop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session_id, number = bought(shop, [("BOL-BLEU", 2)])
+    order = shop.stack.store.get_order(session_id)
+    assert order is not None
+    [line] = order.priced.lines
+    gesture = orders_cli(shop, capsys, "refund", number, "--amount", "10.00")
+    assert gesture["refund"]["amount"]["amount"] == 1000
+    wait_for(lambda: order_status(shop, session_id) == "partially_refunded")
+
+    rid = as_json(shop, capsys, "open", number)["rid"]  # the whole order comes back
+    owed = line.total.amount + order.priced.delivery.price.amount
+    assert owed == order.total.amount
+    received = as_json(shop, capsys, "receive", rid)
+    assert received["refund_amount"]["amount"] == order.total.amount - 1000
+    assert "reduced from" in received["history"][-1]["note"]
+    assert "already refunded or being refunded" in received["history"][-1]["note"]
+    assert as_json(shop, capsys, "receive", rid) == received  # twice: refunded once
+    code, out, _ = run(shop, capsys, "show", rid)
+    assert code == 0 and "reduced from" in out
+    wait_for(lambda: order_status(shop, session_id) == "refunded")
+    assert refunded_by_stripe(shop) == order.total.amount  # never more than was paid
+    stored = shop.stack.store.get_order(session_id)
+    assert stored is not None and stored.refunded() == order.total
+
+
+def test_a_refund_after_a_return_pays_back_only_what_is_left(
+    shop: Shop, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session_id, number = bought(shop, [("BOL-BLEU", 2)])
+    order = shop.stack.store.get_order(session_id)
+    assert order is not None
+    [line] = order.priced.lines
+    rid = as_json(shop, capsys, "open", number, "--lines", "BOL-BLEU:1")["rid"]
+    received = as_json(shop, capsys, "receive", rid)
+    returned = received["refund_amount"]["amount"]
+    assert returned == line.total.amount // 2
+    # At once, before Stripe's event for the return's refund has come: the rest only.
+    rest = orders_cli(shop, capsys, "refund", number)
+    assert rest["refund"]["amount"]["amount"] == order.total.amount - returned
+    again = orders_cli(shop, capsys, "refund", number)
+    assert again["repeated"] is True
+    wait_for(lambda: order_status(shop, session_id) == "refunded")
+    assert refunded_by_stripe(shop) == order.total.amount

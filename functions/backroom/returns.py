@@ -7,7 +7,10 @@ transit (``shop.returns.delivered_on``): orders do not record their delivery yet
 
 Every operation is safe to run again: a return is created once per id, received once
 (compare-and-set on its status), restocked once per return, and refunded under an
-idempotency key of its own.
+idempotency key of its own. Its refund is recorded on the order first, as the refunds
+of ``comptoir orders refund`` are, and reduced to what the order has left to refund:
+together they never pay back more than was paid (the return's history says so when
+its amount was reduced).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from dataclasses import dataclass, replace
 
 from functions.backroom.context import BackRoom, OperationError
 from functions.errors import PaymentError
-from shop.orders import Order
+from functions.payments import RefundRefused
+from shop.money import Money
+from shop.orders import Order, Refund, RefundState
 from shop.returns import (
     RETURNABLE,
     ReturnEvent,
@@ -154,26 +159,45 @@ def receive_return(backroom: BackRoom, rid: str) -> ReturnRequest:
             return receive_return(backroom, rid)  # received meanwhile: carry on from there
         ret = received
     store.restock(f"return:{rid}", checkout.hold_key, _quantities(ret))
-    amount = refund_for(order, ret.lines, whole_order=_completes_order(backroom, order, ret))
+    owed = refund_for(order, ret.lines, whole_order=_completes_order(backroom, order, ret))
+    order, refund = _record_refund(backroom, ret, owed, now)
+    amount = Money(0, owed.currency) if refund is None else refund.amount
     refund_id = None
-    if amount.amount > 0:
+    if refund is not None:
         try:
-            refund = payments.refund(
+            made = payments.refund(
                 checkout.payment_intent,
-                amount.amount,
-                f"return:{rid}",
+                refund.amount.amount,
+                refund.key,
                 reason="requested_by_customer",
             )
+        except RefundRefused as error:
+            _mark_refused(backroom, ret.session_id, refund.key, str(error), backroom.now())
+            raise OperationError(
+                "refund_failed",
+                f"The goods of {rid} are received and restocked, but Stripe refused the "
+                f"refund: {error} Run `comptoir returns receive {rid}` again to refund.",
+            ) from None
         except PaymentError as error:
             raise OperationError(
                 "refund_failed",
                 f"The goods of {rid} are received and restocked, but the refund failed: "
                 f"{error} Run `comptoir returns receive {rid}` again to refund.",
             ) from None
-        refund_id = refund.id
+        refund_id = made.id
+    note = f"refunded {amount.to_text()} {amount.currency}" + (
+        f" ({refund_id})" if refund_id else ""
+    )
+    if amount.amount < owed.amount:
+        already = order.total.amount - order.refundable().amount - (amount.amount)
+        note += (
+            f"; reduced from {owed.to_text()} {owed.currency}: "
+            f"{Money(already, owed.currency).to_text()} of the order's "
+            f"{order.total.to_text()} was already refunded or being refunded"
+        )
     refunded = ret.moved(
         ReturnStatus.REFUNDED,
-        f"refunded {amount.amount} {amount.currency}" + (f" ({refund_id})" if refund_id else ""),
+        note,
         backroom.now(),
         refund_amount=amount,
         refund_id=refund_id,
@@ -181,6 +205,59 @@ def receive_return(backroom: BackRoom, rid: str) -> ReturnRequest:
     if not store.update_return(refunded, ReturnStatus.RECEIVED):
         return get_return(backroom, rid)  # another run refunded it (same idempotency key)
     return refunded
+
+
+def _record_refund(
+    backroom: BackRoom, ret: ReturnRequest, owed: Money, now: dt.datetime
+) -> tuple[Order, Refund | None]:
+    """The return's refund, recorded on the order before Stripe is asked (as
+    ``orders refund`` records its own), so the two never pay back more than was paid:
+    ``owed``, reduced to what the order has left to refund (its total less every refund
+    made or asked, in one ``update_order``). Recorded once: running again finds it
+    (None: nothing was left to refund). One Stripe refused is asked again, anew."""
+    base = f"return:{ret.rid}"
+
+    def mine(order: Order) -> list[Refund]:
+        return [r for r in order.refunds if r.key.split(".", 1)[0] == base]
+
+    def record(order: Order) -> Order:
+        tries = mine(order)
+        if any(r.state != RefundState.FAILED for r in tries):
+            return order
+        amount = min(owed.amount, order.refundable().amount)
+        if amount <= 0:
+            return order  # all was refunded already: the return says so
+        refund = Refund(
+            key=base if not tries else f"{base}.{len(tries)}",
+            amount=Money(amount, owed.currency),
+            lines=(),  # its units came back: they are not "refunded, never sent"
+            restock=False,  # the return restocks them itself
+            cancel=False,
+            state=RefundState.REQUESTED,
+            requested_at=now,
+            requested_by=f"return {ret.rid}",
+        )
+        note = f"refund of {refund.amount.to_text()} {order.currency} asked (return {ret.rid})"
+        return replace(order, refunds=(*order.refunds, refund)).noted(note, now)
+
+    order = backroom.store.update_order(ret.session_id, record)
+    live = [r for r in mine(order) if r.state != RefundState.FAILED]
+    return order, (live[0] if live else None)
+
+
+def _mark_refused(
+    backroom: BackRoom, session_id: str, key: str, reason: str, at: dt.datetime
+) -> None:
+    def change(order: Order) -> Order:
+        refunds = tuple(
+            replace(r, state=RefundState.FAILED, settled_at=at, settled_by=reason)
+            if r.key == key and r.state == RefundState.REQUESTED
+            else r
+            for r in order.refunds
+        )
+        return replace(order, refunds=refunds)
+
+    backroom.store.update_order(session_id, change)
 
 
 def get_return(backroom: BackRoom, rid: str) -> ReturnRequest:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from functions.backroom.context import BackRoom, OperationError
+from functions.stock_alerts import alert_low_stock
 from functions.store import StockAdjustment, StockLevel
 
 
@@ -38,11 +39,15 @@ def set_stock(room: BackRoom, sku: str, count: int, reason: str) -> StockAdjustm
         raise OperationError(
             "reason_required", 'Say why with --reason, e.g. --reason "2 broken in transit".'
         )
+    now = room.now()
     try:
-        return room.store.set_stock(sku, count, reason.strip(), room.now())
+        adjustment = room.store.set_stock(sku, count, reason.strip(), now)
     except KeyError:
         raise OperationError(
             "untracked_sku",
             f"{sku} has no tracked stock: give its product a 'stock' in its file, "
             "then run `comptoir build`.",
         ) from None
+    # From above the threshold to at or below it: the merchant is told, once.
+    alert_low_stock(room.store, room.shop(), [sku], now, {sku: adjustment.previous})
+    return adjustment
