@@ -30,6 +30,7 @@ from functions.errors import PaymentError
 from functions.outgoing_webhooks import queue_order_event
 from functions.payments import RefundRefused
 from functions.store import OrderQuery
+from functions.suppliers import queue_supplier_orders
 from shop.config import TRACKING_PLACEHOLDER
 from shop.money import Money, MoneyFormatError, parse_money
 from shop.orders import (
@@ -75,6 +76,13 @@ class RefundOutcome:
     order: Order
     refund: Refund
     repeated: bool  # the same refund was asked before: nothing more was refunded
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptOutcome:
+    order: Order
+    repeated: bool  # it was accepted before: nothing changed
+    suppliers_queued: tuple[str, ...]  # the supplier orders queued by this call (keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +220,38 @@ def ship(
         except InvalidAddress:
             queued = False
     return ShipOutcome(order, shipment, repeated, queued)
+
+
+# -- an oversold order the merchant can supply ----------------------------------------
+
+
+def accept(backroom: BackRoom, reference: str, *, actor: str = DEFAULT_ACTOR) -> AcceptOutcome:
+    """An oversold order the merchant can supply after all goes back to paid, to be
+    shipped; its suppliers are sent their lines now (they were not while it waited).
+    Accepting it again changes nothing; any other order is refused."""
+    order = find_order(backroom, reference)
+    now = backroom.now()
+
+    def change(order: Order) -> Order:
+        if order.status == OrderStatus.PAID and _was_oversold(order):
+            return order
+        if order.status != OrderStatus.OVERSOLD:
+            raise OperationError(
+                "not_oversold",
+                f"order {order.number} is {order.status.value}: only an oversold order "
+                "waits to be accepted (`comptoir orders list --status oversold`)",
+            )
+        return order.moved(OrderStatus.PAID, f"accepted: it can be supplied ({actor})", now)
+
+    before = order
+    order = _update(backroom, order, change)
+    repeated = order == before and order.status == OrderStatus.PAID
+    queued = queue_supplier_orders(backroom.store, backroom.shop(), order, now)
+    return AcceptOutcome(order, repeated, tuple(queued))
+
+
+def _was_oversold(order: Order) -> bool:
+    return any(event.status == OrderStatus.OVERSOLD for event in order.history)
 
 
 # -- refunds ----------------------------------------------------------------------
