@@ -372,6 +372,7 @@ def merchant_outcome(
         outcome=outcome,
         shortages=short,
         refund=refund,
+        fulfilled_by=fulfilled_by(order, published),
     )
 
 
