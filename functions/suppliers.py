@@ -28,7 +28,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from functions.emails import supplier_order_email
+from functions.emails import InvalidAddress, supplier_order_email
 from functions.outgoing_webhooks import SUPPLIER_CHANNEL, SUPPLIER_EVENT, event_id
 from functions.store import OutgoingDelivery, Store
 from shop.config import Supplier
@@ -93,9 +93,15 @@ def queue_supplier_orders(
     for share in shares(order, shop):
         supplier = share.supplier
         if supplier.email:
-            mail = supplier_order_email(order, supplier, share.lines, shop)
-            if store.enqueue_mail(mail, now):
-                queued.append(mail.key)
+            try:
+                mail = supplier_order_email(order, supplier, share.lines, shop)
+            except InvalidAddress as error:  # the settings check it: not expected
+                log.error(
+                    "order %s: no e-mail to supplier %s: %s", order.number, supplier.id, error
+                )
+            else:
+                if store.enqueue_mail(mail, now):
+                    queued.append(mail.key)
         if supplier.webhook_url:
             key = delivery_key(order, supplier)
             envelope = {

@@ -313,6 +313,10 @@ def test_an_oversold_order_waits_for_the_merchant_to_accept_it(
     [mail] = wait_for(lambda: supplier_mails(shop))
     assert number in subject(mail)
     assert len(wait_for(lambda: posts_for(state, number))) == 1
+    # The shopper now gets the confirmation (with its invoice), the merchant the order.
+    confirmed = shop.mail(f"Commande {number} confirmée")
+    assert any(part.get_filename() for part in confirmed.iter_attachments())
+    assert "Expédié par Atelier Dupont" in bodies_of(shop.mail(f"Nouvelle commande {number} :"))[0]
 
     # Accepting again, or Stripe's retry of the payment, sends nothing more.
     assert main(["orders", "accept", number, "--shop", root]) == 0
@@ -321,6 +325,7 @@ def test_an_oversold_order_waits_for_the_merchant_to_accept_it(
     assert emulator.webhooks.wait_until_idle(20)
     assert order_of(shop, session).status == OrderStatus.PAID  # the merchant's decision stands
     assert len(supplier_mails(shop)) == 1 and len(posts_for(state, number)) == 1
+    assert len([s for s in shop.subjects() if number in s and "confirmée" in s]) == 1
     # Only an oversold order is accepted.
     first_number = order_of(shop, session_of(first)).number
     assert main(["orders", "accept", first_number, "--shop", root]) == 1

@@ -25,8 +25,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from functions.backroom.context import BackRoom, OperationError
+from functions.backroom.invoices import invoice_attachments
 from functions.emails import InvalidAddress, shipping_email
 from functions.errors import PaymentError
+from functions.outbox import queue_order_emails
 from functions.outgoing_webhooks import queue_order_event
 from functions.payments import RefundRefused
 from functions.store import OrderQuery
@@ -227,8 +229,9 @@ def ship(
 
 def accept(backroom: BackRoom, reference: str, *, actor: str = DEFAULT_ACTOR) -> AcceptOutcome:
     """An oversold order the merchant can supply after all goes back to paid, to be
-    shipped; its suppliers are sent their lines now (they were not while it waited).
-    Accepting it again changes nothing; any other order is refused."""
+    shipped: it is invoiced, the shopper gets the confirmation, the merchant the new
+    order's e-mail, and its suppliers their lines (none of which went out while it
+    waited). Accepting it again changes nothing; any other order is refused."""
     order = find_order(backroom, reference)
     now = backroom.now()
 
@@ -246,7 +249,11 @@ def accept(backroom: BackRoom, reference: str, *, actor: str = DEFAULT_ACTOR) ->
     before = order
     order = _update(backroom, order, change)
     repeated = order == before and order.status == OrderStatus.PAID
-    queued = queue_supplier_orders(backroom.store, backroom.shop(), order, now)
+    store, shop = backroom.store, backroom.shop()
+    # What its payment would have brought had it not been oversold (each once, by key):
+    # the invoice, the shopper's confirmation, the merchant's order to prepare.
+    queue_order_emails(store, order, shop, now, invoice_attachments(store, shop, order, now))
+    queued = queue_supplier_orders(store, shop, order, now)
     return AcceptOutcome(order, repeated, tuple(queued))
 
 
