@@ -1377,6 +1377,10 @@ class DynamoDBStore:
     def mark_mail_dead(self, key: str, error: str, now: dt.datetime) -> None:
         self._mark_dead("MAIL", key, error, now)
 
+    def get_mail(self, key: str) -> OutgoingMail | None:
+        item = self._get(_key(f"MAIL#{key}", "MAIL"))
+        return None if item is None else _mail(item)
+
     # -- outgoing deliveries (webhooks): the outbox's ways, on their own index ---------
 
     def enqueue_delivery(self, delivery: OutgoingDelivery, now: dt.datetime) -> bool:
@@ -1405,6 +1409,10 @@ class DynamoDBStore:
 
     def mark_delivery_dead(self, key: str, error: str, now: dt.datetime) -> None:
         self._mark_dead("DELIVERY", key, error, now)
+
+    def get_delivery(self, key: str) -> OutgoingDelivery | None:
+        item = self._get(_key(f"DELIVERY#{key}", "DELIVERY"))
+        return None if item is None else _delivery(item)
 
     # -- the two queues' common ways: items ``<kind>#<key>``/``<kind>``, the unsent ones
     # in gsi1 under ``index`` sorted by ``<next_attempt_at>#<key>`` -------------------

@@ -39,7 +39,7 @@ from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
 
 from functions.presenters import order_view
 from functions.store import OutgoingMail, StockLevel
-from shop.config import LANGUAGES, ShopConfig
+from shop.config import LANGUAGES, ShopConfig, Supplier
 from shop.orders import LineQuantity, Order, OrderLine, OrderStatus, Refund, Shipment
 from shop.published import EmailTheme, PublishedShop
 from shop.text import header_text, is_unsafe_char
@@ -192,6 +192,7 @@ def merchant_notification(order: Order, published: PublishedShop) -> OutgoingMai
         customer_email_valid=customer is not None,
         shop=shop,
         customer=False,
+        fulfilled_by=fulfilled_by(order, published),
     )
     message = _message(
         key=key,
@@ -200,6 +201,63 @@ def merchant_notification(order: Order, published: PublishedShop) -> OutgoingMai
         reply_to=customer,
         subject=subject,
         created_at=order.created_at,
+        language=language,
+        text=text,
+        html=html,
+    )
+    return OutgoingMail(key=key, to=to.addr_spec, message=message, about=order.email)
+
+
+def fulfilled_by(order: Order, published: PublishedShop) -> dict[str, str]:
+    """The names of who fulfils the order's lines a supplier sends, by SKU (for the
+    merchant's e-mails: those lines are not theirs to ship)."""
+    names: dict[str, str] = {}
+    for line in order.priced.lines:
+        supplier = published.supplier_of(line.sku)
+        if supplier is not None:
+            names[header_text(line.sku, limit=64)] = header_text(supplier.name)
+    return names
+
+
+def supplier_order_email(
+    order: Order, supplier: Supplier, lines: Sequence[OrderLine], published: PublishedShop
+) -> OutgoingMail:
+    """A supplier's order: the ``lines`` it fulfils and where they go, in the shop's
+    language, from the shop's sender, replies to the shop. Prices only with the supplier's
+    ``show_prices``; never the shopper's e-mail address. Key ``supplier:<id>:<session>``;
+    filed under the shopper (their name and address are in it). Raises InvalidAddress if
+    the supplier's address cannot be used (the settings are validated: it can)."""
+    config = published.config
+    language = _language(config.language, config)
+    environment = _environment(published.emails, language)
+    translations = _translations_of(environment)
+    assert supplier.email is not None
+    to = mail_address(supplier.email, supplier.name)
+    key = f"supplier:{supplier.id}:{order.session_id}"
+    view = order_view(order, LANGUAGES[language])
+    skus = {header_text(line.sku, limit=64) for line in lines}
+    text, html = _render(
+        environment,
+        language,
+        "supplier_order",
+        order=view,
+        lines=tuple(line for line in view.lines if line.sku in skus),
+        supplier=header_text(supplier.name),
+        show_prices=supplier.show_prices,
+        placed_on=_placed_on(order, config, language, translations),
+        dispatch_by=None,  # the order's expected dispatch date, once orders know it
+        shop=_shop_view(config, published.url(published.pages.withdrawal)),
+        customer=False,
+    )
+    paid = [event.at for event in order.history if event.status == OrderStatus.PAID]
+    message = _message(
+        key=key,
+        config=config,
+        to=to,
+        reply_to=mail_address(config.legal.email, config.name),
+        subject=translations.gettext("Order %(number)s from %(shop)s to prepare")
+        % {"number": view.number, "shop": config.name},
+        created_at=paid[-1] if paid else order.created_at,
         language=language,
         text=text,
         html=html,
@@ -369,6 +427,7 @@ def merchant_outcome(
         outcome=outcome,
         shortages=short,
         refund=refund,
+        fulfilled_by=fulfilled_by(order, published),
     )
 
 

@@ -14,6 +14,11 @@ days), by the passes that send mail.
 What the queue keeps is the event's envelope and references, never a person's data: the
 order is read when the event is sent, so a customer forgotten meanwhile is not sent.
 
+A supplier's order (``supplier.order``, queued by ``functions.suppliers``) travels the same
+queue on its own channel: its target is the supplier's id, resolved to its ``webhook_url``
+and ``secret_env`` when sent, and its data is that supplier's share of the order only
+(``supplier_order_data``).
+
 Signature: ``Comptoir-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">``
 with the endpoint's secret (from the environment variable its ``secret_env`` names);
 ``Comptoir-Delivery: <event id>`` is the same on every attempt and every endpoint of an
@@ -31,7 +36,7 @@ import logging
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,11 +49,14 @@ from functions.outbox import (
 )
 from functions.settings import Secret
 from functions.store import OutgoingDelivery, Store
+from shop.config import Supplier
 from shop.orders import Order, address_fields
 from shop.published import PublishedShop
 
 log = logging.getLogger("comptoir.outgoing_webhooks")
 CHANNEL = "webhook"
+SUPPLIER_CHANNEL = "supplier"  # a supplier's order: the target is the supplier's id
+SUPPLIER_EVENT = "supplier.order"
 SIGNATURE_HEADER = "Comptoir-Signature"
 DELIVERY_HEADER = "Comptoir-Delivery"
 EVENT_HEADER = "Comptoir-Event"
@@ -136,14 +144,18 @@ def queue_order_event(
     )
 
 
-def payload(store: Store, envelope: Mapping[str, Any]) -> bytes:
-    """The JSON sent: the envelope with ``data`` read now (the order as it stands)."""
+def payload(store: Store, envelope: Mapping[str, Any], supplier: Supplier | None = None) -> bytes:
+    """The JSON sent: the envelope with ``data`` read now (the order as it stands; for a
+    ``supplier``, its share of the order)."""
     refs = dict(envelope.get("refs") or {})
     data: dict[str, Any] = dict(refs)
     session = refs.get("session_id")
     if isinstance(session, str):
         order = store.get_order(session)
-        if order is not None:
+        if order is not None and supplier is not None:
+            skus = {str(sku) for sku in refs.get("skus") or ()}
+            data = {"order": supplier_order_data(order, supplier, skus)}
+        elif order is not None:
             data = {"order": order_data(order)}
     sent = {k: v for k, v in envelope.items() if k != "refs"} | {"data": data}
     return json.dumps(sent, ensure_ascii=False, sort_keys=True).encode()
@@ -190,6 +202,35 @@ def order_data(order: Order) -> dict[str, Any]:
     }
 
 
+def supplier_order_data(order: Order, supplier: Supplier, skus: Set[str]) -> dict[str, Any]:
+    """What a supplier is sent of an order: the number, the date, its lines (``skus``) and
+    where they go; prices (minor units, VAT included) only with ``show_prices``; never
+    the shopper's e-mail address nor the other lines."""
+    priced = order.priced
+    address = order.shipping_address
+    lines: list[dict[str, Any]] = []
+    for line in priced.lines:
+        if line.sku not in skus:
+            continue
+        entry: dict[str, Any] = {"sku": line.sku, "title": line.title, "quantity": line.quantity}
+        if supplier.show_prices:
+            entry |= {"unit_price": line.unit_price.amount, "total": line.total.amount}
+        lines.append(entry)
+    data: dict[str, Any] = {
+        "number": order.number,
+        "created_at": order.created_at.isoformat(),
+        "supplier": supplier.id,
+        "name": order.customer_name,
+        "pickup": priced.delivery.pickup,  # the shopper collects it at the shop
+        "delivery_method": priced.delivery.label,
+        "shipping_address": None if address is None else address_fields(address),
+        "lines": lines,
+    }
+    if supplier.show_prices:
+        data["currency"] = order.currency
+    return data
+
+
 def deliver_webhooks(
     store: Store,
     shop: PublishedShop,
@@ -208,14 +249,21 @@ def deliver_webhooks(
     started = time.monotonic()
     budget = lease.total_seconds() * 0.8
     sent = failed = dead = deferred = 0
-    endpoints = {e.url: e for e in shop.config.webhooks}
+    endpoints = {e.url: e.secret_env for e in shop.config.webhooks}
     for delivery in store.claim_due_deliveries(now, now + lease, limit):
         if time.monotonic() - started > budget:
             deferred += 1
             continue
         failures = delivery.attempts + 1
-        endpoint = endpoints.get(delivery.target)
-        if delivery.channel != CHANNEL or endpoint is None:
+        supplier = None
+        if delivery.channel == SUPPLIER_CHANNEL:
+            supplier = shop.config.supplier(delivery.target)
+            url = supplier.webhook_url if supplier else None
+            secret_env = supplier.secret_env if supplier else None
+        else:
+            url = delivery.target if delivery.channel == CHANNEL else None
+            secret_env = endpoints.get(delivery.target)
+        if url is None or secret_env is None:
             store.mark_delivery_dead(
                 delivery.key, "no such endpoint in the shop's settings any more", now
             )
@@ -224,13 +272,13 @@ def deliver_webhooks(
             )
             dead += 1
             continue
-        secret = secrets.get(endpoint.secret_env)
+        secret = secrets.get(secret_env)
         if not secret:
-            problem = f"{endpoint.secret_env} is not set: the webhook cannot be signed"
+            problem = f"{secret_env} is not set: the webhook cannot be signed"
             answer = Answer(0, problem)
         else:
             envelope = json.loads(delivery.body)
-            body = payload(store, envelope)
+            body = payload(store, envelope, supplier)
             headers = {
                 "Content-Type": "application/json",
                 "User-Agent": "comptoir-webhooks/1",
@@ -238,7 +286,7 @@ def deliver_webhooks(
                 DELIVERY_HEADER: str(envelope["id"]),
                 EVENT_HEADER: str(envelope["type"]),
             }
-            answer = post(delivery.target, body, headers)
+            answer = post(url, body, headers)
         if 200 <= answer.status < 300:
             store.mark_delivery_sent(delivery.key, now)
             sent += 1

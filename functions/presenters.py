@@ -40,6 +40,7 @@ class Amount:
 
 @dataclass(frozen=True, slots=True)
 class LineView:
+    sku: str
     title: str
     quantity: int
     unit_price: Amount
@@ -113,6 +114,7 @@ def order_view(order: Order, locale: str) -> OrderView:
         masked_email=_mask(order.email),
         lines=tuple(
             LineView(
+                sku=header_text(line.sku, limit=64),
                 title=header_text(line.title, limit=_MAX_TITLE),
                 quantity=line.quantity,
                 unit_price=amount(line.unit_price),

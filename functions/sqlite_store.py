@@ -815,6 +815,11 @@ class SQLiteStore:
     def mark_mail_dead(self, key: str, error: str, now: dt.datetime) -> None:
         self._attempt("outbox", key, error, "dead_at", _text(now))
 
+    def get_mail(self, key: str) -> OutgoingMail | None:
+        with self._transaction() as conn:
+            row = conn.execute(_SELECT_MAILS + " WHERE key = ?", (key,)).fetchone()
+            return None if row is None else _mail(row)
+
     # -- outgoing deliveries ----------------------------------------------------
 
     def enqueue_delivery(self, delivery: OutgoingDelivery, now: dt.datetime) -> bool:
@@ -838,6 +843,11 @@ class SQLiteStore:
 
     def mark_delivery_dead(self, key: str, error: str, now: dt.datetime) -> None:
         self._attempt("deliveries", key, error, "dead_at", _text(now))
+
+    def get_delivery(self, key: str) -> OutgoingDelivery | None:
+        with self._transaction() as conn:
+            row = conn.execute(_SELECT_DELIVERIES + " WHERE key = ?", (key,)).fetchone()
+            return None if row is None else _delivery(row)
 
     # -- the two queues' common ways (``table`` and ``column`` are ours, never input) ----
 

@@ -420,6 +420,10 @@ class Store(Protocol):
         an unknown key.
         """
 
+    def get_mail(self, key: str) -> OutgoingMail | None:
+        """The message queued under ``key`` as it stands (sent or not, attempts, last
+        error), or None if that key was never queued."""
+
     # -- outgoing deliveries (issue 14: outgoing webhooks) ------------------------------
     def enqueue_delivery(self, delivery: OutgoingDelivery, now: dt.datetime) -> bool:
         """Queue a delivery once per key: False (nothing changes) if that key was queued
@@ -441,6 +445,9 @@ class Store(Protocol):
     def mark_delivery_dead(self, key: str, error: str, now: dt.datetime) -> None:
         """Give up for good (counted, ``error`` kept, never due again, key still taken);
         a delivery sent stays sent, one dead keeps its first error. KeyError if unknown."""
+
+    def get_delivery(self, key: str) -> OutgoingDelivery | None:
+        """The delivery queued under ``key`` as it stands, or None if never queued."""
 
     # -- numbered documents (invoices) -----------------------------------------------
     def issue_document(self, key: str, year: int, body: Mapping[str, Any]) -> IssuedDocument:

@@ -22,6 +22,7 @@ from functions.outgoing_webhooks import queue_order_event
 from functions.refunds import settle_refunds
 from functions.stock_alerts import alert_low_stock
 from functions.store import Checkout, Store
+from functions.suppliers import queue_supplier_orders
 from shop.orders import Address, Order, OrderEvent, OrderStatus
 from shop.published import PublishedShop
 
@@ -166,6 +167,7 @@ def _settle(
         queue_order_emails(store, order, services.shop, now, invoices)
         if order.status != OrderStatus.PENDING:  # money received: once per order
             queue_order_event(store, services.shop, "order.paid", order, "paid", now)
+            queue_supplier_orders(store, services.shop, order, now)  # paid, not oversold
             alert_low_stock(store, services.shop, [line.sku for line in order.priced.lines], now)
         _refund_oversold(services, checkout, order, session, now)
     elif order.status == OrderStatus.FAILED:

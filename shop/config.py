@@ -160,6 +160,8 @@ class Supplier:
     email: str | None
     webhook_url: str | None
     show_prices: bool = False
+    # The environment variable holding the webhook's signing secret (with ``webhook_url``).
+    secret_env: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -798,7 +800,10 @@ def _suppliers(shop: MapReader) -> tuple[Supplier, ...]:
     result: list[Supplier] = []
     for node in shop.seq("suppliers"):
         entry = as_map(
-            node, shop.problems, ("id", "name", "email", "webhook_url", "show_prices"), "a supplier"
+            node,
+            shop.problems,
+            ("id", "name", "email", "webhook_url", "secret_env", "show_prices"),
+            "a supplier",
         )
         if entry is None:
             continue
@@ -817,18 +822,49 @@ def _suppliers(shop: MapReader) -> tuple[Supplier, ...]:
         if email is not None and not _is_address(email):
             entry.error(entry.values["email"], f"'email' must be an e-mail address, not '{email}'")
             email = None
-        if url is not None and not re.fullmatch(r"https://[^\s]+", url):
+        if url is not None and not _webhook_url(url):
             entry.error(
                 entry.values["webhook_url"],
-                f"'webhook_url' must be an https:// address, not '{url}'",
+                f"'webhook_url' must be an https:// address (http:// only to this machine), "
+                f"not '{url}'",
             )
             url = None
+        secret = _supplier_secret(entry, url)
         if not entry.has("email") and not entry.has("webhook_url"):
             entry.error(
                 node,
                 "this supplier needs an 'email' (or a 'webhook_url') to be told of its orders",
             )
             continue
+        if url is not None and secret is None:
+            url = None  # an unsigned POST of a shopper's address is never sent
         if supplier_id is not None and name is not None and (email or url):
-            result.append(Supplier(supplier_id, name, email, url, entry.boolean("show_prices")))
+            show_prices = entry.boolean("show_prices")
+            result.append(Supplier(supplier_id, name, email, url, show_prices, secret))
     return tuple(result)
+
+
+def _supplier_secret(entry: MapReader, url: str | None) -> str | None:
+    """A supplier's ``secret_env``: required with a ``webhook_url`` (what it receives is a
+    shopper's address: it must be able to check that the shop sent it), refused without."""
+    example = f"secret_env: {WEBHOOK_SECRET_PREFIX}ATELIER_DUPONT"
+    if not entry.has("webhook_url"):
+        if entry.has("secret_env"):
+            entry.error(
+                entry.values["secret_env"],
+                "'secret_env' signs the supplier's webhook: add its 'webhook_url', "
+                "or remove 'secret_env'",
+            )
+        return None
+    secret = entry.text("secret_env", required=True, example=example)
+    if secret is not None and not re.fullmatch(
+        re.escape(WEBHOOK_SECRET_PREFIX) + r"[A-Z0-9_]{1,64}", secret
+    ):
+        entry.error(
+            entry.values["secret_env"],
+            f"'secret_env' names the environment variable holding the signing secret "
+            f"(never the secret itself): a name such as {WEBHOOK_SECRET_PREFIX}ATELIER_DUPONT, "
+            f"not '{secret}'",
+        )
+        return None
+    return secret if url is not None else None

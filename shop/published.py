@@ -112,6 +112,14 @@ class PublishedShop:
         """Today in the shop's time zone: promo codes start and end at the shop's midnight."""
         return now.astimezone(ZoneInfo(self.config.timezone)).date()
 
+    def supplier_of(self, sku: str) -> Supplier | None:
+        """Who fulfils ``sku`` when it is not the shop: its product's ``supplier``. None for
+        the shop's own products, and for a SKU no longer sold (it cannot be told apart)."""
+        item = self.catalogue.item(sku)
+        if item is None or item.product.supplier is None:
+            return None
+        return self.config.supplier(item.product.supplier)
+
 
 def _published_config(config: ShopConfig) -> ShopConfig:
     """The configuration without what only pages use."""
@@ -372,6 +380,7 @@ def _config_json(config: ShopConfig) -> dict[str, Any]:
                 "email": s.email,
                 "webhook_url": s.webhook_url,
                 "show_prices": s.show_prices,
+                "secret_env": s.secret_env,
             }
             for s in config.suppliers
         ],

@@ -839,6 +839,25 @@ class StoreContract:
         assert store.claim_due_mails(far, far + SECOND) == []
         assert (first.key, second.key) == ("m1", "m2")
 
+    def test_a_mail_is_read_by_its_key_as_it_stands(self, store: Store) -> None:
+        assert store.get_mail("supplier:atelier:cs_1") is None
+        store.enqueue_mail(mail("supplier:atelier:cs_1"), NOW)
+        assert store.get_mail("supplier:atelier:cs_1") == mail(
+            "supplier:atelier:cs_1", next_attempt_at=NOW
+        )
+        store.claim_due_mails(NOW, LATER)
+        store.mark_mail_failed("supplier:atelier:cs_1", "SMTP 451 try later", LATER)
+        failed = store.get_mail("supplier:atelier:cs_1")
+        assert failed is not None
+        assert (failed.attempts, failed.last_error, failed.sent_at) == (
+            1,
+            "SMTP 451 try later",
+            None,
+        )
+        store.mark_mail_sent("supplier:atelier:cs_1", LATER + SECOND)
+        sent = store.get_mail("supplier:atelier:cs_1")
+        assert sent is not None and sent.sent_at == LATER + SECOND
+
     def test_marking_an_unknown_mail_dead_is_a_key_error(self, store: Store) -> None:
         with pytest.raises(KeyError):
             store.mark_mail_dead("never-queued", "SMTP 550", NOW)
@@ -866,6 +885,18 @@ class StoreContract:
             "webhook:e2:a",
         ]
         assert store.claim_due_deliveries(LATER, LATER + SECOND, limit=0) == []
+
+    def test_a_delivery_is_read_by_its_key_as_it_stands(self, store: Store) -> None:
+        assert store.get_delivery("supplier:e1") is None
+        store.enqueue_delivery(delivery("supplier:e1"), NOW)
+        assert store.get_delivery("supplier:e1") == delivery("supplier:e1", next_attempt_at=NOW)
+        store.claim_due_deliveries(NOW, LATER)
+        store.mark_delivery_failed("supplier:e1", "HTTP 503", LATER)
+        failed = store.get_delivery("supplier:e1")
+        assert failed is not None and (failed.attempts, failed.last_error) == (1, "HTTP 503")
+        store.mark_delivery_sent("supplier:e1", LATER + SECOND)
+        sent = store.get_delivery("supplier:e1")
+        assert sent is not None and sent.sent_at == LATER + SECOND
 
     def test_a_failed_delivery_backs_off_a_sent_or_dead_one_is_never_due(
         self, store: Store

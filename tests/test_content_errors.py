@@ -265,6 +265,32 @@ CASES = [
         ],
     ),
     Case(
+        "a supplier webhook without its secret, a secret without a webhook",
+        {
+            "content/shop.yaml": SHOP_YAML
+            + "suppliers:\n"
+            + "  - id: atelier\n    name: A\n    webhook_url: http://example.com/x\n"
+            + "  - id: maison\n    name: M\n    webhook_url: https://m.example/orders\n"
+            + "  - id: potier\n    name: P\n    email: p@p.example\n"
+            + "    secret_env: COMPTOIR_WEBHOOK_POTIER\n"
+            + "  - id: tisserand\n    name: T\n    webhook_url: https://t.example/o\n"
+            + "    secret_env: whsec_abc\n"
+        },
+        [
+            f"content/shop.yaml:{SHOP_LINES + 2}: missing 'secret_env' in a supplier: add a "
+            "line such as secret_env: COMPTOIR_WEBHOOK_ATELIER_DUPONT",
+            f"content/shop.yaml:{SHOP_LINES + 4}: 'webhook_url' must be an https:// address "
+            "(http:// only to this machine), not 'http://example.com/x'",
+            f"content/shop.yaml:{SHOP_LINES + 5}: missing 'secret_env' in a supplier: add a "
+            "line such as secret_env: COMPTOIR_WEBHOOK_ATELIER_DUPONT",
+            f"content/shop.yaml:{SHOP_LINES + 11}: 'secret_env' signs the supplier's webhook: "
+            "add its 'webhook_url', or remove 'secret_env'",
+            f"content/shop.yaml:{SHOP_LINES + 15}: 'secret_env' names the environment variable "
+            "holding the signing secret (never the secret itself): a name such as "
+            "COMPTOIR_WEBHOOK_ATELIER_DUPONT, not 'whsec_abc'",
+        ],
+    ),
+    Case(
         "accounts of the wrong class, a webhook with a secret in the file",
         {
             "content/shop.yaml": SHOP_YAML

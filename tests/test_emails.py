@@ -22,11 +22,13 @@ from functions.emails import (
     mail_address,
     merchant_notification,
     message_id,
+    supplier_order_email,
     undeliverable_notice,
 )
 from functions.store import StockHold, StockLevel
 from generator.build import check
 from generator.publish import DEFAULT_THEME, published_shop
+from shop.config import Supplier
 from shop.money import Money
 from shop.orders import (
     Address,
@@ -510,6 +512,52 @@ def test_html_is_balanced_self_contained_and_inline_styled(shop: PublishedShop, 
         language = shopper.language if kind == "confirmation" else shop.config.language
         assert html.startswith("<!DOCTYPE html>") and f'<html lang="{language}">' in html
         assert 'role="presentation"' in html  # layout tables are marked as such
+
+
+# -- a supplier's order ----------------------------------------------------------------
+
+
+def test_a_supplier_gets_its_lines_in_the_shop_language_prices_only_when_shown(
+    shop: PublishedShop,
+) -> None:
+    teapot = french_order().priced.lines[1]
+    quiet = Supplier("atelier", "Atelier Dupont", "commandes@atelier.example", None)
+    mail = supplier_order_email(french_order(), quiet, [teapot], shop)
+    message, text, html = parts(mail.message)
+    assert (mail.key, mail.to, mail.about) == (
+        "supplier:atelier:cs_test_a1B2c3",
+        "commandes@atelier.example",
+        "marie.dupont@example.org",  # forgetting the shopper empties it
+    )
+    assert message["Subject"] == "Commande CT-2026-000123 de Thé & Terre à préparer"
+    assert message["Reply-To"].addresses[0].addr_spec == shop.config.legal.email
+    for shown in (text, html):
+        for expected in (
+            "KYUSU-BRUN",
+            "Théière kyusu en grès",
+            "8 place Bellecour",
+            "Marie Dupont",
+        ):
+            assert expected in shown, expected
+        for absent in ("SENCHA", "Sencha", "marie.dupont@example.org"):
+            assert absent not in shown, absent
+        # No amount (the shop's legal form under it names its capital: "5 000 €").
+        assert re.findall(r"\d,\d\d", shown) == []
+    # A pickup order in English, from a supplier shown the prices: the shop's language,
+    # the shop's address to send to, the unit and line prices.
+    open_book = dataclasses.replace(quiet, show_prices=True)
+    pickup = english_order(status=OrderStatus.PAID)
+    mail = supplier_order_email(pickup, open_book, pickup.priced.lines, shop)
+    message, text, html = parts(mail.message)
+    assert message["Content-Language"] == shop.config.language == "fr"
+    for shown in (text, html):
+        assert "Le client retire cette commande à la boutique" in shown
+        assert shop.config.legal.address in shown
+        assert re.search(r"2 × 12,45\s€", shown) or re.search(r"2\s+12,45\s€", shown), shown
+        assert re.search(r"24,90\s€", shown)
+    checker = _Balance()
+    checker.feed(body(message, "html"))
+    assert (checker.errors, checker.stack, checker.remote) == ([], [], [])
 
 
 # -- the merchant's notification ----------------------------------------------------------

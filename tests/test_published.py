@@ -195,6 +195,7 @@ suppliers = st.builds(
     email=st.none() | _text,
     webhook_url=st.none() | _text,
     show_prices=st.booleans(),
+    secret_env=st.none() | _text,
 )
 _account = st.from_regex(r"[0-9]{3,8}", fullmatch=True)
 _rate = st.decimals(Decimal("0"), Decimal("99.9"), places=1)

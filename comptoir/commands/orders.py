@@ -1,4 +1,4 @@
-"""``comptoir orders list|show|ship|refund|cancel``: the back room's orders
+"""``comptoir orders list|show|ship|accept|refund|cancel``: the back room's orders
 (functions.backroom.orders), parsed and printed."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from comptoir.backroom import open_backroom
 from comptoir.commands.output import add_format_options, print_csv, print_json, print_table
-from functions.backroom import BackRoom, OperationError
+from functions.backroom import BackRoom, OperationError, suppliers
 from functions.backroom import orders as operations
 from functions.settings import ConfigurationError
 from functions.store import StoreError
@@ -69,6 +69,18 @@ def register(
     ship.add_argument("--lines", metavar="SKU:QTY,…", help="only these units (a partial parcel)")
     add_format_options(ship)
     ship.set_defaults(run=_ship)
+
+    accept = sub.add_parser(
+        "accept",
+        parents=[common],
+        help="an oversold order you can supply after all: back to paid, to ship",
+        description="An oversold order (paid late, for units sold meanwhile) that you can "
+        "supply after all goes back to paid, to ship as usual; its suppliers are sent "
+        "their lines now. Otherwise refund it (`orders cancel`).",
+    )
+    accept.add_argument("id", metavar="ID", help="the order number (CT-…) or checkout session id")
+    add_format_options(accept)
+    accept.set_defaults(run=_accept)
 
     refund = sub.add_parser(
         "refund",
@@ -168,10 +180,37 @@ def _list_orders(backroom: BackRoom, args: argparse.Namespace) -> int:
 def _show_order(backroom: BackRoom, args: argparse.Namespace) -> int:
     order = operations.find_order(backroom, args.id)
     locale = backroom.shop().config.locale
+    fulfilment = suppliers.fulfilment(backroom, order)
     if args.json:
-        print_json(operations.order_json(order, locale))
+        shown = operations.order_json(order, locale)
+        for line in shown["lines"]:
+            line["fulfilled_by"] = fulfilment.by_sku.get(line["sku"])  # None: the shop
+        shown["suppliers"] = suppliers.fulfilment_json(fulfilment)["suppliers"]
+        print_json(shown)
     else:
-        _print_order(order, locale, operations.shop_zone(backroom))
+        zone = operations.shop_zone(backroom)
+        _print_order(order, locale, zone, fulfilment)
+    return 0
+
+
+def _accept_order(backroom: BackRoom, args: argparse.Namespace) -> int:
+    outcome = operations.accept(backroom, args.id, actor=ACTOR)
+    order = outcome.order
+    if args.json:
+        print_json(
+            {
+                "repeated": outcome.repeated,
+                "suppliers_queued": len(outcome.suppliers_queued),
+                "order": operations.order_json(order, backroom.shop().config.locale),
+            }
+        )
+        return 0
+    if outcome.repeated:
+        print(f"Order {order.number} was accepted before: it is {order.status.value}.")
+    else:
+        print(f"Order {order.number} accepted: it is paid, to ship as usual.")
+    if outcome.suppliers_queued:
+        print(f"Supplier orders queued: {len(outcome.suppliers_queued)}.")
     return 0
 
 
@@ -249,6 +288,7 @@ def _print_refund(backroom: BackRoom, outcome: operations.RefundOutcome, as_json
 _list = _operation(_list_orders)
 _show = _operation(_show_order)
 _ship = _operation(_ship_order)
+_accept = _operation(_accept_order)
 _refund = _operation(_refund_order)
 _cancel = _operation(_cancel_order)
 
@@ -260,7 +300,9 @@ def _units(units: dict[str, int]) -> str:
     return ", ".join(f"{quantity} × {sku}" for sku, quantity in units.items())
 
 
-def _print_order(order: Order, locale: str, zone: dt.tzinfo) -> None:
+def _print_order(
+    order: Order, locale: str, zone: dt.tzinfo, fulfilment: suppliers.Fulfilment
+) -> None:
     priced = order.priced
     out = sys.stdout
 
@@ -293,14 +335,26 @@ def _print_order(order: Order, locale: str, zone: dt.tzinfo) -> None:
             "discount": money(-line.discount) if line.discount.amount else "",
             "total": money(line.total),
             "vat": format_rate(line.tax_rate, locale),
+            "by": fulfilment.by_sku.get(line.sku, "the shop"),
         }
         for line in priced.lines
     ]
     print_table(
         rows,
-        ("sku", "item", "qty", "shipped", "refunded", "unit", "discount", "total", "vat"),
+        ("sku", "item", "qty", "shipped", "refunded", "unit", "discount", "total", "vat", "by"),
         right=("qty", "shipped", "refunded", "unit", "discount", "total", "vat"),
     )
+    if fulfilment.notices:
+        out.write("\nSuppliers\n")
+    for notice in fulfilment.notices:
+        state = suppliers.notice_state(notice)
+        if notice.sent_at is not None:
+            state += " " + operations.local_time(notice.sent_at, zone)
+        elif notice.attempts:
+            state += f" (attempt {notice.attempts} failed: {notice.last_error})"
+        elif not notice.queued:
+            state += " (the order is not paid, or waits for your decision)"
+        out.write(f"  {notice.supplier.name}  by {notice.channel}: {state}\n")
     out.write("\n")
     totals = [("Subtotal", money(priced.subtotal))]
     totals += [(d.label, money(-d.amount)) for d in priced.discounts]

@@ -25,11 +25,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from functions.backroom.context import BackRoom, OperationError
+from functions.backroom.invoices import invoice_attachments
 from functions.emails import InvalidAddress, shipping_email
 from functions.errors import PaymentError
+from functions.outbox import queue_order_emails
 from functions.outgoing_webhooks import queue_order_event
 from functions.payments import RefundRefused
 from functions.store import OrderQuery
+from functions.suppliers import queue_supplier_orders
 from shop.config import TRACKING_PLACEHOLDER
 from shop.money import Money, MoneyFormatError, parse_money
 from shop.orders import (
@@ -75,6 +78,13 @@ class RefundOutcome:
     order: Order
     refund: Refund
     repeated: bool  # the same refund was asked before: nothing more was refunded
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptOutcome:
+    order: Order
+    repeated: bool  # it was accepted before: nothing changed
+    suppliers_queued: tuple[str, ...]  # the supplier orders queued by this call (keys)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +222,43 @@ def ship(
         except InvalidAddress:
             queued = False
     return ShipOutcome(order, shipment, repeated, queued)
+
+
+# -- an oversold order the merchant can supply ----------------------------------------
+
+
+def accept(backroom: BackRoom, reference: str, *, actor: str = DEFAULT_ACTOR) -> AcceptOutcome:
+    """An oversold order the merchant can supply after all goes back to paid, to be
+    shipped: it is invoiced, the shopper gets the confirmation, the merchant the new
+    order's e-mail, and its suppliers their lines (none of which went out while it
+    waited). Accepting it again changes nothing; any other order is refused."""
+    order = find_order(backroom, reference)
+    now = backroom.now()
+
+    def change(order: Order) -> Order:
+        if order.status == OrderStatus.PAID and _was_oversold(order):
+            return order
+        if order.status != OrderStatus.OVERSOLD:
+            raise OperationError(
+                "not_oversold",
+                f"order {order.number} is {order.status.value}: only an oversold order "
+                "waits to be accepted (`comptoir orders list --status oversold`)",
+            )
+        return order.moved(OrderStatus.PAID, f"accepted: it can be supplied ({actor})", now)
+
+    before = order
+    order = _update(backroom, order, change)
+    repeated = order == before and order.status == OrderStatus.PAID
+    store, shop = backroom.store, backroom.shop()
+    # What its payment would have brought had it not been oversold (each once, by key):
+    # the invoice, the shopper's confirmation, the merchant's order to prepare.
+    queue_order_emails(store, order, shop, now, invoice_attachments(store, shop, order, now))
+    queued = queue_supplier_orders(store, shop, order, now)
+    return AcceptOutcome(order, repeated, tuple(queued))
+
+
+def _was_oversold(order: Order) -> bool:
+    return any(event.status == OrderStatus.OVERSOLD for event in order.history)
 
 
 # -- refunds ----------------------------------------------------------------------
