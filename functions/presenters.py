@@ -46,6 +46,7 @@ class LineView:
     subtotal: Amount  # quantity × unit price
     discount: Amount  # false when there is none
     total: Amount  # after the discount
+    lead_time_days: int | None = None  # shop days before dispatch, as promised at checkout
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,7 @@ def order_view(order: Order, locale: str) -> OrderView:
                 subtotal=amount(line.subtotal),
                 discount=amount(line.discount),
                 total=amount(line.total),
+                lead_time_days=line.lead_time_days,
             )
             for line in priced.lines
         ),

@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from shop.orders import Order
+from shop.orders import Order, OrderStatus
 
 _SATURDAY = 5  # date.weekday(): Monday is 0
 
@@ -73,10 +73,12 @@ def promised_dispatch(order: Order, timezone: str) -> dt.date | None:
     """The dispatch date ``order`` was promised, or None when none of its lines has a
     lead time (it leaves within the shop's usual time, no date was stated).
 
-    Counted from when the order was recorded, with the lead times its lines had at
-    checkout: a product's lead time changed later changes no promise made.
+    Counted from when the payment was received (a SEPA debit clears days after the
+    order is placed), else from when the order was placed, with the lead times its
+    lines had at checkout: a product's lead time changed later changes no promise made.
     """
     lead_times = [line.lead_time_days for line in order.priced.lines]
     if all(days is None for days in lead_times):
         return None
-    return expected_dispatch(order.created_at, timezone, lead_times)
+    paid = (event.at for event in order.history if event.status == OrderStatus.PAID)
+    return expected_dispatch(next(paid, order.created_at), timezone, lead_times)
