@@ -55,21 +55,22 @@ def add_shop_days(day: dt.date, days: int) -> dt.date:
 
 
 def expected_dispatch(
-    ordered_at: dt.datetime, timezone: str, lead_times: Iterable[int | None]
+    ordered_at: dt.datetime, timezone: str | dt.tzinfo, lead_times: Iterable[int | None]
 ) -> dt.date:
     """The date an order placed at ``ordered_at`` (aware) should leave the shop.
 
     ``lead_times`` are its lines' lead times in shop days (None: no lead time, 0 extra
-    days); the largest counts. ``timezone`` is the shop's (e.g. "Europe/Paris").
+    days); the largest counts. ``timezone`` is the shop's ("Europe/Paris", or a tzinfo).
     Raises ValueError for a naive ``ordered_at`` or a negative lead time.
     """
     if ordered_at.utcoffset() is None:
         raise ValueError(f"naive datetime {ordered_at!r}: give the order's aware time")
-    day = ordered_at.astimezone(ZoneInfo(timezone)).date()
+    zone = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
+    day = ordered_at.astimezone(zone).date()
     return add_shop_days(day, max((days or 0 for days in lead_times), default=0))
 
 
-def promised_dispatch(order: Order, timezone: str) -> dt.date | None:
+def promised_dispatch(order: Order, timezone: str | dt.tzinfo) -> dt.date | None:
     """The dispatch date ``order`` was promised, or None when none of its lines has a
     lead time (it leaves within the shop's usual time, no date was stated).
 
