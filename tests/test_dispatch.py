@@ -10,7 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shop.dispatch import add_shop_days, expected_dispatch, is_shop_day, promised_dispatch
+from shop.orders import OrderEvent, OrderStatus, decode_priced, encode_priced, priced_order
+from shop.pricing import CartLine, quote_cart
 from tests.store_contract import make_order
+from tests.test_emails import example_shop
 
 PARIS = "Europe/Paris"
 days = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2100, 1, 1))
@@ -86,3 +89,35 @@ def test_an_order_promises_a_date_only_when_a_line_has_a_lead_time() -> None:
         ),
     )
     assert promised_dispatch(promised, PARIS) == expected_dispatch(order.created_at, PARIS, [3])
+
+
+def test_checkout_keeps_each_products_lead_time_in_the_order() -> None:
+    shop = example_shop()
+    quote = quote_cart(
+        shop.catalogue,
+        shop.config,
+        [CartLine("CER-KYUSU-CELADON", 1), CartLine("THE-ASSAM-50", 1)],
+        country="FR",
+        today=dt.date(2026, 9, 14),
+    )
+    assert [line.lead_time_days for line in quote.lines] == [10, None]
+    priced = decode_priced(encode_priced(priced_order(quote)))
+    assert [line.lead_time_days for line in priced.lines] == [10, None]
+
+
+def test_a_late_payment_counts_from_the_day_it_cleared() -> None:
+    placed = dt.datetime(2026, 9, 18, 10, tzinfo=dt.UTC)  # Friday
+    cleared = dt.datetime(2026, 9, 22, 10, tzinfo=dt.UTC)  # the SEPA debit, on Tuesday
+    order = make_order(created_at=placed)
+    first, *rest = order.priced.lines
+    order = dataclasses.replace(
+        order,
+        priced=dataclasses.replace(
+            order.priced, lines=(dataclasses.replace(first, lead_time_days=2), *rest)
+        ),
+        history=(
+            OrderEvent(placed, OrderStatus.PENDING, "checkout.session.completed"),
+            OrderEvent(cleared, OrderStatus.PAID, "checkout.session.async_payment_succeeded"),
+        ),
+    )
+    assert promised_dispatch(order, PARIS) == dt.date(2026, 9, 24)
