@@ -24,7 +24,7 @@ import hashlib
 import io
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -40,6 +40,7 @@ from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
 from functions.presenters import order_view
 from functions.store import OutgoingMail, StockLevel
 from shop.config import LANGUAGES, ShopConfig, Supplier
+from shop.dispatch import promised_dispatch
 from shop.orders import LineQuantity, Order, OrderLine, OrderStatus, Refund, Shipment
 from shop.published import EmailTheme, PublishedShop
 from shop.text import header_text, is_unsafe_char
@@ -140,6 +141,7 @@ def confirmation_email(
         "confirmation",
         order=view,
         placed_on=_placed_on(order, config, language, translations),
+        dispatch_on=_dispatch_on(order, config, language),
         customer_email_valid=True,
         shop=shop,
         customer=True,
@@ -189,6 +191,7 @@ def merchant_notification(order: Order, published: PublishedShop) -> OutgoingMai
         "merchant",
         order=view,
         placed_on=_placed_on(order, config, language, translations),
+        dispatch_on=_dispatch_on(order, config, language),
         customer_email_valid=customer is not None,
         shop=shop,
         customer=False,
@@ -245,7 +248,7 @@ def supplier_order_email(
         supplier=header_text(supplier.name),
         show_prices=supplier.show_prices,
         placed_on=_placed_on(order, config, language, translations),
-        dispatch_by=None,  # the order's expected dispatch date, once orders know it
+        dispatch_by=_dispatch_on(order, config, language, lines),
         shop=_shop_view(config, published.url(published.pages.withdrawal)),
         customer=False,
     )
@@ -744,6 +747,17 @@ def _placed_on(
         "date": format_date(created.date(), "long", locale=locale),
         "time": format_time(created.time(), "short", locale=locale),
     }
+
+
+def _dispatch_on(
+    order: Order, config: ShopConfig, language: str, lines: Sequence[OrderLine] | None = None
+) -> str | None:
+    """The promised dispatch date, "lundi 28 septembre 2026" (None: no date promised); of
+    ``lines`` alone when given (a supplier's share: its own lead times)."""
+    if lines is not None:
+        order = replace(order, priced=replace(order.priced, lines=tuple(lines)))
+    dispatch = promised_dispatch(order, config.timezone)
+    return None if dispatch is None else format_date(dispatch, "full", locale=LANGUAGES[language])
 
 
 def _shop_view(config: ShopConfig, withdrawal_url: str) -> ShopView:

@@ -47,6 +47,7 @@ class LineView:
     subtotal: Amount  # quantity × unit price
     discount: Amount  # false when there is none
     total: Amount  # after the discount
+    lead_time_days: int | None = None  # shop days before dispatch, as promised at checkout
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,7 @@ def order_view(order: Order, locale: str) -> OrderView:
                 subtotal=amount(line.subtotal),
                 discount=amount(line.discount),
                 total=amount(line.total),
+                lead_time_days=line.lead_time_days,
             )
             for line in priced.lines
         ),

@@ -35,6 +35,7 @@ def quote_json(quote: Quote, locale: str) -> dict[str, Any]:
                 "discount": m(line.discount),
                 "total": m(line.total),
                 "tax_rate": str(line.tax_rate),
+                "lead_time_days": line.lead_time_days,
             }
             for line in quote.lines
         ],

@@ -292,6 +292,7 @@ class Presenter:
             json_ld=self.json_ld(product, summary, images),
             date=product.date,
             lowest=self._lowest(cheapest),
+            lead_time_days=product.lead_time_days,
         )
 
     def fingerprint(self, product: Product) -> str:

@@ -83,6 +83,7 @@ class ProductView(_View):
     json_ld: Markup  # serialized schema.org Product, safe inside <script type=application/ld+json>
     date: dt.date | None
     lowest: str | None = None  # with compare_at: the lowest price of the 30 days before (EU)
+    lead_time_days: int | None = None  # shop days before dispatch (shop.dispatch), if declared
 
 
 @dataclass(frozen=True, slots=True)

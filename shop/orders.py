@@ -9,8 +9,9 @@ along ``TRANSITIONS``, each move kept in the order's history.
 the one codec between these values and plain JSON-able dicts, for every store:
 the round trip is exact, and a ``format`` field makes a dict written by another
 version either read or refused with ``OrderFormatError``. Shipments and refunds are
-written only when an order has some, so an order without them encodes as it did
-before they existed, and such stored orders decode unchanged. ``legacy_priced`` and
+written only when an order has some, and a line's lead time only when it has one, so an
+order without them encodes as it did before they existed, and such stored orders decode
+unchanged. ``legacy_priced`` and
 ``legacy_order`` read what the version before this codec stored.
 """
 
@@ -94,6 +95,9 @@ class OrderLine:
     discount: Money  # this line's share of every discount
     total: Money  # unit price × quantity − discount
     tax_rate: Decimal  # percent, e.g. 5.5
+    # The product's lead time when it was bought (shop days before dispatch, see
+    # shop.dispatch); None: it leaves within the shop's usual time.
+    lead_time_days: int | None = None
 
     @property
     def subtotal(self) -> Money:
@@ -302,6 +306,7 @@ def priced_order(quote: Quote) -> PricedOrder:
                 discount=line.discount,
                 total=line.total,
                 tax_rate=line.tax_rate,
+                lead_time_days=line.lead_time_days,
             )
             for line in quote.lines
         ),
@@ -404,18 +409,7 @@ def _priced_fields(priced: PricedOrder) -> dict[str, Any]:
     delivery = priced.delivery
     return {
         "currency": priced.currency,
-        "lines": [
-            {
-                "sku": line.sku,
-                "title": line.title,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price.amount,
-                "discount": line.discount.amount,
-                "total": line.total.amount,
-                "tax_rate": str(line.tax_rate),
-            }
-            for line in priced.lines
-        ],
+        "lines": [_line_fields(line) for line in priced.lines],
         "subtotal": priced.subtotal.amount,
         "discounts": [
             {"label": d.label, "amount": d.amount.amount, "code": d.code} for d in priced.discounts
@@ -432,6 +426,22 @@ def _priced_fields(priced: PricedOrder) -> dict[str, Any]:
         "total": priced.total.amount,
         "promo_code": priced.promo_code,
     }
+
+
+def _line_fields(line: OrderLine) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "sku": line.sku,
+        "title": line.title,
+        "quantity": line.quantity,
+        "unit_price": line.unit_price.amount,
+        "discount": line.discount.amount,
+        "total": line.total.amount,
+        "tax_rate": str(line.tax_rate),
+    }
+    # Only when it has one: a line without encodes as it did before lead times.
+    if line.lead_time_days is not None:
+        fields["lead_time_days"] = line.lead_time_days
+    return fields
 
 
 def address_fields(address: Address) -> dict[str, str]:
@@ -492,6 +502,7 @@ def _priced(data: Mapping[str, Any]) -> PricedOrder:
                 discount=money(line["discount"]),
                 total=money(line["total"]),
                 tax_rate=_rate(line["tax_rate"]),
+                lead_time_days=_optional_days(line.get("lead_time_days")),
             )
             for line in _list(data["lines"])
         ),
@@ -596,6 +607,15 @@ def _integer(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"expected a whole number, got {value!r}")
     return value
+
+
+def _optional_days(value: object) -> int | None:
+    if value is None:
+        return None
+    days = _integer(value)
+    if days < 0:
+        raise ValueError(f"a lead time cannot be negative, got {days}")
+    return days
 
 
 def _flag(value: object) -> bool:

@@ -64,6 +64,7 @@ class QuotedLine:
     tax_class: str
     tax_rate: Decimal
     weight: int  # grams, for all units
+    lead_time_days: int | None = None  # the product's: shop days before dispatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +202,7 @@ def quote_cart(
             tax_class=item.tax_class,
             tax_rate=config.tax_classes[item.tax_class].rate,
             weight=(item.weight or 0) * quantity,
+            lead_time_days=item.product.lead_time_days,
         )
         for i, (item, quantity) in enumerate(items)
     )

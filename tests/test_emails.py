@@ -586,6 +586,41 @@ def test_merchant_notification(shop: PublishedShop) -> None:
             assert item in shown, item
 
 
+def made_to_order(base: Order, days: int) -> Order:
+    """``base`` with its last line (the teapot) made to order in ``days`` shop days."""
+    *others, last = base.priced.lines
+    lines = (*others, dataclasses.replace(last, lead_time_days=days))
+    return dataclasses.replace(base, priced=dataclasses.replace(base.priced, lines=lines))
+
+
+def test_the_confirmation_states_each_lead_time_and_the_expected_dispatch_date(
+    shop: PublishedShop,
+) -> None:
+    # Placed on Monday 14 September 2026: ten shop days later is Monday the 28th.
+    _, text, html = parts(confirmation_email(made_to_order(order(), 10), shop).message)
+    for shown in (text, html):
+        assert "Expédié sous 10 jours ouvrés" in shown
+        assert "Date d'expédition prévue : lundi 28 septembre 2026" in shown
+        assert shown.count("Expédié sous") == 1  # the tea has no lead time
+    _, text, html = parts(confirmation_email(made_to_order(order(), 1), shop).message)
+    assert "Expédié sous 1 jour ouvré" in text and "mardi 15 septembre 2026" in text
+    _, text, html = parts(confirmation_email(order(), shop).message)
+    assert "Expédié sous" not in text + html and "expédition prévue" not in text + html
+
+
+def test_a_pending_payment_promises_no_dispatch_date_yet(shop: PublishedShop) -> None:
+    _, text, html = parts(confirmation_email(made_to_order(english_order(), 3), shop).message)
+    assert "dispatch" not in (text + html).casefold() and "Ships within" not in text + html
+
+
+def test_the_merchant_is_told_the_date_promised(shop: PublishedShop) -> None:
+    _, text, html = parts(merchant_notification(made_to_order(order(), 10), shop).message)
+    for shown in (text, html):
+        assert "À expédier au plus tard le lundi 28 septembre 2026" in shown
+    _, text, html = parts(merchant_notification(order(), shop).message)
+    assert "expédier au plus tard" not in text + html
+
+
 def test_merchant_notification_of_a_pending_english_order(shop: PublishedShop) -> None:
     mail = merchant_notification(english_order(), shop)
     message, text, _ = parts(mail.message)

@@ -49,7 +49,17 @@ rates = st.decimals(min_value=0, max_value=100, places=2, allow_nan=False, allow
 moments = st.datetimes(
     min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(dt.UTC)
 )
-lines = st.builds(OrderLine, texts, texts, st.integers(1, 99), moneys, moneys, moneys, rates)
+lines = st.builds(
+    OrderLine,
+    texts,
+    texts,
+    st.integers(1, 99),
+    moneys,
+    moneys,
+    moneys,
+    rates,
+    st.none() | st.integers(0, 365),
+)
 priced_orders = st.builds(
     PricedOrder,
     st.just(CURRENCY),
@@ -123,6 +133,28 @@ def test_an_order_without_shipments_or_refunds_encodes_as_before_they_existed() 
     encoded = encode_order(make_order())
     assert "shipments" not in encoded and "refunds" not in encoded
     assert decode_order(encoded).shipments == () and decode_order(encoded).refunds == ()
+
+
+def test_a_line_keeps_the_lead_time_it_was_bought_with_and_older_lines_read_without() -> None:
+    order = make_order()
+    promised = dataclasses.replace(
+        order,
+        priced=dataclasses.replace(
+            order.priced, lines=(dataclasses.replace(order.priced.lines[0], lead_time_days=10),)
+        ),
+    )
+    encoded = encode_order(promised)
+    assert encoded["priced"]["lines"][0]["lead_time_days"] == 10
+    assert decode_order(encoded) == promised
+    # A line without a lead time is written as before lead times, and such lines read back.
+    plain = encode_order(order)
+    assert all("lead_time_days" not in line for line in plain["priced"]["lines"])
+    assert [line.lead_time_days for line in decode_order(plain).priced.lines] == [None] * len(
+        order.priced.lines
+    )
+    encoded["priced"]["lines"][0]["lead_time_days"] = -1
+    with pytest.raises(OrderFormatError, match="negative"):
+        decode_order(encoded)
 
 
 @given(priced_orders)

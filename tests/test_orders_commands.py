@@ -78,10 +78,14 @@ def paid_order(
     email: str = "camille@example.fr",
     status: OrderStatus = OrderStatus.PAID,
     bowls: int = 2,
+    bowl_lead_time: int | None = None,
 ) -> Order:
     """An order as the payment webhook leaves it: checkout, sale and order recorded."""
     hold = f"hold-{session_id}"
     content = priced(bowls)
+    bowl, *others = content.lines
+    bowl = dataclasses.replace(bowl, lead_time_days=bowl_lead_time)
+    content = dataclasses.replace(content, lines=(bowl, *others))
     store.save_checkout(Checkout(session_id, hold, at, at + dt.timedelta(hours=1), content, "c0"))
     store.reserve(hold, {"BOL-BLEU": bowls, "THE-SENCHA-50": 1}, at + dt.timedelta(hours=1), at)
     store.commit_reservation(hold, at)
@@ -181,6 +185,7 @@ def test_list_filters_by_status_dates_email_and_sku(
     assert header.split() == [
         "number",
         "placed",
+        "dispatch",
         "status",
         "customer",
         "email",
@@ -255,6 +260,30 @@ def test_show_by_number_or_session_tells_everything(
     assert [v["rate"] for v in shown["vat"]] == ["20", "5.5"]
     assert shown["to_ship"] == {"BOL-BLEU": 2, "THE-SENCHA-50": 1}
     assert shown["history"][0]["note"] == "stripe checkout.session.completed evt_1"
+
+
+def test_show_and_list_state_the_dispatch_date_promised(
+    shop: Path, store: SQLiteStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Placed at 00:30 on Sunday 6 December 2026 in Paris: counted from Monday the 7th.
+    order = paid_order(store, "cs_test_made", bowl_lead_time=10)
+    code, out, _ = run(shop, capsys, "show", order.number)
+    assert code == 0
+    assert "Dispatch:  by 2026-12-21 (promised: 10 shop days of lead time)" in out
+    code, out, _ = run(shop, capsys, "show", order.number, "--json")
+    shown = json.loads(out)
+    assert shown["expected_dispatch"] == "2026-12-21"
+    assert [line["lead_time_days"] for line in shown["lines"]] == [10, None]
+    code, out, _ = run(shop, capsys, "list", "--json")
+    assert [o["expected_dispatch"] for o in json.loads(out)] == ["2026-12-21"]
+    code, out, _ = run(shop, capsys, "list")
+    assert "2026-12-21" in out.splitlines()[2]
+
+    plain = paid_order(store, "cs_test_plain", at=LATE_EVENING - dt.timedelta(days=1))
+    code, out, _ = run(shop, capsys, "show", plain.number)
+    assert code == 0 and "Dispatch:" not in out
+    code, out, _ = run(shop, capsys, "show", plain.number, "--json")
+    assert json.loads(out)["expected_dispatch"] is None
 
 
 def test_an_unknown_order_is_one_line_and_exit_1(

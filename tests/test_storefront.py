@@ -351,6 +351,25 @@ def test_a_sale_on_one_size_says_which(example_output: Path) -> None:
     assert badge.group(1) == "Promotion\u00a0: 250\u00a0g"
 
 
+def test_a_lead_time_is_stated_under_the_buy_button(example_output: Path) -> None:
+    html = file_for(example_output, "/products/theiere-kyusu-gres/").read_text()
+    start = html.index('<form class="buy"')
+    form = html[start : html.index("</form>", start)]
+    # Under the button, so that the button keeps its place on a phone's first screen.
+    assert form.index("Expédié sous 10 jours ouvrés") > form.index('type="submit"')
+    other = file_for(example_output, "/products/assam-breakfast/").read_text()
+    assert "Expédié sous" not in other and "lead-time" not in other
+
+
+@pytest.mark.browser
+def test_the_cart_says_a_lines_lead_time(page: Any, site: str) -> None:
+    page.goto(site + "/cart/?sku=CER-KYUSU-CELADON&quantity=1")
+    line = page.locator("[data-cart] li").filter(has_text="kyusu").first
+    lead = line.locator("[data-line-lead-time]")
+    lead.wait_for(state="visible")
+    assert lead.inner_text().replace("\u00a0", " ") == "Expédié sous 10 jours ouvrés"
+
+
 QUANTITY = re.compile(r"\d (?:g|kg|cl|ml|l|cm|mm|°C|€|%)(?![\w-])")
 
 

@@ -15,11 +15,22 @@ from functions.backroom import BackRoom, OperationError, suppliers
 from functions.backroom import orders as operations
 from functions.settings import ConfigurationError
 from functions.store import StoreError
+from shop.dispatch import promised_dispatch
 from shop.orders import Order
 from shop.text import format_rate
 
 ACTOR = "merchant via CLI"
-LIST_COLUMNS = ("number", "placed", "status", "customer", "email", "items", "shipped", "total")
+LIST_COLUMNS = (
+    "number",
+    "placed",
+    "dispatch",
+    "status",
+    "customer",
+    "email",
+    "items",
+    "shipped",
+    "total",
+)
 CSV_COLUMNS = (*LIST_COLUMNS[:-1], "total_amount", "refunded", "session_id")
 
 
@@ -167,7 +178,7 @@ def _list_orders(backroom: BackRoom, args: argparse.Namespace) -> int:
     locale, zone = backroom.shop().config.locale, operations.shop_zone(backroom)
     rows = [operations.order_row(order, locale, zone) for order in found]
     if args.json:
-        print_json([operations.order_json(order, locale) for order in found])
+        print_json([operations.order_json(order, locale, zone) for order in found])
     elif args.csv:
         print_csv(rows, CSV_COLUMNS)
     elif not rows:
@@ -179,16 +190,15 @@ def _list_orders(backroom: BackRoom, args: argparse.Namespace) -> int:
 
 def _show_order(backroom: BackRoom, args: argparse.Namespace) -> int:
     order = operations.find_order(backroom, args.id)
-    locale = backroom.shop().config.locale
+    locale, zone = backroom.shop().config.locale, operations.shop_zone(backroom)
     fulfilment = suppliers.fulfilment(backroom, order)
     if args.json:
-        shown = operations.order_json(order, locale)
+        shown = operations.order_json(order, locale, zone)
         for line in shown["lines"]:
             line["fulfilled_by"] = fulfilment.by_sku.get(line["sku"])  # None: the shop
         shown["suppliers"] = suppliers.fulfilment_json(fulfilment)["suppliers"]
         print_json(shown)
     else:
-        zone = operations.shop_zone(backroom)
         _print_order(order, locale, zone, fulfilment)
     return 0
 
@@ -197,11 +207,14 @@ def _accept_order(backroom: BackRoom, args: argparse.Namespace) -> int:
     outcome = operations.accept(backroom, args.id, actor=ACTOR)
     order = outcome.order
     if args.json:
+        config = backroom.shop().config
         print_json(
             {
                 "repeated": outcome.repeated,
                 "suppliers_queued": len(outcome.suppliers_queued),
-                "order": operations.order_json(order, backroom.shop().config.locale),
+                "order": operations.order_json(
+                    order, config.locale, operations.shop_zone(backroom)
+                ),
             }
         )
         return 0
@@ -224,7 +237,9 @@ def _ship_order(backroom: BackRoom, args: argparse.Namespace) -> int:
             {
                 "repeated": outcome.repeated,
                 "mail_queued": outcome.mail_queued,
-                "order": operations.order_json(order, backroom.shop().config.locale),
+                "order": operations.order_json(
+                    order, backroom.shop().config.locale, operations.shop_zone(backroom)
+                ),
             }
         )
         return 0
@@ -254,17 +269,14 @@ def _cancel_order(backroom: BackRoom, args: argparse.Namespace) -> int:
 
 def _print_refund(backroom: BackRoom, outcome: operations.RefundOutcome, as_json: bool) -> int:
     order, refund = outcome.order, outcome.refund
-    locale = backroom.shop().config.locale
+    locale, zone = backroom.shop().config.locale, operations.shop_zone(backroom)
     if as_json:
+        shown = operations.order_json(order, locale, zone)
         print_json(
             {
                 "repeated": outcome.repeated,
-                "refund": next(
-                    r
-                    for r in operations.order_json(order, locale)["refunds"]
-                    if r["key"] == refund.key
-                ),
-                "order": operations.order_json(order, locale),
+                "refund": next(r for r in shown["refunds"] if r["key"] == refund.key),
+                "order": shown,
             }
         )
         return 0
@@ -312,6 +324,11 @@ def _print_order(
     out.write(f"Order {order.number}  ({order.session_id})\n")
     out.write(f"Status:    {order.status.value}\n")
     out.write(f"Placed:    {operations.local_time(order.created_at, zone)}\n")
+    dispatch = promised_dispatch(order, zone)
+    if dispatch is not None:
+        longest = max(line.lead_time_days or 0 for line in priced.lines)
+        days = "1 shop day" if longest == 1 else f"{longest} shop days"
+        out.write(f"Dispatch:  by {dispatch.isoformat()} (promised: {days} of lead time)\n")
     out.write(f"Customer:  {order.customer_name} <{order.email}>  (language {order.language}")
     out.write(", marketing consent)\n" if order.marketing_consent else ")\n")
     address = order.shipping_address

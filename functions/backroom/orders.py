@@ -34,6 +34,7 @@ from functions.payments import RefundRefused
 from functions.store import OrderQuery
 from functions.suppliers import queue_supplier_orders
 from shop.config import TRACKING_PLACEHOLDER
+from shop.dispatch import promised_dispatch
 from shop.money import Money, MoneyFormatError, parse_money
 from shop.orders import (
     TRANSITIONS,
@@ -557,8 +558,9 @@ def _midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
 # -- how an order reads (the CLI's tables and JSON, a back office's pages) -------------
 
 
-def order_json(order: Order, locale: str) -> dict[str, Any]:
-    """Everything about ``order``, JSON-able; amounts as minor units with their display."""
+def order_json(order: Order, locale: str, zone: dt.tzinfo) -> dict[str, Any]:
+    """Everything about ``order``, JSON-able; amounts as minor units with their display;
+    ``expected_dispatch`` is the date promised in the shop's ``zone`` (None: none promised)."""
 
     def money(value: Money) -> dict[str, Any]:
         return {"amount": value.amount, "currency": value.currency, "display": value.format(locale)}
@@ -571,6 +573,7 @@ def order_json(order: Order, locale: str) -> dict[str, Any]:
         "session_id": order.session_id,
         "status": order.status.value,
         "created_at": order.created_at.isoformat(),
+        "expected_dispatch": _day_text(promised_dispatch(order, zone)),
         "email": order.email,
         "customer_name": order.customer_name,
         "language": order.language,
@@ -591,6 +594,7 @@ def order_json(order: Order, locale: str) -> dict[str, Any]:
                 "discount": money(line.discount),
                 "total": money(line.total),
                 "tax_rate": str(line.tax_rate),
+                "lead_time_days": line.lead_time_days,
                 "shipped": shipped.get(line.sku, 0),
                 "refunded": refunded.get(line.sku, 0),
             }
@@ -648,6 +652,7 @@ def order_row(order: Order, locale: str, zone: dt.tzinfo) -> dict[str, Any]:
     return {
         "number": order.number,
         "placed": local_time(order.created_at, zone),
+        "dispatch": _day_text(promised_dispatch(order, zone)) or "",
         "status": order.status.value,
         "customer": order.customer_name,
         "email": order.email,
@@ -658,6 +663,10 @@ def order_row(order: Order, locale: str, zone: dt.tzinfo) -> dict[str, Any]:
         "refunded": order.refunded().format(locale) if order.refunded().amount else "",
         "session_id": order.session_id,
     }
+
+
+def _day_text(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 def shop_zone(backroom: BackRoom) -> dt.tzinfo:

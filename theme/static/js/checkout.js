@@ -98,6 +98,13 @@
         note.textContent = text;
         note.hidden = !text;
       }
+      // The product's lead time in shop days, from the quote (none: the usual time).
+      const lead = $("[data-line-lead-time]", li),
+        days = line?.lead_time_days || 0;
+      if (lead) {
+        lead.textContent = days ? t(days == 1 ? "lead_time_one" : "lead_time_other", {days}) : "";
+        lead.hidden = !days;
+      }
       li.classList.toggle("is-unavailable", !!text);
     }
     updatePay();
