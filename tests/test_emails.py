@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.dates import format_date
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
@@ -29,6 +30,7 @@ from functions.store import StockHold, StockLevel
 from generator.build import check
 from generator.publish import DEFAULT_THEME, published_shop
 from shop.config import Supplier
+from shop.dispatch import expected_dispatch
 from shop.money import Money
 from shop.orders import (
     Address,
@@ -743,3 +745,25 @@ def test_low_stock_alert_names_the_variant_the_figures_and_the_command(
     checker = _Balance()
     checker.feed(body(message, "html"))
     assert (checker.errors, checker.stack, checker.remote) == ([], [], [])
+
+
+def test_a_supplier_is_told_the_dispatch_date_of_its_own_lines(shop: PublishedShop) -> None:
+    """The teapot's 10 shop days, counted from the order, not the sencha's 30 days, which
+    another supplier (or the shop) fulfils."""
+    order = french_order()
+    sencha, teapot = order.priced.lines
+    lines = (
+        dataclasses.replace(sencha, lead_time_days=30),
+        dataclasses.replace(teapot, lead_time_days=10),
+    )
+    order = dataclasses.replace(order, priced=dataclasses.replace(order.priced, lines=lines))
+    supplier = Supplier("atelier", "Atelier Dupont", "commandes@atelier.example", None)
+    mail = supplier_order_email(order, supplier, [lines[1]], shop)
+    _, text, html = parts(mail.message)
+    expected = format_date(
+        expected_dispatch(order.created_at, shop.config.timezone, [10]), "full", locale="fr_FR"
+    )
+    for shown in (text, html):
+        assert f"À expédier avant le {expected}." in shown
+    mail = supplier_order_email(order, supplier, [sencha], shop)  # no lead time: no date
+    assert "À expédier" not in parts(mail.message)[1]
