@@ -2,8 +2,9 @@
 """Search benchmark: what indexing the site with Pagefind adds to ``comptoir build``.
 
 On the synthetic shop of ``benchmarks/build.py`` (same generator, same seed), it times in
-rounds a cold build without the search index (``generator.search.SearchIndex.update``
-replaced by a no-op in that process: everything else is the same build) and a cold build
+rounds a cold build without the search index (``generator.search.SearchIndex.render``
+replaced by a no-op in that process: no search document, no Pagefind; everything else is
+the same build, and the script stops if an index was made anyway) and a cold build
 with it, and prints each round's ratio (target: at most 1.15 at 10,000 products). Then,
 with the index, a rebuild after nothing changed (Pagefind does not run) and after one
 price edited (Pagefind indexes the whole site again: it has no incremental mode).
@@ -25,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import build as bench  # benchmarks/build.py, beside this file
 
 REPO = Path(__file__).resolve().parent.parent
-WITHOUT = (
-    "import generator.search as s; s.SearchIndex.update = lambda self, *a, **k: 0; "
+WITHOUT = (  # no search documents rendered, Pagefind never started: finish() has nothing to do
+    "import generator.search as s; s.SearchIndex.render = lambda self, *a, **k: 0; "
     "from comptoir.cli import main; raise SystemExit(main())"
 )
 TARGET = 1.15
@@ -68,6 +69,8 @@ def main() -> int:
             row = bench.run_once(label, command, source, out, logs, env)
             assert row.seconds is not None
             times[label] = row.seconds
+            if label == "without search" and (out / "pagefind").exists():
+                raise SystemExit("the build without search made an index: fix WITHOUT")
             best[label] = min(best.get(label, row.seconds), row.seconds)
         ratios.append(times["with search"] / times["without search"])
         print(
