@@ -17,7 +17,7 @@ from babel import Locale
 
 from shop.money import Money
 from shop.orders import Address, Order, OrderStatus
-from shop.text import format_rate, header_text
+from shop.text import format_rate, header_text, join_units
 
 _MAX_ADDRESS = 254  # RFC 5321's limit on a forward path
 _MAX_TITLE = 200
@@ -156,14 +156,15 @@ def order_view(order: Order, locale: str) -> OrderView:
 def order_page_json(view: OrderView, now: dt.datetime) -> dict[str, Any]:
     """What the order page prints, every amount formatted: lines (before discounts) add up
     to the subtotal; subtotal − discounts + shipping = total. The delivery address in full
-    only while it may still need correcting (``ADDRESS_SHOWN_FOR``); the e-mail masked."""
+    only while it may still need correcting (``ADDRESS_SHOWN_FOR``); the e-mail masked.
+    Texts keep "48 h" or "100 g" on one line (``join_units``), as the cart shows them."""
     return {
         "status": view.status.value,
         "number": view.number,
         "paid": view.paid,
         "lines": [
             {
-                "title": line.title,
+                "title": join_units(line.title),
                 "quantity": line.quantity,
                 "unit_price": _amount_json(line.unit_price),
                 "subtotal": _amount_json(line.subtotal),
@@ -173,8 +174,13 @@ def order_page_json(view: OrderView, now: dt.datetime) -> dict[str, Any]:
             for line in view.lines
         ],
         "subtotal": _amount_json(view.subtotal),
-        "discounts": [{"label": d.label, "amount": _amount_json(d.amount)} for d in view.discounts],
-        "shipping": {"label": view.shipping.label, "price": _amount_json(view.shipping.price)},
+        "discounts": [
+            {"label": join_units(d.label), "amount": _amount_json(d.amount)} for d in view.discounts
+        ],
+        "shipping": {
+            "label": join_units(view.shipping.label),
+            "price": _amount_json(view.shipping.price),
+        },
         "pickup": view.pickup,
         "vat": [
             {"rate": str(v.rate), "rate_display": v.rate_display, "vat": _amount_json(v.vat)}

@@ -398,7 +398,7 @@ def test_the_order_page_json_adds_up_and_masks_the_email() -> None:
         "vat", "total", "address", "email",
     }  # fmt: skip
     assert page["lines"][0] == {
-        "title": "Sencha bio du Japon (100 g)",
+        "title": "Sencha bio du Japon (100\xa0g)",  # on one line
         "quantity": 2,
         "unit_price": {"amount": 1245, "display": "12,45\xa0€"},
         "subtotal": {"amount": 2490, "display": "24,90\xa0€"},
@@ -406,10 +406,13 @@ def test_the_order_page_json_adds_up_and_masks_the_email() -> None:
         "total": {"amount": 2241, "display": "22,41\xa0€"},
     }
     assert page["discounts"] == [
-        {"label": "Bienvenue -10 % sur les thés", "amount": {"amount": 249, "display": "2,49\xa0€"}}
+        {
+            "label": "Bienvenue -10\xa0% sur les thés",
+            "amount": {"amount": 249, "display": "2,49\xa0€"},
+        }
     ]
     assert page["shipping"] == {
-        "label": "Colissimo suivi (48 h)",
+        "label": "Colissimo suivi (48\xa0h)",
         "price": {"amount": 495, "display": "4,95\xa0€"},
     }
     assert page["vat"][0] == {
