@@ -518,7 +518,10 @@ def test_order_page_says_a_pickup_is_collected_in_store(page: Page, shop: Shop) 
     expect(page.locator("[data-order]")).to_be_visible(timeout=20_000)
     delivery = page.locator("[data-order-sums] .order-shipping")
     assert text(delivery) == "Livraison : Retrait Retrait en boutique"
-    expect(page.locator("[data-order-delivery]")).to_have_text("Retrait (vous retirez la commande)")
+    # Collected, and where: the pickup's name is the shop's word for the place.
+    expect(page.locator("[data-order-delivery]")).to_have_text(
+        "Vous venez chercher la commande\xa0: Retrait"
+    )
     expect(page.locator("[data-order-address]")).to_be_hidden()
     expect(page.locator("[data-order-address-label]")).to_be_hidden()
     assert no_violations(page) == []
