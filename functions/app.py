@@ -209,7 +209,8 @@ class Api:
                 headers={"cache-control": "no-store", "retry-after": "2"},
             )
         view = order_view(order, self.shop().config.locale)
-        return JSONResponse(order_page_json(view), headers={"cache-control": "no-store"})
+        page = order_page_json(view, self.clock())
+        return JSONResponse(page, headers={"cache-control": "no-store"})
 
     # -- plumbing -------------------------------------------------------------
 

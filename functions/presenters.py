@@ -17,10 +17,23 @@ from babel import Locale
 
 from shop.money import Money
 from shop.orders import Address, Order, OrderStatus
-from shop.text import format_rate, header_text
+from shop.text import format_rate, header_text, join_units
 
 _MAX_ADDRESS = 254  # RFC 5321's limit on a forward path
 _MAX_TITLE = 200
+
+# The order page shows the delivery address to whoever holds its link. That link carries the
+# checkout session's id, an unguessable key (Stripe's own success-page pattern shows the
+# customer's details on it), and it travels in the confirmation e-mail, which holds the
+# address anyway. The address is there for the shopper to check it while a mistake can still
+# be put right: until the first parcel leaves, while the order is live (not failed, cancelled
+# or refunded), and for 30 days at most. After that a link left in a browser's history or a
+# forwarded e-mail shows postcode, town and country only: enough to recognise the order,
+# nothing that finds a person. The e-mails keep the whole address for the shopper.
+ADDRESS_SHOWN_FOR = dt.timedelta(days=30)
+_ADDRESS_SHOWN_WHILE = frozenset(
+    {OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.OVERSOLD, OrderStatus.PARTIALLY_REFUNDED}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +106,8 @@ class OrderView:
     vat: tuple[VatView, ...]
     total: Amount
     address: tuple[str, ...]  # the shipping address, one line each; () for a pickup
+    address_area: tuple[str, ...]  # its postcode and town, and country; () for a pickup
+    shipped: bool  # a parcel has left
     marketing_consent: bool
 
 
@@ -105,6 +120,7 @@ def order_view(order: Order, locale: str) -> OrderView:
 
     delivery = priced.delivery
     address = order.shipping_address
+    address_lines = _address_lines(address, locale) if address and not delivery.pickup else ()
     return OrderView(
         number=header_text(order.number, limit=64),
         status=order.status,
@@ -134,22 +150,25 @@ def order_view(order: Order, locale: str) -> OrderView:
         pickup=delivery.pickup,
         vat=tuple(VatView(v.rate, format_rate(v.rate, locale), amount(v.vat)) for v in priced.vat),
         total=amount(priced.total),
-        address=_address_lines(address, locale) if address and not delivery.pickup else (),
+        address=address_lines,
+        address_area=address_lines[-2:],  # "69001 Lyon", "France"
+        shipped=bool(order.shipments),
         marketing_consent=order.marketing_consent,
     )
 
 
-def order_page_json(view: OrderView) -> dict[str, Any]:
+def order_page_json(view: OrderView, now: dt.datetime) -> dict[str, Any]:
     """What the order page prints, every amount formatted: lines (before discounts) add up
-    to the subtotal; subtotal − discounts + shipping = total. No name, no address:
-    whoever holds the link sees the order, not who placed it."""
+    to the subtotal; subtotal − discounts + shipping = total. The delivery address in full
+    only while it may still need correcting (``ADDRESS_SHOWN_FOR``); the e-mail masked.
+    Texts keep "48 h" or "100 g" on one line (``join_units``), as the cart shows them."""
     return {
         "status": view.status.value,
         "number": view.number,
         "paid": view.paid,
         "lines": [
             {
-                "title": line.title,
+                "title": join_units(line.title),
                 "quantity": line.quantity,
                 "unit_price": _amount_json(line.unit_price),
                 "subtotal": _amount_json(line.subtotal),
@@ -159,16 +178,33 @@ def order_page_json(view: OrderView) -> dict[str, Any]:
             for line in view.lines
         ],
         "subtotal": _amount_json(view.subtotal),
-        "discounts": [{"label": d.label, "amount": _amount_json(d.amount)} for d in view.discounts],
-        "shipping": {"label": view.shipping.label, "price": _amount_json(view.shipping.price)},
+        "discounts": [
+            {"label": join_units(d.label), "amount": _amount_json(d.amount)} for d in view.discounts
+        ],
+        "shipping": {
+            "label": join_units(view.shipping.label),
+            "price": _amount_json(view.shipping.price),
+        },
         "pickup": view.pickup,
         "vat": [
             {"rate": str(v.rate), "rate_display": v.rate_display, "vat": _amount_json(v.vat)}
             for v in view.vat
         ],
         "total": _amount_json(view.total),
+        "address": _page_address(view, now),
         "email": view.masked_email,
     }
+
+
+def _page_address(view: OrderView, now: dt.datetime) -> dict[str, Any] | None:
+    if not view.address:
+        return None
+    complete = (
+        view.status in _ADDRESS_SHOWN_WHILE
+        and not view.shipped
+        and now - view.created_at <= ADDRESS_SHOWN_FOR
+    )
+    return {"lines": list(view.address if complete else view.address_area), "complete": complete}
 
 
 def _amount_json(amount: Amount) -> dict[str, Any]:

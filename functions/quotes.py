@@ -7,7 +7,7 @@ from typing import Any
 from shop.money import Money
 from shop.pricing import Quote
 from shop.published import PublishedShop
-from shop.text import format_rate
+from shop.text import format_rate, join_units
 
 
 def catalog_id(shop: PublishedShop) -> str:
@@ -28,7 +28,7 @@ def quote_json(quote: Quote, locale: str) -> dict[str, Any]:
         "lines": [
             {
                 "sku": line.sku,
-                "title": line.title,
+                "title": join_units(line.title),
                 "quantity": line.quantity,
                 "unit_price": m(line.unit_price),
                 "subtotal": m(line.subtotal),
@@ -41,18 +41,19 @@ def quote_json(quote: Quote, locale: str) -> dict[str, Any]:
         ],
         "subtotal": m(quote.subtotal),
         "discounts": [
-            {"label": d.label, "code": d.code, "amount": m(d.amount)} for d in quote.discounts
+            {"label": join_units(d.label), "code": d.code, "amount": m(d.amount)}
+            for d in quote.discounts
         ],
         "goods_total": m(quote.goods_total),
         "country": quote.country,
         "shipping_options": [
-            {"id": o.method_id, "name": o.name, "price": m(o.price), "pickup": o.pickup}
+            {"id": o.method_id, "name": join_units(o.name), "price": m(o.price), "pickup": o.pickup}
             for o in quote.shipping_options
         ],
         "shipping": (
             {
                 "id": quote.shipping.method_id,
-                "name": quote.shipping.name,
+                "name": join_units(quote.shipping.name),
                 "price": m(quote.shipping.price),
                 "pickup": quote.shipping.pickup,
             }

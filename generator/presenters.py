@@ -34,7 +34,7 @@ from generator.views import (
 from shop.catalogue import ImageRef, Item, Product
 from shop.config import ShopConfig
 from shop.content import Page, Post, ShopContent
-from shop.text import format_rate, slugify
+from shop.text import format_rate, join_units, slugify
 
 T = TypeVar("T")
 LEGAL_ORDER = ("legal-notice", "terms-of-sale", "withdrawal", "privacy", "about")
@@ -459,15 +459,6 @@ def variant_images(product: Product) -> list[int | None]:
 
 def _names(text: str, value: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text) is not None
-
-
-# A number and what follows it stay on one line: "100 g", "1 280 °C", "7,50 €".
-_UNIT = re.compile(r"(?<=\d) (?=(?:\d{3}(?!\d)|(?:g|kg|mg|cl|ml|l|cm|mm|m|min|°C|°|€|%)(?![\w-])))")
-
-
-def join_units(text: str) -> str:
-    """``text`` with no-break spaces between numbers and their units (or thousands)."""
-    return _UNIT.sub("\u00a0", text) if " " in text else text
 
 
 def script_json(data: Any) -> Markup:

@@ -1,4 +1,4 @@
-"""Small text rules shared by the domain: slugs, one-line text, VAT rates."""
+"""Small text rules shared by the domain: slugs, one-line text, VAT rates, no-break spaces."""
 
 from __future__ import annotations
 
@@ -14,6 +14,12 @@ _NON_WORD = re.compile(r"[^a-z0-9]+")
 # break lines in some clients. Other format characters (e.g. ZWJ) are kept.
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 _MAX_NAME = 120
+# What stays on one line: a number and its unit or its thousands ("100 g", "1 280 °C",
+# "7,50 €", "48 h"), and French quotation marks and their words (« Puits du Dragon »).
+_UNIT = re.compile(
+    r"(?<=\d) (?=(?:\d{3}(?!\d)|(?:g|kg|mg|cl|ml|l|cm|mm|m|h|min|°C|°|€|%)(?![\w-])))"
+)
+_GUILLEMETS = re.compile(r"(?<=«) | (?=»)")
 
 
 def slugify(text: str) -> str:
@@ -51,3 +57,11 @@ def _format_rate(rate: str, locale: str) -> str:
 def is_unsafe_char(char: str) -> bool:
     """A control character, line or paragraph separator, or bidi override."""
     return unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in _BIDI
+
+
+def join_units(text: str) -> str:
+    """``text`` with no-break spaces where a line must not break: between numbers and their
+    units (or thousands), and inside French quotation marks."""
+    if " " not in text:
+        return text
+    return _GUILLEMETS.sub("\u00a0", _UNIT.sub("\u00a0", text))

@@ -461,6 +461,46 @@ def test_order_page_shows_a_receipt(browser: Browser, shop: Shop) -> None:
         context.close()
 
 
+@pytest.mark.parametrize("width,height", [(390, 844), (1280, 800)])
+def test_order_page_shows_the_delivery_address(
+    browser: Browser, shop: Shop, width: int, height: int
+) -> None:
+    """Where the parcel goes, as given on the payment page, for the shopper to check; the
+    page gives its address (which holds the key to the order) to no one, and asks nothing
+    of another site."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        referers: list[tuple[str, str]] = []  # (URL, Referer) of every request
+        page.on("request", lambda r: referers.append((r.url, r.headers.get("referer", ""))))
+        requests = collect_requests(page)
+        open_cart(page, shop.base, ("BOL-BLEU", 1))
+        go_to_payment(page)
+        fill_payment_page(page, CARD_OK)
+        page.wait_for_url("**/order/?session_id=*")
+        referers.clear()
+        page.reload()
+        expect(page.locator("[data-order]")).to_be_visible(timeout=20_000)
+        expect(page.locator("[data-order-address-label]")).to_have_text("Adresse de livraison")
+        expect(page.locator("[data-order-address] span")).to_have_text(
+            ["Camille Martin", "3 rue des Tisserands", "69001 Lyon", "France"]
+        )
+        expect(page.locator("[data-order-address-note]")).to_be_hidden()
+        assert no_violations(page) == []
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the order page scrolls sideways at {width} px"
+        page.screenshot(path=str(SHOTS / f"order-address-{width}.png"), full_page=True)
+        # Leaving for another page (here, the shop's own) sends no Referer either.
+        page.locator(".order-links a[href='/']").click()
+        page.wait_for_url(shop.base + "/")
+        assert (shop.base + "/", "") in referers
+        assert [(url, ref) for url, ref in referers if "session_id" in ref] == []
+        assert other_origins(requests, shop.base) == []
+    finally:
+        context.close()
+
+
 def test_order_page_says_a_pickup_is_collected_in_store(page: Page, shop: Shop) -> None:
     response = httpx.post(
         shop.base + "/api/checkout",
@@ -478,7 +518,12 @@ def test_order_page_says_a_pickup_is_collected_in_store(page: Page, shop: Shop) 
     expect(page.locator("[data-order]")).to_be_visible(timeout=20_000)
     delivery = page.locator("[data-order-sums] .order-shipping")
     assert text(delivery) == "Livraison : Retrait Retrait en boutique"
-    expect(page.locator("[data-order-delivery]")).to_have_text("Retrait (vous retirez la commande)")
+    # Collected, and where: the pickup's name is the shop's word for the place.
+    expect(page.locator("[data-order-delivery]")).to_have_text(
+        "Vous venez chercher la commande\xa0: Retrait"
+    )
+    expect(page.locator("[data-order-address]")).to_be_hidden()
+    expect(page.locator("[data-order-address-label]")).to_be_hidden()
     assert no_violations(page) == []
 
 

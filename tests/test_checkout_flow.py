@@ -24,6 +24,8 @@ import httpx
 import pytest
 
 from comptoir.local import LocalStack
+from functions.backroom import BackRoom
+from functions.backroom.orders import ship
 from functions.store import OrderStatus
 from generator.build import build
 from stripe_emulator import signature_header
@@ -147,7 +149,8 @@ def test_paid_checkout_becomes_one_order_with_mails(shop: Shop) -> None:
     order = httpx.get(f"{shop.base}/api/orders/{session_id}").json()
     session = shop.stack.emulator.retrieve_checkout_session(session_id, {})  # type: ignore[union-attr]
     assert order["total"]["amount"] == session["amount_total"]
-    assert order["email"] == "c•••@example.fr" and "Camille" not in json.dumps(order)
+    assert order["email"] == "c•••@example.fr" and "camille@" not in json.dumps(order)
+    assert order["address"] == {"lines": FULL_ADDRESS, "complete": True}
     assert shop.available("BOL-BLEU") == 1 and shop.available("THE-SENCHA-50") == 9
     mails = wait_for(lambda: len(shop.mails()) == 2 and shop.mails())
 
@@ -453,13 +456,15 @@ def receipt(shop: Shop, session_id: str) -> dict[str, Any]:
     amounts += [line[k] for line in lines for k in ("unit_price", "subtotal", "discount", "total")]
     for money in amounts:
         assert set(money) == {"amount", "display"} and money["display"].endswith("€"), money
-    # Nothing personal beyond the masked e-mail: no name, no address.
-    text = json.dumps(order, ensure_ascii=False)
-    for personal in ("Camille", "Martin", "Tisserands", "69001", "Lyon", "camille@"):
-        assert personal not in text, personal
-    assert not {"customer_name", "name", "shipping_address", "address"} & set(order)
+    # Nothing personal beyond the delivery address (see FULL_ADDRESS) and the masked e-mail.
+    assert not {"customer_name", "name", "shipping_address", "email_address"} & set(order)
+    assert "camille@" not in json.dumps(order, ensure_ascii=False)
     assert order["email"] == "c•••@example.fr"
     return order
+
+
+# What the payment page was given (``pay``), as the order page shows it.
+FULL_ADDRESS = ["Camille Martin", "3 rue des Tisserands", "69001 Lyon", "France"]
 
 
 def test_order_endpoint_gives_a_receipt_that_adds_up(shop: Shop) -> None:
@@ -474,6 +479,56 @@ def test_order_endpoint_gives_a_receipt_that_adds_up(shop: Shop) -> None:
     assert [(v["rate"], v["rate_display"]) for v in order["vat"]] == [("20", "20\xa0%")]
     assert order["vat"][0]["vat"]["amount"] == 498  # 29,90 × 20 / 120, rounded
     assert {"status", "number", "paid", "lines", "pickup", "total", "email"} <= set(order)
+    assert order["address"] == {"lines": FULL_ADDRESS, "complete": True}
+
+
+def test_the_order_shows_its_address_to_its_link_only(shop: Shop) -> None:
+    """The checkout session's id is the key: another one, even a real one, gets nothing of it;
+    and the answer is never stored by a browser or a cache."""
+    session_id, _ = paid_order(shop)
+    mine = httpx.get(f"{shop.base}/api/orders/{session_id}", timeout=10)
+    assert mine.json()["address"]["lines"] == FULL_ADDRESS
+    assert mine.headers["cache-control"] == "no-store"
+    other = shop.checkout([("BOL-BLEU", 1)]).json()["url"]  # a real session, not paid
+    wrong = [session_of(other), session_id[:-1] + ("a" if session_id[-1] != "a" else "b")]
+    for session in wrong:
+        response = httpx.get(f"{shop.base}/api/orders/{session}", timeout=10)
+        assert response.status_code in (202, 404), response.text
+        assert response.headers["cache-control"] == "no-store"
+        for personal in ("Camille", "Tisserands", "69001", "Lyon"):
+            assert personal not in response.text
+
+
+def test_the_full_address_is_shown_until_the_parcel_leaves(shop: Shop) -> None:
+    """Once the parcel is sent, the page keeps postcode, town and country only: the address
+    can no longer be corrected, and the e-mails keep it for the shopper."""
+    session_id, _ = paid_order(shop)
+    stack = shop.stack
+    ship(BackRoom(stack.store, stack.shops), session_id, "colissimo", "6A12345678901")
+    order = receipt(shop, session_id)
+    assert order["status"] == "fulfilled"
+    assert order["address"] == {"lines": ["69001 Lyon", "France"], "complete": False}
+    for personal in ("Camille", "Martin", "Tisserands"):
+        assert personal not in json.dumps(order, ensure_ascii=False), personal
+
+
+def test_the_full_address_is_shown_for_thirty_days(shop_root: Path, tmp_path: Path) -> None:
+    """A link left in a browser's history or a forwarded e-mail shows less with time."""
+    later = dt.timedelta()
+
+    def clock() -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + later
+
+    with running_stack(shop_root, tmp_path, clock=clock) as (origin, stack):
+        shop = Shop(origin, stack, shop_root)
+        session_id, _ = paid_order(shop)
+        later = dt.timedelta(days=29, hours=23)
+        assert receipt(shop, session_id)["address"]["complete"] is True
+        later = dt.timedelta(days=30, minutes=1)
+        assert receipt(shop, session_id)["address"] == {
+            "lines": ["69001 Lyon", "France"],
+            "complete": False,
+        }
 
 
 def test_order_receipt_with_a_promo_code_and_a_pickup(shop: Shop) -> None:
@@ -490,5 +545,6 @@ def test_order_receipt_with_a_promo_code_and_a_pickup(shop: Shop) -> None:
     assert discount["amount"]["amount"] == 593  # 10 % of 59,30 €, rounded half up
     assert order["shipping"] == {"label": "Retrait", "price": {"amount": 0, "display": "0,00\xa0€"}}
     assert order["pickup"] is True
+    assert order["address"] is None  # collected in the shop: no address asked, none shown
     assert sorted(v["rate_display"] for v in order["vat"]) == ["20\xa0%", "5,5\xa0%"]
     assert sum(v["vat"]["amount"] for v in order["vat"]) > 0

@@ -92,6 +92,13 @@ def test_pages_get_security_headers_and_short_caching(config: dict[str, Any], pa
     assert headers["Cache-Control"] == "public, max-age=0, must-revalidate"
 
 
+def test_the_order_page_gives_its_address_to_no_one(config: dict[str, Any]) -> None:
+    """/order/?session_id=… is the key to an order and its delivery address."""
+    headers = headers_for(config, "/order/")
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert set(SECURITY_HEADERS) <= set(headers)
+
+
 def test_the_csp_allows_only_the_site_itself(config: dict[str, Any]) -> None:
     policy = csp_directives(headers_for(config, "/")["Content-Security-Policy"])
     assert policy["default-src"] == ["'self'"]

@@ -40,7 +40,7 @@ from shop.orders import (
     encode_priced,
 )
 from tests.store_contract import NOW, make_order, priced
-from tests.test_emails import english_order, french_order
+from tests.test_emails import CREATED, english_order, french_order
 
 CURRENCY = "EUR"
 texts = st.text(max_size=40)
@@ -415,14 +415,22 @@ def test_the_view_makes_every_text_one_line() -> None:
     assert view.customer_name == "Eve Bcc: x@evil.example"
 
 
-def test_the_order_page_json_adds_up_and_names_no_one() -> None:
-    page = order_page_json(order_view(french_order(), "fr_FR"))
+# The address of french_order() on its order page: in full, or its area only.
+FULL = {
+    "lines": ["Marie Dupont", "8 place Bellecour", "Bâtiment B", "69002 Lyon", "France"],
+    "complete": True,
+}
+AREA = {"lines": ["69002 Lyon", "France"], "complete": False}
+
+
+def test_the_order_page_json_adds_up_and_masks_the_email() -> None:
+    page = order_page_json(order_view(french_order(), "fr_FR"), CREATED + dt.timedelta(hours=1))
     assert set(page) == {
         "status", "number", "paid", "lines", "subtotal", "discounts", "shipping", "pickup",
-        "vat", "total", "email",
+        "vat", "total", "address", "email",
     }  # fmt: skip
     assert page["lines"][0] == {
-        "title": "Sencha bio du Japon (100 g)",
+        "title": "Sencha bio du Japon (100\xa0g)",  # on one line
         "quantity": 2,
         "unit_price": {"amount": 1245, "display": "12,45\xa0€"},
         "subtotal": {"amount": 2490, "display": "24,90\xa0€"},
@@ -430,10 +438,13 @@ def test_the_order_page_json_adds_up_and_names_no_one() -> None:
         "total": {"amount": 2241, "display": "22,41\xa0€"},
     }
     assert page["discounts"] == [
-        {"label": "Bienvenue -10 % sur les thés", "amount": {"amount": 249, "display": "2,49\xa0€"}}
+        {
+            "label": "Bienvenue -10\xa0% sur les thés",
+            "amount": {"amount": 249, "display": "2,49\xa0€"},
+        }
     ]
     assert page["shipping"] == {
-        "label": "Colissimo suivi (48 h)",
+        "label": "Colissimo suivi (48\xa0h)",
         "price": {"amount": 495, "display": "4,95\xa0€"},
     }
     assert page["vat"][0] == {
@@ -443,5 +454,40 @@ def test_the_order_page_json_adds_up_and_names_no_one() -> None:
     }
     subtotal = sum(line["subtotal"]["amount"] for line in page["lines"])
     assert subtotal - 249 + 495 == page["total"]["amount"] == 7536
-    text = json.dumps(page, ensure_ascii=False)
-    assert "Marie" not in text and "Bellecour" not in text and page["email"] == "m•••@example.org"
+    assert page["address"] == FULL
+    assert "marie@" not in json.dumps(page) and page["email"] == "m•••@example.org"
+
+
+@pytest.mark.parametrize(
+    "status,after,shipped,shown",
+    [
+        (OrderStatus.PENDING, dt.timedelta(days=3), False, "full"),
+        (OrderStatus.OVERSOLD, dt.timedelta(days=3), False, "full"),
+        (OrderStatus.PAID, dt.timedelta(days=30), False, "full"),
+        (OrderStatus.PAID, dt.timedelta(days=30, seconds=1), False, "area"),
+        (OrderStatus.PARTIALLY_REFUNDED, dt.timedelta(days=1), False, "full"),
+        (OrderStatus.PARTIALLY_REFUNDED, dt.timedelta(days=1), True, "area"),
+        (OrderStatus.FULFILLED, dt.timedelta(days=1), True, "area"),
+        (OrderStatus.FAILED, dt.timedelta(days=1), False, "area"),
+        (OrderStatus.CANCELLED, dt.timedelta(days=1), False, "area"),
+        (OrderStatus.REFUNDED, dt.timedelta(days=1), False, "area"),
+    ],
+)
+def test_the_order_page_shows_the_full_address_while_it_can_be_corrected(
+    status: OrderStatus, after: dt.timedelta, shipped: bool, shown: str
+) -> None:
+    order = french_order(status=status)
+    if shipped:
+        parcel = Shipment(1, CREATED, "colissimo", "6A1", "https://x.example/6A1", (), "test")
+        order = dataclasses.replace(order, shipments=(parcel,))
+    address = order_page_json(order_view(order, "fr_FR"), CREATED + after)["address"]
+    assert address == {"full": FULL, "area": AREA}[shown]
+
+
+def test_a_pickup_order_page_has_no_address() -> None:
+    pickup = french_order()
+    delivery = dataclasses.replace(pickup.priced.delivery, pickup=True)
+    pickup = dataclasses.replace(
+        pickup, priced=dataclasses.replace(pickup.priced, delivery=delivery)
+    )
+    assert order_page_json(order_view(pickup, "fr_FR"), CREATED)["address"] is None

@@ -220,3 +220,27 @@ def test_the_search_page_passes_axe(browser: Any, site: str) -> None:
     finally:
         context.close()
     assert [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations] == []
+
+
+# The field's width and what its placeholder needs, typed in (so the room Chromium keeps for a
+# search field's clear button counts too).
+PLACEHOLDER_FIT = """() => {
+    const field = document.querySelector("#search-q");
+    field.value = field.placeholder;
+    return [field.clientWidth, field.scrollWidth];
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 1024, 1280])
+def test_the_header_field_shows_its_whole_placeholder(browser: Any, site: str, width: int) -> None:
+    """On a desktop the field sat between the menu and the cart, cut to "Recherche"."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(site + "/mentions-legales/")
+        room, text = page.evaluate(PLACEHOLDER_FIT)
+        assert room >= text, f"at {width} px the field shows {room} px of {text}"
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0
+    finally:
+        context.close()

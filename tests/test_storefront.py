@@ -370,12 +370,13 @@ def test_the_cart_says_a_lines_lead_time(page: Any, site: str) -> None:
     assert lead.inner_text().replace("\u00a0", " ") == "Expédié sous 10 jours ouvrés"
 
 
-QUANTITY = re.compile(r"\d (?:g|kg|cl|ml|l|cm|mm|°C|€|%)(?![\w-])")
+QUANTITY = re.compile(r"\d (?:g|kg|cl|ml|l|cm|mm|h|°C|€|%)(?![\w-])|« | »")
 
 
 def test_quantities_and_prices_never_wrap(example_output: Path) -> None:
     """A number and its unit are joined by a no-break space, in texts and in the data-*
-    texts the scripts show."""
+    texts the scripts show; so are French quotation marks and their words (a lone "»"
+    started a line under "Long Jing « Puits du Dragon »")."""
     from html.parser import HTMLParser
 
     found: list[tuple[str, str]] = []

@@ -54,6 +54,11 @@
     $("[data-order-status]").textContent = t("status_" + order.status) || order.status;
     $("[data-order-delivery]").textContent = delivery;
     $("[data-order-delivery]").hidden = $("[data-order-delivery-label]").hidden = !delivery;
+    // The delivery address, one line each; in part only once the parcel has left (or later).
+    const address = order.address ? order.address.lines : [];
+    $("[data-order-address]").replaceChildren(...address.map(line => make("span", {textContent: line})));
+    $("[data-order-address]").hidden = $("[data-order-address-label]").hidden = !address.length;
+    $("[data-order-address-note]").hidden = !order.address || order.address.complete;
     $("[data-order-lines]").replaceChildren(...order.lines.map(line => row(t("line", {quantity: line.quantity, title: line.title}), line.subtotal.display)));
     const sums = [row(t("subtotal"), order.subtotal.display)];
     for (const d of order.discounts) sums.push(row(d.label, "−" + d.amount.display, "totals-discount"));
