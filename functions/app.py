@@ -34,7 +34,7 @@ from functions.mailer import Mailer
 from functions.outbox import deliver_due
 from functions.outgoing_webhooks import deliver_webhooks
 from functions.payments import InvalidSignature, StripePayments
-from functions.presenters import order_page_json, order_view
+from functions.presenters import dispatch_display, order_page_json, order_view
 from functions.quotes import catalog_id, quote_json
 from functions.settings import PublishedShopFile, Settings, ShopSource
 from functions.store import StockCount, Store
@@ -208,8 +208,10 @@ class Api:
                 status_code=202,
                 headers={"cache-control": "no-store", "retry-after": "2"},
             )
-        view = order_view(order, self.shop().config.locale)
-        page = order_page_json(view, self.clock())
+        config = self.shop().config
+        view = order_view(order, config.locale)
+        dispatch = dispatch_display(order, config.timezone, config.locale)
+        page = order_page_json(view, self.clock(), dispatch)
         return JSONResponse(page, headers={"cache-control": "no-store"})
 
     # -- plumbing -------------------------------------------------------------

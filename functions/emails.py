@@ -24,7 +24,7 @@ import hashlib
 import io
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -37,10 +37,9 @@ from urllib.parse import urlencode
 from babel.dates import format_date, format_time
 from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
 
-from functions.presenters import order_view
+from functions.presenters import dispatch_display, order_view
 from functions.store import OutgoingMail, StockLevel
 from shop.config import LANGUAGES, ShopConfig, Supplier
-from shop.dispatch import promised_dispatch
 from shop.orders import LineQuantity, Order, OrderLine, OrderStatus, Refund, Shipment
 from shop.published import EmailTheme, PublishedShop
 from shop.text import header_text, is_unsafe_char
@@ -752,12 +751,8 @@ def _placed_on(
 def _dispatch_on(
     order: Order, config: ShopConfig, language: str, lines: Sequence[OrderLine] | None = None
 ) -> str | None:
-    """The promised dispatch date, "lundi 28 septembre 2026" (None: no date promised); of
-    ``lines`` alone when given (a supplier's share: its own lead times)."""
-    if lines is not None:
-        order = replace(order, priced=replace(order.priced, lines=tuple(lines)))
-    dispatch = promised_dispatch(order, config.timezone)
-    return None if dispatch is None else format_date(dispatch, "full", locale=LANGUAGES[language])
+    """The promised dispatch date in ``language`` (see ``presenters.dispatch_display``)."""
+    return dispatch_display(order, config.timezone, LANGUAGES[language], lines)
 
 
 def _shop_view(config: ShopConfig, withdrawal_url: str) -> ShopView:

@@ -9,14 +9,17 @@ e-mails show cannot drift apart. ``order_page_json`` is the order page's JSON
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from babel import Locale
+from babel.dates import format_date
 
+from shop.dispatch import promised_dispatch
 from shop.money import Money
-from shop.orders import Address, Order, OrderStatus
+from shop.orders import Address, Order, OrderLine, OrderStatus
 from shop.text import format_rate, header_text, join_units
 
 _MAX_ADDRESS = 254  # RFC 5321's limit on a forward path
@@ -157,7 +160,23 @@ def order_view(order: Order, locale: str) -> OrderView:
     )
 
 
-def order_page_json(view: OrderView, now: dt.datetime) -> dict[str, Any]:
+def dispatch_display(
+    order: Order,
+    timezone: str | dt.tzinfo,
+    locale: str,
+    lines: Sequence[OrderLine] | None = None,
+) -> str | None:
+    """The dispatch date promised for ``order`` (of ``lines`` alone when given: a supplier's
+    share), "lundi 28 septembre 2026"; None when no line has a lead time."""
+    if lines is not None:
+        order = replace(order, priced=replace(order.priced, lines=tuple(lines)))
+    dispatch = promised_dispatch(order, timezone)
+    return None if dispatch is None else format_date(dispatch, "full", locale=locale)
+
+
+def order_page_json(
+    view: OrderView, now: dt.datetime, dispatch: str | None = None
+) -> dict[str, Any]:
     """What the order page prints, every amount formatted: lines (before discounts) add up
     to the subtotal; subtotal − discounts + shipping = total. The delivery address in full
     only while it may still need correcting (``ADDRESS_SHOWN_FOR``); the e-mail masked.
@@ -192,6 +211,8 @@ def order_page_json(view: OrderView, now: dt.datetime) -> dict[str, Any]:
         ],
         "total": _amount_json(view.total),
         "address": _page_address(view, now),
+        # The date promised (``dispatch_display``), while the parcel has not left yet.
+        "dispatch": dispatch if view.paid and not view.shipped else None,
         "email": view.masked_email,
     }
 

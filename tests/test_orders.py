@@ -9,12 +9,14 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from babel.dates import format_date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from functions.presenters import order_page_json, order_view
+from functions.presenters import dispatch_display, order_page_json, order_view
 from functions.sqlite_store import SQLiteStore
 from functions.store import StoreError
+from shop.dispatch import expected_dispatch
 from shop.money import Money
 from shop.orders import (
     FORMAT,
@@ -427,7 +429,7 @@ def test_the_order_page_json_adds_up_and_masks_the_email() -> None:
     page = order_page_json(order_view(french_order(), "fr_FR"), CREATED + dt.timedelta(hours=1))
     assert set(page) == {
         "status", "number", "paid", "lines", "subtotal", "discounts", "shipping", "pickup",
-        "vat", "total", "address", "email",
+        "vat", "total", "address", "dispatch", "email",
     }  # fmt: skip
     assert page["lines"][0] == {
         "title": "Sencha bio du Japon (100\xa0g)",  # on one line
@@ -491,3 +493,25 @@ def test_a_pickup_order_page_has_no_address() -> None:
         pickup, priced=dataclasses.replace(pickup.priced, delivery=delivery)
     )
     assert order_page_json(order_view(pickup, "fr_FR"), CREATED)["address"] is None
+
+
+def test_the_order_page_states_the_promised_dispatch_until_the_parcel_leaves() -> None:
+    """The teapot's 10 shop days of lead time, counted from the payment, in the shop's
+    language; none promised (None) when no line has a lead time, and none shown once the
+    parcel has left or for an order not paid."""
+    order = french_order(status=OrderStatus.PAID)
+    lines = (order.priced.lines[0], dataclasses.replace(order.priced.lines[1], lead_time_days=10))
+    timed = dataclasses.replace(order, priced=dataclasses.replace(order.priced, lines=lines))
+    promised = dispatch_display(timed, "Europe/Paris", "fr_FR")
+    expected = expected_dispatch(timed.created_at, "Europe/Paris", [None, 10])
+    assert promised == format_date(expected, "full", locale="fr_FR")
+    weekdays = {"lundi", "mardi", "mercredi", "jeudi", "vendredi"}
+    assert promised is not None and promised.split()[0] in weekdays
+    assert dispatch_display(order, "Europe/Paris", "fr_FR") is None
+    page = order_page_json(order_view(timed, "fr_FR"), CREATED, promised)
+    assert page["dispatch"] == promised
+    parcel = Shipment(1, CREATED, "colissimo", "6A1", "https://x.example/6A1", (), "test")
+    sent = dataclasses.replace(timed, shipments=(parcel,))
+    assert order_page_json(order_view(sent, "fr_FR"), CREATED, promised)["dispatch"] is None
+    failed = dataclasses.replace(timed, status=OrderStatus.FAILED)
+    assert order_page_json(order_view(failed, "fr_FR"), CREATED, promised)["dispatch"] is None

@@ -59,6 +59,8 @@
     $("[data-order-address]").replaceChildren(...address.map(line => make("span", {textContent: line})));
     $("[data-order-address]").hidden = $("[data-order-address-label]").hidden = !address.length;
     $("[data-order-address-note]").hidden = !order.address || order.address.complete;
+    $("[data-order-dispatch]").textContent = order.dispatch || "";
+    $("[data-order-dispatch]").hidden = $("[data-order-dispatch-label]").hidden = !order.dispatch;
     $("[data-order-lines]").replaceChildren(...order.lines.map(line => row(t("line", {quantity: line.quantity, title: line.title}), line.subtotal.display)));
     const sums = [row(t("subtotal"), order.subtotal.display)];
     for (const d of order.discounts) sums.push(row(d.label, "−" + d.amount.display, "totals-discount"));
