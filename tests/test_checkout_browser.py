@@ -487,6 +487,8 @@ def test_order_page_shows_the_delivery_address(
             ["Camille Martin", "3 rue des Tisserands", "69001 Lyon", "France"]
         )
         expect(page.locator("[data-order-address-note]")).to_be_hidden()
+        # The bowl has no lead time: no dispatch date is promised, none is shown.
+        expect(page.locator("[data-order-dispatch-label]")).to_be_hidden()
         assert no_violations(page) == []
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the order page scrolls sideways at {width} px"
