@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import stripe
 
 log = logging.getLogger("comptoir.payments")
+REFUND_KEY = "comptoir_refund"  # the refund's metadata key holding the idempotency key
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,15 +101,27 @@ class StripePayments:
         """Refund ``amount`` minor units of a payment, once per ``idempotency_key`` (the
         same key again answers the same refund: a command run twice refunds once).
 
+        Stripe keeps idempotency keys for 24 hours only, so the key also goes in the
+        refund's metadata (``REFUND_KEY``) and the payment's refunds are looked up first:
+        a refund asked again days later, after a first attempt that went through but was
+        not recorded, finds it instead of refunding twice.
+
         The order, stock and e-mails follow from Stripe's ``charge.refunded`` event.
         Raises PaymentError (its message fit for a merchant) when Stripe refuses.
         """
         import stripe
 
-        params: dict[str, Any] = {"payment_intent": payment_intent, "amount": amount}
+        params: dict[str, Any] = {
+            "payment_intent": payment_intent,
+            "amount": amount,
+            "metadata": {REFUND_KEY: idempotency_key},
+        }
         if reason:
             params["reason"] = reason  # duplicate, fraudulent or requested_by_customer
         try:
+            made = self._refund_keyed(payment_intent, idempotency_key)
+            if made is not None:
+                return made
             refund = self.client.v1.refunds.create(
                 params=params,  # type: ignore[arg-type]
                 options={"idempotency_key": idempotency_key},
@@ -121,6 +134,21 @@ class StripePayments:
             log.error("Stripe refused a refund: %s", error.user_message or error)
             raise PaymentError("The payment service is unavailable.") from error
         return CreatedRefund(refund.id, int(refund.amount), str(refund.status))
+
+    def _refund_keyed(self, payment_intent: str, idempotency_key: str) -> CreatedRefund | None:
+        """The payment's refund made under ``idempotency_key``, if there is one."""
+        refunds = self.client.v1.refunds.list(
+            params={"payment_intent": payment_intent, "limit": 100}
+        )
+        for refund in refunds.auto_paging_iter():
+            metadata = refund.metadata
+            if (
+                metadata is not None
+                and REFUND_KEY in metadata
+                and (metadata[REFUND_KEY] == idempotency_key)
+            ):
+                return CreatedRefund(refund.id, int(refund.amount), str(refund.status))
+        return None
 
     def verify_event(self, payload: bytes, signature: str) -> stripe.Event:
         """The event, if ``signature`` is Stripe's for these exact bytes (5 min tolerance);

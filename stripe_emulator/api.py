@@ -199,6 +199,10 @@ def _create_refund(state: EmulatorState, call: ApiCall) -> JSONObject:
     return state.create_refund(call.values, call.request)
 
 
+def _list_refunds(state: EmulatorState, call: ApiCall) -> JSONObject:
+    return state.list_refunds(call.values)
+
+
 def _retriever(kind: str) -> Handler:
     def retrieve(state: EmulatorState, call: ApiCall) -> JSONObject:
         return state.retrieve(kind, call.param("id"), call.values)
@@ -215,7 +219,7 @@ def api_routes(state: EmulatorState) -> list[BaseRoute]:
         api_route(state, "/v1/checkout/sessions/{id}/expire", {"POST": _expire_session}),
         api_route(state, "/v1/events", {"GET": _list_events}),
         api_route(state, "/v1/events/{id}", {"GET": _retriever("event")}),
-        api_route(state, "/v1/refunds", {"POST": _create_refund}),
+        api_route(state, "/v1/refunds", {"POST": _create_refund, "GET": _list_refunds}),
         api_route(state, "/v1/refunds/{id}", {"GET": _retriever("refund")}),
         api_route(state, "/v1/payment_intents/{id}", {"GET": _retriever("payment_intent")}),
         api_route(state, "/v1/charges/{id}", {"GET": _retriever("charge")}),

@@ -19,7 +19,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import stripe
-from stripe.params import EventListParams
+from stripe.params import EventListParams, RefundListParams
 from stripe.params.checkout import (
     SessionExpireParams,
     SessionLineItemListParams,
@@ -725,6 +725,23 @@ class EmulatorState:
             charge.amount_refunded += amount
             self._emit("charge.refunded", charge_json(charge), request, previous)
             return self._expanded(refund_json(refund), spec.expand)
+
+    def list_refunds(self, values: FormDict) -> JSONObject:
+        """``GET /v1/refunds``, newest first, filtered by payment intent, charge or date."""
+        with self.lock:
+            query = parse_list(
+                values, filters=("payment_intent", "charge", "created"), root=RefundListParams
+            )
+            refunds = [
+                r
+                for r in reversed(self._refunds.values())
+                if query.filters.get("payment_intent") in (None, r.payment_intent_id)
+                and query.filters.get("charge") in (None, r.charge_id)
+                and _created_matches(r.created, query.created)
+            ]
+            page, has_more = _paginate(refunds, query, lambda r: r.id, "refund")
+            result = list_json([refund_json(r) for r in page], url="/v1/refunds", has_more=has_more)
+            return self._expanded(result, query.expand)
 
     def retrieve(self, kind: str, object_id: str, values: FormDict) -> JSONObject:
         """``GET /v1/<kind>s/<id>`` for refunds, payment intents, charges, shipping rates..."""

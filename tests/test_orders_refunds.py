@@ -172,3 +172,23 @@ def test_cancel_refunds_in_full_puts_the_stock_back_and_mails_once(shop: Shop) -
     assert shop.available("BOL-BLEU") == 3
     time_enough = dt.datetime.now(dt.UTC)
     assert len(refund_mails(shop)) == 1, time_enough
+
+
+def test_a_refund_asked_again_after_stripe_forgot_its_key_refunds_once(shop: Shop) -> None:
+    """Stripe keeps an idempotency key 24 hours: a refund whose first attempt went through
+    unrecorded, asked again days later, must find that refund (by the key kept in its
+    metadata), not make a second one."""
+    session_id = bought(shop, [("BOL-BLEU", 1)])
+    checkout = shop.stack.store.get_checkout(session_id)
+    assert checkout is not None and checkout.payment_intent
+    emulator = shop.stack.emulator
+    assert emulator is not None
+    payments = StripePayments(shop.stack.settings)
+    first = payments.refund(checkout.payment_intent, 1000, "test:asked-again")
+    emulator.clock.advance(25 * 3600)
+    again = payments.refund(checkout.payment_intent, 1000, "test:asked-again")
+    assert again == first
+    assert wait_for(lambda: refunded_by_stripe(shop) == [1000])
+    other = payments.refund(checkout.payment_intent, 500, "test:another")  # another key
+    assert other.id != first.id
+    assert wait_for(lambda: refunded_by_stripe(shop) == [1000, 1500])

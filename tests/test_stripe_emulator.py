@@ -733,6 +733,30 @@ def test_refunds_send_charge_refunded(emulator: Emulator) -> None:
     assert (unknown.value.code, unknown.value.param) == ("resource_missing", "payment_intent")
 
 
+def test_refunds_are_listed_by_payment_newest_first_with_their_metadata(
+    emulator: Emulator,
+) -> None:
+    intents = []
+    for _ in range(2):
+        session = create_session(emulator)
+        pay(emulator, session, CARD_FORM)
+        intents.append(
+            str(emulator.client.v1.checkout.sessions.retrieve(session.id).payment_intent)
+        )
+    refunds = emulator.client.v1.refunds
+    first = refunds.create({"payment_intent": intents[0], "amount": 100, "metadata": {"k": "a"}})
+    second = refunds.create({"payment_intent": intents[0], "amount": 200})
+    refunds.create({"payment_intent": intents[1], "amount": 300})
+    listed = refunds.list({"payment_intent": intents[0]})
+    assert [r.id for r in listed.data] == [second.id, first.id]
+    assert listed.data[1].metadata.to_dict() == {"k": "a"} and listed.has_more is False
+    assert [r.id for r in refunds.list({"payment_intent": intents[0], "limit": 1}).data] == [
+        second.id
+    ]
+    assert len(refunds.list().data) == 3
+    assert refunds.list({"charge": str(first.charge)}).data[-1].id == first.id
+
+
 def test_pending_sepa_debit_cannot_be_refunded(emulator: Emulator) -> None:
     session = create_session(emulator)
     pay(emulator, session, sepa_form("DE89370400440532013000"))
