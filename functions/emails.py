@@ -1,6 +1,7 @@
 """Order e-mails: the shopper's confirmation and the merchant's notification, what became
 of a payment (cleared, failed, oversold), the shopper's shipping and refund e-mails, the
-merchant's notice when an e-mail could not be delivered, and the low-stock alert.
+merchant's notice when an e-mail could not be delivered, the low-stock alert, a supplier's
+order, and a withdrawal's acknowledgement and merchant alert.
 
 Each is a complete RFC 5322 message (plain text + HTML alternatives) rendered
 from the shop's e-mail templates (its own ``theme/emails/``, carried by the
@@ -32,6 +33,7 @@ from email.parser import BytesHeaderParser
 from email.policy import SMTP, default
 from email.utils import format_datetime, parseaddr
 from threading import Lock
+from typing import Any
 from urllib.parse import urlencode
 
 from babel.dates import format_date, format_time
@@ -42,6 +44,7 @@ from functions.store import OutgoingMail, StockLevel
 from shop.config import LANGUAGES, ShopConfig, Supplier
 from shop.orders import LineQuantity, Order, OrderLine, OrderStatus, Refund, Shipment
 from shop.published import EmailTheme, PublishedShop
+from shop.returns import ReturnRequest
 from shop.text import header_text, is_unsafe_char
 
 _MAX_ADDRESS = 254  # RFC 5321's limit on a forward path
@@ -789,3 +792,114 @@ def _zone(config: ShopConfig) -> dt.tzinfo:
 def _aware(moment: dt.datetime) -> dt.datetime:
     """Order times are UTC; a naive one is taken as UTC rather than local time."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+# -- withdrawals (functions/withdrawals.py) ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalView:
+    rid: str
+    number: str
+    name: str
+    email: str
+    address: str
+    declared_on: str  # "14 septembre 2026 à 10:32", in the shop's time zone
+    lines: tuple[Mapping[str, Any], ...]
+
+
+def withdrawal_acknowledgement(
+    order: Order, ret: ReturnRequest, published: PublishedShop, language: str
+) -> OutgoingMail | None:
+    """The shopper's acknowledgement on a durable medium: what they declared, when.
+    None when the order's address cannot be used (the merchant's alert says so)."""
+    try:
+        to = mail_address(order.email, ret.contact_name)
+    except InvalidAddress:
+        return None
+    config = published.config
+    language = _language(language, config)
+    environment = _environment(published.emails, language)
+    t = _translations_of(environment)
+    key = f"withdrawal:{ret.rid}"
+    view = _withdrawal_view(order, ret, published, language)
+    text, html_part = _render(
+        environment, language, "withdrawal", withdrawal=view, shop=_withdrawal_shop(published)
+    )
+    message = _message(
+        key=key,
+        config=config,
+        to=to,
+        reply_to=mail_address(config.legal.email, config.name),
+        subject=t.gettext("Your withdrawal from order %(number)s") % {"number": order.number},
+        created_at=ret.created_at,
+        language=language,
+        text=text,
+        html=html_part,
+    )
+    return OutgoingMail(key=key, to=to.addr_spec, message=message)
+
+
+def withdrawal_alert(order: Order, ret: ReturnRequest, published: PublishedShop) -> OutgoingMail:
+    """The merchant's alert of a withdrawal, to ``orders_to`` in the shop's language."""
+    config = published.config
+    language = config.language
+    environment = _environment(published.emails, language)
+    t = _translations_of(environment)
+    to = mail_address(config.email.orders_to)
+    try:
+        customer: Address | None = mail_address(order.email, ret.contact_name)
+    except InvalidAddress:
+        customer = None
+    key = f"withdrawal-merchant:{ret.rid}"
+    view = _withdrawal_view(order, ret, published, language)
+    text, html_part = _render(
+        environment,
+        language,
+        "withdrawal_merchant",
+        withdrawal=view,
+        shop=_withdrawal_shop(published),
+    )
+    message = _message(
+        key=key,
+        config=config,
+        to=to,
+        reply_to=customer,
+        subject=t.gettext("Withdrawal from order %(number)s") % {"number": order.number},
+        created_at=ret.created_at,
+        language=language,
+        text=text,
+        html=html_part,
+    )
+    return OutgoingMail(key=key, to=to.addr_spec, message=message, about=order.email)
+
+
+def _withdrawal_view(
+    order: Order, ret: ReturnRequest, published: PublishedShop, language: str
+) -> WithdrawalView:
+    t = _translations_of(_environment(published.emails, language))
+    locale = LANGUAGES[language]
+    at = _aware(ret.created_at).astimezone(_zone(published.config))
+    declared = t.gettext("%(date)s at %(time)s") % {
+        "date": format_date(at.date(), "long", locale=locale),
+        "time": format_time(at.time(), "HH:mm:ss", locale=locale),
+    }
+    return WithdrawalView(
+        rid=ret.rid,
+        number=order.number,
+        name=ret.contact_name,
+        email=order.email,
+        address=ret.contact_address,
+        declared_on=declared,
+        lines=tuple({"title": x.title, "quantity": x.quantity} for x in ret.lines),
+    )
+
+
+def _withdrawal_shop(published: PublishedShop) -> ShopView:
+    return _shop_view(published.config, published.url(published.pages.withdrawal))
+
+
+def email_gettext(published: PublishedShop, language: str) -> Callable[[str], str]:
+    """``gettext`` of the shop's e-mail catalogue in ``language`` (the withdrawal
+    function's pages without JavaScript speak with the same words as its e-mails)."""
+    return _translations_of(_environment(published.emails, language)).gettext

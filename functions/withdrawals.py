@@ -46,7 +46,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from babel.dates import format_date, format_time
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -54,22 +53,11 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from functions.backroom import BackRoom, OperationError
 from functions.backroom.returns import Withdrawal, check_returnable, withdraw
-from functions.emails import (  # the e-mail machinery of the order mails, shared
-    InvalidAddress,
-    _aware,
-    _environment,
-    _language,
-    _message,
-    _render,
-    _shop_view,
-    _translations_of,
-    _zone,
-    mail_address,
-)
+from functions.emails import email_gettext, withdrawal_acknowledgement, withdrawal_alert
 from functions.errors import ApiError
 from functions.inbound import check_origin, read_body
 from functions.settings import Settings
-from functions.store import OutgoingMail, Store
+from functions.store import Store
 from shop.config import LANGUAGES
 from shop.orders import Order
 from shop.published import PublishedShop
@@ -320,7 +308,7 @@ class Withdrawals:
     ) -> Response:
         """Step 2 without JavaScript: what will be declared, and « Confirmer la rétractation »."""
         language = declaration.language
-        gettext = _translations_of(_environment(shop.emails, language)).gettext
+        gettext = email_gettext(shop, language)
         title = gettext("Confirm your withdrawal")
         items = "".join(f"<li>{x.quantity} × {_esc(x.title)}</li>" for x in order.priced.lines)
         number = gettext("Order number: %(number)s") % {"number": order.number}
@@ -343,7 +331,7 @@ class Withdrawals:
 
     def _error_page(self, shop: PublishedShop, language: str, error: ApiError) -> Response:
         """A refusal without JavaScript: the same status, said in the shopper's language."""
-        gettext = _translations_of(_environment(shop.emails, language)).gettext
+        gettext = email_gettext(shop, language)
         known = {
             "order_not_found": gettext("No order matches this number and e-mail address."),
             "withdrawal_period_over": gettext("The withdrawal period of this order is over."),
@@ -370,17 +358,6 @@ class Withdrawals:
 # -- e-mails -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class WithdrawalView:
-    rid: str
-    number: str
-    name: str
-    email: str
-    address: str
-    declared_on: str  # "14 septembre 2026 à 10:32", in the shop's time zone
-    lines: tuple[Mapping[str, Any], ...]
-
-
 def queue_withdrawal_emails(
     store: Store,
     shop: PublishedShop,
@@ -396,93 +373,6 @@ def queue_withdrawal_emails(
     ):
         if mail is not None:
             store.enqueue_mail(mail, now)
-
-
-def withdrawal_acknowledgement(
-    order: Order, ret: ReturnRequest, published: PublishedShop, language: str
-) -> OutgoingMail | None:
-    """The shopper's acknowledgement on a durable medium: what they declared, when.
-    None when the order's address cannot be used (the merchant's alert says so)."""
-    try:
-        to = mail_address(order.email, ret.contact_name)
-    except InvalidAddress:
-        return None
-    config = published.config
-    language = _language(language, config)
-    environment = _environment(published.emails, language)
-    t = _translations_of(environment)
-    key = f"withdrawal:{ret.rid}"
-    view = _view(order, ret, published, language)
-    text, html_part = _render(
-        environment, language, "withdrawal", withdrawal=view, shop=_shop(published)
-    )
-    message = _message(
-        key=key,
-        config=config,
-        to=to,
-        reply_to=mail_address(config.legal.email, config.name),
-        subject=t.gettext("Your withdrawal from order %(number)s") % {"number": order.number},
-        created_at=ret.created_at,
-        language=language,
-        text=text,
-        html=html_part,
-    )
-    return OutgoingMail(key=key, to=to.addr_spec, message=message)
-
-
-def withdrawal_alert(order: Order, ret: ReturnRequest, published: PublishedShop) -> OutgoingMail:
-    """The merchant's alert of a withdrawal, to ``orders_to`` in the shop's language."""
-    config = published.config
-    language = config.language
-    environment = _environment(published.emails, language)
-    t = _translations_of(environment)
-    to = mail_address(config.email.orders_to)
-    try:
-        customer: Any = mail_address(order.email, ret.contact_name)
-    except InvalidAddress:
-        customer = None
-    key = f"withdrawal-merchant:{ret.rid}"
-    view = _view(order, ret, published, language)
-    text, html_part = _render(
-        environment, language, "withdrawal_merchant", withdrawal=view, shop=_shop(published)
-    )
-    message = _message(
-        key=key,
-        config=config,
-        to=to,
-        reply_to=customer,
-        subject=t.gettext("Withdrawal from order %(number)s") % {"number": order.number},
-        created_at=ret.created_at,
-        language=language,
-        text=text,
-        html=html_part,
-    )
-    return OutgoingMail(key=key, to=to.addr_spec, message=message, about=order.email)
-
-
-def _view(
-    order: Order, ret: ReturnRequest, published: PublishedShop, language: str
-) -> WithdrawalView:
-    t = _translations_of(_environment(published.emails, language))
-    locale = LANGUAGES[language]
-    at = _aware(ret.created_at).astimezone(_zone(published.config))
-    declared = t.gettext("%(date)s at %(time)s") % {
-        "date": format_date(at.date(), "long", locale=locale),
-        "time": format_time(at.time(), "HH:mm:ss", locale=locale),
-    }
-    return WithdrawalView(
-        rid=ret.rid,
-        number=order.number,
-        name=ret.contact_name,
-        email=order.email,
-        address=ret.contact_address,
-        declared_on=declared,
-        lines=tuple({"title": x.title, "quantity": x.quantity} for x in ret.lines),
-    )
-
-
-def _shop(published: PublishedShop) -> Any:
-    return _shop_view(published.config, published.url(published.pages.withdrawal))
 
 
 # -- reading requests ---------------------------------------------------------------------
