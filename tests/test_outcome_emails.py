@@ -128,7 +128,8 @@ def test_the_oversold_alert_says_what_the_policy_does(
 ) -> None:
     _, held, _ = parts(merchant_outcome(order(), shop, "oversold", {"KYUSU-BRUN": 1}).message)
     assert "(oversold: hold), la commande attend votre décision" in held
-    assert "comptoir orders list --status oversold" in held
+    assert "comptoir orders accept CT-2026-000123" in held
+    assert "comptoir orders cancel CT-2026-000123" in held
     message, refunded, html = parts(
         merchant_outcome(order(), refund_shop, "oversold", {"KYUSU-BRUN": 1}).message
     )

@@ -179,7 +179,7 @@ def test_a_late_payment_for_a_unit_sold_meanwhile_is_oversold_and_never_silent(
         assert not [s for s in shop.subjects() if number in s and "Remboursement" in s]
     else:
         alert = shop.mail(f"Survente : la commande {number} attend votre décision")
-        assert "comptoir orders list --status oversold" in text_of(alert)
+        assert f"comptoir orders accept {number}" in text_of(alert)
         waiting = shop.mail(f"Commande {number} : paiement reçu, stock en vérification")
         assert "soit votre commande part, soit nous vous remboursons" in text_of(waiting)
         assert emulator.events("charge.refunded") == []
