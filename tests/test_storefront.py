@@ -321,6 +321,27 @@ def test_category_menu_fits_a_phone(browser: Any, site: str) -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("width", [1024, 1100, 1280])
+def test_the_category_menu_keeps_to_one_line_on_a_laptop(
+    browser: Any, site: str, width: int
+) -> None:
+    """At 1024 px the menu, squeezed between the name and the search field, broke "Thés
+    verts" onto a second line under the others."""
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(site + "/")
+        tops = page.evaluate(
+            "[...document.querySelectorAll('.site-nav a')].map(a => a.getBoundingClientRect().top)"
+        )
+        assert len(tops) >= 5 and max(tops) - min(tops) < 1, f"{width} px: rows at {tops}"
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
 def test_choosing_a_variant_shows_its_photo(page: Any, site: str) -> None:
     page.goto(site + "/products/theiere-kyusu-gres/")
     main = page.locator(".gallery-main img")
