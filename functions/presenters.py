@@ -135,7 +135,7 @@ def order_view(order: Order, locale: str) -> OrderView:
         lines=tuple(
             LineView(
                 sku=header_text(line.sku, limit=64),
-                title=header_text(line.title, limit=_MAX_TITLE),
+                title=join_units(header_text(line.title, limit=_MAX_TITLE)),
                 quantity=line.quantity,
                 unit_price=amount(line.unit_price),
                 subtotal=amount(line.subtotal),
@@ -147,9 +147,12 @@ def order_view(order: Order, locale: str) -> OrderView:
         ),
         subtotal=amount(priced.subtotal),
         discounts=tuple(
-            DiscountView(header_text(d.label), amount(d.amount)) for d in priced.discounts
+            DiscountView(join_units(header_text(d.label)), amount(d.amount))
+            for d in priced.discounts
         ),
-        shipping=DeliveryView(header_text(delivery.label), amount(delivery.price), delivery.pickup),
+        shipping=DeliveryView(
+            join_units(header_text(delivery.label)), amount(delivery.price), delivery.pickup
+        ),
         pickup=delivery.pickup,
         vat=tuple(VatView(v.rate, format_rate(v.rate, locale), amount(v.vat)) for v in priced.vat),
         total=amount(priced.total),
@@ -180,14 +183,15 @@ def order_page_json(
     """What the order page prints, every amount formatted: lines (before discounts) add up
     to the subtotal; subtotal − discounts + shipping = total. The delivery address in full
     only while it may still need correcting (``ADDRESS_SHOWN_FOR``); the e-mail masked.
-    Texts keep "48 h" or "100 g" on one line (``join_units``), as the cart shows them."""
+    Texts keep "48 h" or "100 g" on one line (``order_view`` joins them), as the cart shows
+    them."""
     return {
         "status": view.status.value,
         "number": view.number,
         "paid": view.paid,
         "lines": [
             {
-                "title": join_units(line.title),
+                "title": line.title,
                 "quantity": line.quantity,
                 "unit_price": _amount_json(line.unit_price),
                 "subtotal": _amount_json(line.subtotal),
@@ -197,11 +201,9 @@ def order_page_json(
             for line in view.lines
         ],
         "subtotal": _amount_json(view.subtotal),
-        "discounts": [
-            {"label": join_units(d.label), "amount": _amount_json(d.amount)} for d in view.discounts
-        ],
+        "discounts": [{"label": d.label, "amount": _amount_json(d.amount)} for d in view.discounts],
         "shipping": {
-            "label": join_units(view.shipping.label),
+            "label": view.shipping.label,
             "price": _amount_json(view.shipping.price),
         },
         "pickup": view.pickup,

@@ -371,7 +371,8 @@ def test_the_sqlite_store_refuses_an_order_from_a_newer_version(tmp_path: Path) 
 def test_the_view_formats_every_amount_once_in_its_locale() -> None:
     view = order_view(french_order(), "fr_FR")
     first, teapot = view.lines
-    assert (first.title, first.quantity) == ("Sencha bio du Japon (100 g)", 2)
+    # "100 g" on one line, in the e-mails as on the order page.
+    assert (first.title, first.quantity) == ("Sencha bio du Japon (100\xa0g)", 2)
     assert [str(first.unit_price), str(first.subtotal), str(first.total)] == [
         "12,45\xa0€",
         "24,90\xa0€",
