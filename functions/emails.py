@@ -216,12 +216,12 @@ def merchant_notification(order: Order, published: PublishedShop) -> OutgoingMai
 def fulfilled_by(order: Order, published: PublishedShop) -> dict[str, str]:
     """The names of who fulfils the order's lines a supplier sends, by SKU (for the
     merchant's e-mails: those lines are not theirs to ship)."""
-    names: dict[str, str] = {}
-    for line in order.priced.lines:
-        supplier = published.supplier_of(line.sku)
-        if supplier is not None:
-            names[header_text(line.sku, limit=64)] = header_text(supplier.name)
-    return names
+    suppliers = published.suppliers_by_sku(order.priced.lines)
+    return {header_text(sku, limit=64): header_text(s.name) for sku, s in suppliers.items()}
+
+
+def supplier_mail_key(order: Order, supplier: Supplier) -> str:
+    return f"supplier:{supplier.id}:{order.session_id}"
 
 
 def supplier_order_email(
@@ -238,7 +238,7 @@ def supplier_order_email(
     translations = _translations_of(environment)
     assert supplier.email is not None
     to = mail_address(supplier.email, supplier.name)
-    key = f"supplier:{supplier.id}:{order.session_id}"
+    key = supplier_mail_key(order, supplier)
     view = order_view(order, LANGUAGES[language])
     skus = {header_text(line.sku, limit=64) for line in lines}
     text, html = _render(

@@ -28,7 +28,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from functions.emails import InvalidAddress, supplier_order_email
+from functions.emails import InvalidAddress, supplier_mail_key, supplier_order_email
 from functions.outgoing_webhooks import SUPPLIER_CHANNEL, SUPPLIER_EVENT, event_id
 from functions.store import OutgoingDelivery, Store
 from shop.config import Supplier
@@ -62,8 +62,9 @@ class SupplierNotice:
 def shares(order: Order, shop: PublishedShop) -> list[SupplierShare]:
     """The order's lines per supplier, in the order of the shop settings' ``suppliers``."""
     by_supplier: dict[str, list[OrderLine]] = {}
+    found = shop.suppliers_by_sku(order.priced.lines)
     for line in order.priced.lines:
-        supplier = shop.supplier_of(line.sku)
+        supplier = found.get(line.sku)
         if supplier is not None:
             by_supplier.setdefault(supplier.id, []).append(line)
     return [
@@ -71,10 +72,6 @@ def shares(order: Order, shop: PublishedShop) -> list[SupplierShare]:
         for supplier in shop.config.suppliers
         if supplier.id in by_supplier
     ]
-
-
-def mail_key(order: Order, supplier: Supplier) -> str:
-    return f"supplier:{supplier.id}:{order.session_id}"
 
 
 def delivery_key(order: Order, supplier: Supplier) -> str:
@@ -89,6 +86,13 @@ def queue_supplier_orders(
     keys queued by this call. Nothing for an order that is not paid."""
     if order.status != OrderStatus.PAID:
         return []
+    for sku, supplier_id in shop.unknown_suppliers(order.priced.lines).items():
+        log.error(  # the merchant's e-mail and `orders show` show the line as theirs to handle
+            "order %s: %s is fulfilled by supplier %r, no longer in shop.yaml: not sent",
+            order.number,
+            sku,
+            supplier_id,
+        )
     queued: list[str] = []
     for share in shares(order, shop):
         supplier = share.supplier
@@ -129,7 +133,7 @@ def notices(store: Store, shop: PublishedShop, order: Order) -> list[SupplierNot
     for share in shares(order, shop):
         supplier = share.supplier
         if supplier.email:
-            mail = store.get_mail(mail_key(order, supplier))
+            mail = store.get_mail(supplier_mail_key(order, supplier))
             result.append(
                 SupplierNotice(supplier, "email", False)
                 if mail is None

@@ -98,6 +98,9 @@ class OrderLine:
     # The product's lead time when it was bought (shop days before dispatch, see
     # shop.dispatch); None: it leaves within the shop's usual time.
     lead_time_days: int | None = None
+    # Who fulfilled the product when it was bought (a supplier id of shop.yaml); None: the
+    # shop. Kept, not looked up: a product that changes supplier later changes no order.
+    supplier: str | None = None
 
     @property
     def subtotal(self) -> Money:
@@ -307,6 +310,7 @@ def priced_order(quote: Quote) -> PricedOrder:
                 total=line.total,
                 tax_rate=line.tax_rate,
                 lead_time_days=line.lead_time_days,
+                supplier=line.supplier,
             )
             for line in quote.lines
         ),
@@ -441,6 +445,8 @@ def _line_fields(line: OrderLine) -> dict[str, Any]:
     # Only when it has one: a line without encodes as it did before lead times.
     if line.lead_time_days is not None:
         fields["lead_time_days"] = line.lead_time_days
+    if line.supplier is not None:
+        fields["supplier"] = line.supplier
     return fields
 
 
@@ -503,6 +509,7 @@ def _priced(data: Mapping[str, Any]) -> PricedOrder:
                 total=money(line["total"]),
                 tax_rate=_rate(line["tax_rate"]),
                 lead_time_days=_optional_days(line.get("lead_time_days")),
+                supplier=_optional_text(line.get("supplier")),
             )
             for line in _list(data["lines"])
         ),

@@ -65,6 +65,7 @@ class QuotedLine:
     tax_rate: Decimal
     weight: int  # grams, for all units
     lead_time_days: int | None = None  # the product's: shop days before dispatch
+    supplier: str | None = None  # the product's supplier id (shop.yaml); None: the shop
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +204,7 @@ def quote_cart(
             tax_rate=config.tax_classes[item.tax_class].rate,
             weight=(item.weight or 0) * quantity,
             lead_time_days=item.product.lead_time_days,
+            supplier=item.product.supplier,
         )
         for i, (item, quantity) in enumerate(items)
     )

@@ -25,7 +25,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -50,6 +50,7 @@ from shop.config import (
 )
 from shop.files import write_atomic
 from shop.money import Money
+from shop.orders import OrderLine
 
 FORMAT = "comptoir.published-shop"
 VERSION = 1
@@ -112,13 +113,24 @@ class PublishedShop:
         """Today in the shop's time zone: promo codes start and end at the shop's midnight."""
         return now.astimezone(ZoneInfo(self.config.timezone)).date()
 
-    def supplier_of(self, sku: str) -> Supplier | None:
-        """Who fulfils ``sku`` when it is not the shop: its product's ``supplier``. None for
-        the shop's own products, and for a SKU no longer sold (it cannot be told apart)."""
-        item = self.catalogue.item(sku)
-        if item is None or item.product.supplier is None:
-            return None
-        return self.config.supplier(item.product.supplier)
+    def suppliers_by_sku(self, lines: Iterable[OrderLine]) -> dict[str, Supplier]:
+        """Who fulfils each of ``lines`` that a supplier fulfils: the supplier its product
+        had when it was bought (``OrderLine.supplier``), by SKU. A supplier since removed
+        from the settings is left out (``unknown_suppliers`` names them)."""
+        found: dict[str, Supplier] = {}
+        for line in lines:
+            supplier = None if line.supplier is None else self.config.supplier(line.supplier)
+            if supplier is not None:
+                found[line.sku] = supplier
+        return found
+
+    def unknown_suppliers(self, lines: Iterable[OrderLine]) -> dict[str, str]:
+        """SKU -> supplier id, for lines whose supplier is no longer in the settings."""
+        return {
+            line.sku: line.supplier
+            for line in lines
+            if line.supplier is not None and self.config.supplier(line.supplier) is None
+        }
 
 
 def _published_config(config: ShopConfig) -> ShopConfig:

@@ -61,6 +61,7 @@ lines = st.builds(
     moneys,
     rates,
     st.none() | st.integers(0, 365),
+    st.none() | texts,  # the supplier
 )
 priced_orders = st.builds(
     PricedOrder,
@@ -157,6 +158,17 @@ def test_a_line_keeps_the_lead_time_it_was_bought_with_and_older_lines_read_with
     encoded["priced"]["lines"][0]["lead_time_days"] = -1
     with pytest.raises(OrderFormatError, match="negative"):
         decode_order(encoded)
+
+
+def test_a_line_keeps_the_supplier_it_was_bought_from() -> None:
+    """Recorded at checkout: a product whose supplier changes later changes no order."""
+    order = make_order()
+    line = dataclasses.replace(order.priced.lines[0], supplier="atelier-dupont")
+    bought = dataclasses.replace(order, priced=dataclasses.replace(order.priced, lines=(line,)))
+    encoded = encode_order(bought)
+    assert encoded["priced"]["lines"][0]["supplier"] == "atelier-dupont"
+    assert decode_order(encoded) == bought
+    assert all("supplier" not in line for line in encode_order(order)["priced"]["lines"])
 
 
 @given(priced_orders)

@@ -8,6 +8,7 @@ until the merchant accepts it; a failed payment never sends.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -23,6 +24,8 @@ from typing import Any, cast
 import pytest
 
 from comptoir.cli import main
+from functions.backroom import BackRoom
+from functions.backroom.suppliers import fulfilment
 from functions.outbox import deliver_due
 from functions.outgoing_webhooks import (
     DELIVERY_HEADER,
@@ -31,9 +34,11 @@ from functions.outgoing_webhooks import (
     deliver_webhooks,
     signature,
 )
+from functions.suppliers import shares
 from generator.build import build
 from shop.orders import Order, OrderStatus
 from tests.apishop import MINI, running_stack
+from tests.store_contract import make_order
 from tests.test_checkout_flow import order_status, pay, session_of, wait_for
 from tests.test_payment_outcomes import (
     HOLD_LAPSED,
@@ -330,3 +335,25 @@ def test_an_oversold_order_waits_for_the_merchant_to_accept_it(
     first_number = order_of(shop, session_of(first)).number
     assert main(["orders", "accept", first_number, "--shop", root]) == 1
     assert "only an oversold order" in capsys.readouterr().err
+
+
+def test_the_supplier_is_the_one_the_product_had_when_it_was_bought(shop: Outcomes) -> None:
+    """Between checkout and the day an order is sent (a SEPA debit clearing, an oversold
+    order accepted) the product may change supplier or leave the catalogue: the order goes
+    to whom the line was bought from, and a supplier since removed from shop.yaml is named
+    as such, never silently dropped."""
+    published = shop.stack.shops.current()
+    bought = make_order()  # THE-VERT: not in this catalogue at all
+    line = dataclasses.replace(bought.priced.lines[0], supplier="atelier-dupont")
+    vase = dataclasses.replace(line, sku="VASE", supplier="maison-the")  # the shop's own now
+    gone = dataclasses.replace(line, sku="BOL-BLEU", supplier="atelier-ferme")
+    order = dataclasses.replace(
+        bought, priced=dataclasses.replace(bought.priced, lines=(line, vase, gone))
+    )
+    assert [(s.supplier.id, [x.sku for x in s.lines]) for s in shares(order, published)] == [
+        ("atelier-dupont", ["THE-VERT"]),
+        ("maison-the", ["VASE"]),
+    ]
+    assert published.unknown_suppliers(order.priced.lines) == {"BOL-BLEU": "atelier-ferme"}
+    by_sku = fulfilment(BackRoom(shop.stack.store, shop.stack.shops), order).by_sku
+    assert by_sku["BOL-BLEU"].startswith("atelier-ferme (no longer in shop.yaml")

@@ -24,11 +24,10 @@ class Fulfilment:
 
 def fulfilment(backroom: BackRoom, order: Order) -> Fulfilment:
     shop = backroom.shop()
-    by_sku: dict[str, str] = {}
-    for line in order.priced.lines:
-        supplier = shop.supplier_of(line.sku)
-        if supplier is not None:
-            by_sku[line.sku] = supplier.name
+    lines = order.priced.lines
+    by_sku = {sku: supplier.name for sku, supplier in shop.suppliers_by_sku(lines).items()}
+    for sku, supplier_id in shop.unknown_suppliers(lines).items():
+        by_sku[sku] = f"{supplier_id} (no longer in shop.yaml: tell them yourself)"
     return Fulfilment(by_sku, tuple(notices(backroom.store, shop, order)))
 
 
