@@ -254,7 +254,6 @@ def supplier_order_email(
         shop=_shop_view(config, published.url(published.pages.withdrawal)),
         customer=False,
     )
-    paid = [event.at for event in order.history if event.status == OrderStatus.PAID]
     message = _message(
         key=key,
         config=config,
@@ -262,7 +261,7 @@ def supplier_order_email(
         reply_to=mail_address(config.legal.email, config.name),
         subject=translations.gettext("Order %(number)s from %(shop)s to prepare")
         % {"number": view.number, "shop": config.name},
-        created_at=paid[-1] if paid else order.created_at,
+        created_at=order.confirmed_at,
         language=language,
         text=text,
         html=html,

@@ -163,6 +163,9 @@ def order_view(order: Order, locale: str) -> OrderView:
     )
 
 
+_CONFIRMED = (OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.FULFILLED)
+
+
 def dispatch_display(
     order: Order,
     timezone: str | dt.tzinfo,
@@ -170,7 +173,11 @@ def dispatch_display(
     lines: Sequence[OrderLine] | None = None,
 ) -> str | None:
     """The dispatch date promised for ``order`` (of ``lines`` alone when given: a supplier's
-    share), "lundi 28 septembre 2026"; None when no line has a lead time."""
+    share), "lundi 28 septembre 2026". None when none is promised: no line has a lead time,
+    or the order is not confirmed (pending, oversold, failed) or no longer (cancelled,
+    refunded)."""
+    if order.status not in _CONFIRMED:
+        return None
     if lines is not None:
         order = replace(order, priced=replace(order.priced, lines=tuple(lines)))
     dispatch = promised_dispatch(order, timezone)
@@ -214,7 +221,7 @@ def order_page_json(
         "total": _amount_json(view.total),
         "address": _page_address(view, now),
         # The date promised (``dispatch_display``), while the parcel has not left yet.
-        "dispatch": dispatch if view.paid and not view.shipped else None,
+        "dispatch": dispatch if not view.shipped else None,
         "email": view.masked_email,
     }
 

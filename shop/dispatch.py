@@ -74,12 +74,12 @@ def promised_dispatch(order: Order, timezone: str | dt.tzinfo) -> dt.date | None
     """The dispatch date ``order`` was promised, or None when none of its lines has a
     lead time (it leaves within the shop's usual time, no date was stated).
 
-    Counted from when the payment was received (a SEPA debit clears days after the
-    order is placed), else from when the order was placed, with the lead times its
-    lines had at checkout: a product's lead time changed later changes no promise made.
+    Counted from when the order became paid (``Order.confirmed_at``: a SEPA debit clears
+    days after the order is placed; an oversold order counts from the merchant accepting
+    it, when the shopper is told), with the lead times its lines had at checkout: a
+    product's lead time changed later changes no promise made.
     """
     lead_times = [line.lead_time_days for line in order.priced.lines]
     if all(days is None for days in lead_times):
         return None
-    paid = (event.at for event in order.history if event.status == OrderStatus.PAID)
-    return expected_dispatch(next(paid, order.created_at), timezone, lead_times)
+    return expected_dispatch(order.confirmed_at, timezone, lead_times)

@@ -227,6 +227,18 @@ class Order:
     refunds: tuple[Refund, ...] = ()
 
     @property
+    def confirmed_at(self) -> dt.datetime:
+        """When the order last became paid: its payment, a SEPA debit clearing, or the
+        merchant accepting it once oversold; what it promises counts from then. An event
+        that keeps the status (a note) is not a move. Not paid yet: its creation."""
+        moved, previous = None, None
+        for event in self.history:
+            if event.status == OrderStatus.PAID and previous != OrderStatus.PAID:
+                moved = event.at
+            previous = event.status
+        return moved or self.created_at
+
+    @property
     def currency(self) -> str:
         return self.priced.currency
 

@@ -526,5 +526,23 @@ def test_the_order_page_states_the_promised_dispatch_until_the_parcel_leaves() -
     parcel = Shipment(1, CREATED, "colissimo", "6A1", "https://x.example/6A1", (), "test")
     sent = dataclasses.replace(timed, shipments=(parcel,))
     assert order_page_json(order_view(sent, "fr_FR"), CREATED, promised)["dispatch"] is None
-    failed = dataclasses.replace(timed, status=OrderStatus.FAILED)
-    assert order_page_json(order_view(failed, "fr_FR"), CREATED, promised)["dispatch"] is None
+    for status in (OrderStatus.PENDING, OrderStatus.OVERSOLD, OrderStatus.FAILED):
+        unconfirmed = dataclasses.replace(timed, status=status)  # nothing promised (yet)
+        assert dispatch_display(unconfirmed, "Europe/Paris", "fr_FR") is None, status
+
+
+def test_an_order_is_confirmed_when_it_last_became_paid() -> None:
+    """A SEPA debit clearing, or the merchant accepting an oversold order: the dispatch
+    date counts from then. A note, which keeps the status, is not a move."""
+    at = [CREATED + dt.timedelta(days=n) for n in range(4)]
+    placed = french_order(status=OrderStatus.PAID)
+    assert placed.confirmed_at == placed.created_at  # no history: paid at once
+    history = (
+        OrderEvent(at[0], OrderStatus.PAID, "stripe checkout.session.completed"),
+        OrderEvent(at[1], OrderStatus.OVERSOLD, "oversold: KYUSU-BRUN x1"),
+        OrderEvent(at[2], OrderStatus.PAID, "accepted by the merchant"),
+        OrderEvent(at[3], OrderStatus.PAID, "note: customer called"),
+    )
+    accepted = dataclasses.replace(placed, history=history)
+    assert accepted.confirmed_at == at[2]
+    assert dataclasses.replace(placed, history=history[:2]).confirmed_at == at[0]
