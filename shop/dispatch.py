@@ -22,7 +22,7 @@ import datetime as dt
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from shop.orders import Order, OrderStatus
+from shop.orders import Order
 
 _SATURDAY = 5  # date.weekday(): Monday is 0
 
