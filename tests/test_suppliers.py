@@ -24,7 +24,8 @@ from typing import Any, cast
 import pytest
 
 from comptoir.cli import main
-from functions.backroom import BackRoom
+from functions.backroom import BackRoom, OperationError
+from functions.backroom.orders import accept
 from functions.backroom.suppliers import fulfilment
 from functions.outbox import deliver_due
 from functions.outgoing_webhooks import (
@@ -36,7 +37,8 @@ from functions.outgoing_webhooks import (
 )
 from functions.suppliers import shares
 from generator.build import build
-from shop.orders import Order, OrderStatus
+from shop.orders import Order, OrderStatus, Refund, RefundState
+from shop.published import PublishedShop
 from tests.apishop import MINI, running_stack
 from tests.store_contract import make_order
 from tests.test_checkout_flow import order_status, pay, session_of, wait_for
@@ -357,3 +359,42 @@ def test_the_supplier_is_the_one_the_product_had_when_it_was_bought(shop: Outcom
     assert published.unknown_suppliers(order.priced.lines) == {"BOL-BLEU": "atelier-ferme"}
     by_sku = fulfilment(BackRoom(shop.stack.store, shop.stack.shops), order).by_sku
     assert by_sku["BOL-BLEU"].startswith("atelier-ferme (no longer in shop.yaml")
+
+
+def test_an_oversold_order_being_refunded_cannot_be_accepted(shop: Outcomes) -> None:
+    """Its refund settles when Stripe confirms it: accepting it meanwhile would confirm,
+    invoice and send to its suppliers an order being paid back."""
+    store = shop.stack.store
+    oversold = make_order("cs_test_refunding", status=OrderStatus.OVERSOLD)
+    cancel = Refund(
+        "cancel:cs_test_refunding",
+        oversold.total,
+        (),
+        restock=True,
+        cancel=True,
+        state=RefundState.REQUESTED,
+        requested_at=oversold.created_at,
+        requested_by="merchant via CLI",
+    )
+    assert store.create_order(dataclasses.replace(oversold, refunds=(cancel,)))
+    backroom = BackRoom(store, shop.stack.shops)
+    with pytest.raises(OperationError, match="is being refunded: it cannot be accepted"):
+        accept(backroom, oversold.session_id)
+    assert order_of(shop, oversold.session_id).status == OrderStatus.OVERSOLD
+    assert supplier_mails(shop) == []
+    # Refused by Stripe, the refund no longer stands in the way.
+    failed = dataclasses.replace(cancel, state=RefundState.FAILED)
+    store.update_order(oversold.session_id, lambda o: dataclasses.replace(o, refunds=(failed,)))
+    # With `oversold: refund` the shop pays every oversold order back itself.
+    published = shop.stack.shops.current()
+    refunding = dataclasses.replace(
+        published, config=dataclasses.replace(published.config, oversold="refund")
+    )
+
+    class Refunding:
+        def current(self) -> PublishedShop:
+            return refunding
+
+    with pytest.raises(OperationError, match="says `oversold: refund`"):
+        accept(BackRoom(store, Refunding()), oversold.session_id)
+    assert accept(backroom, oversold.session_id).order.status == OrderStatus.PAID

@@ -235,6 +235,7 @@ def accept(backroom: BackRoom, reference: str, *, actor: str = DEFAULT_ACTOR) ->
     waited). Accepting it again changes nothing; any other order is refused."""
     order = find_order(backroom, reference)
     now = backroom.now()
+    refunds_itself = backroom.shop().config.oversold == "refund"
 
     def change(order: Order) -> Order:
         if order.status == OrderStatus.PAID and _was_oversold(order):
@@ -244,6 +245,16 @@ def accept(backroom: BackRoom, reference: str, *, actor: str = DEFAULT_ACTOR) ->
                 "not_oversold",
                 f"order {order.number} is {order.status.value}: only an oversold order "
                 "waits to be accepted (`comptoir orders list --status oversold`)",
+            )
+        # A refund under way (the shop's own with `oversold: refund`, or one asked with
+        # `orders refund`/`cancel`) settles when Stripe confirms it: accepting meanwhile
+        # would confirm, invoice and send to suppliers an order being paid back.
+        if refunds_itself or order.refundable() != order.total:
+            raise OperationError(
+                "being_refunded",
+                f"order {order.number} is being refunded"
+                + (" (shop.yaml says `oversold: refund`)" if refunds_itself else "")
+                + ": it cannot be accepted",
             )
         return order.moved(OrderStatus.PAID, f"accepted: it can be supplied ({actor})", now)
 
