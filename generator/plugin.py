@@ -187,21 +187,22 @@ class ShopGenerator(Generator):  # type: ignore[misc]
         documents: list[Page | Post] = [*state.content.pages, *state.content.posts]
         for document in documents:
             url = page_url(document) if isinstance(document, Page) else post_url(document)
-            image = getattr(document, "image", None)
-            context = {
-                "title": document.title,
-                "image": state.presenter.image(image) if image else None,
-                "body": render_markdown(document.body),
-                "terms": list(getattr(document, "tags", ())),
-            }
-            jobs.append(
-                job(
-                    url.lstrip("/") + "index.html",
-                    "search_document",
-                    repr(document),
-                    lambda c=context: {"document": c},
-                )
-            )
+            ref = getattr(document, "image", None)
+            image = state.presenter.image(ref) if ref else None
+
+            def context(text: Page | Post = document, image: Any = image) -> dict[str, Any]:
+                return {
+                    "document": {
+                        "title": text.title,
+                        "image": image,
+                        "body": render_markdown(text.body),
+                        "terms": list(getattr(text, "tags", ())),
+                    }
+                }
+
+            # The image as processed: a picture replaced under the same name gets a new URL.
+            depends = repr((document, image))
+            jobs.append(job(url.lstrip("/") + "index.html", "search_document", depends, context))
         return jobs
 
     def _listings(self, job: Callable[..., PageJob]) -> Iterator[PageJob]:

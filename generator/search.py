@@ -101,6 +101,11 @@ class SearchIndex:
             del pages.entries[gone]
         result = render_pages(jobs, pages, self.documents, write, collect, merge)
         pages.save(wanted)
+        for folder, _, names in os.walk(top):  # a build stopped halfway may have left some
+            for name in names:
+                path = f"{folder}/{name}"
+                if os.path.relpath(path, top) not in wanted:
+                    os.unlink(path)  # noqa: PTH108
 
         digest = hashlib.sha256(f"{VERSION}\0{pagefind_version()}\0{OPTIONS}".encode())
         for path in sorted(pages.entries):

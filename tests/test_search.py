@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from starlette.staticfiles import StaticFiles
 
 from generator.build import build
@@ -244,3 +246,26 @@ def test_the_header_field_shows_its_whole_placeholder(browser: Any, site: str, w
         assert overflow <= 0
     finally:
         context.close()
+
+
+def test_documents_follow_their_pictures_and_strays_go(tmp_path: Path) -> None:
+    """An article's picture replaced under the same name has a new URL: its search result
+    shows the new one. A document left by a build stopped halfway is removed."""
+    shop = tmp_path / "shop"
+    shutil.copytree(ROOT / "content", shop / "content")
+    build(shop)
+    documents = shop / ".cache" / "search" / "documents"
+    article = documents / "blog" / "dans-l-atelier-de-lucas" / "index.html"
+    picture = shop / "content" / "images" / "blog-atelier.jpg"
+    before = re.search(r'data-image="([^"]+)"', article.read_text())
+    assert before is not None and (shop / "output" / before.group(1).lstrip("/")).is_file()
+    with Image.open(picture) as image:
+        image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(picture)
+    stray = documents / "products" / "gone" / "index.html"
+    stray.parent.mkdir(parents=True)
+    stray.write_text("<html><body data-pagefind-body><h1>Gone</h1></body></html>")
+    build(shop)
+    after = re.search(r'data-image="([^"]+)"', article.read_text())
+    assert after is not None and after.group(1) != before.group(1)
+    assert (shop / "output" / after.group(1).lstrip("/")).is_file()
+    assert not stray.exists()
