@@ -136,7 +136,8 @@ class StripePayments:
         return CreatedRefund(refund.id, int(refund.amount), str(refund.status))
 
     def _refund_keyed(self, payment_intent: str, idempotency_key: str) -> CreatedRefund | None:
-        """The payment's refund made under ``idempotency_key``, if there is one."""
+        """The payment's refund made under ``idempotency_key``, if there is one that stands
+        (one Stripe marked failed or canceled paid nothing back: it is asked again)."""
         refunds = self.client.v1.refunds.list(
             params={"payment_intent": payment_intent, "limit": 100}
         )
