@@ -146,7 +146,8 @@ class StripePayments:
             if (
                 metadata is not None
                 and REFUND_KEY in metadata
-                and (metadata[REFUND_KEY] == idempotency_key)
+                and metadata[REFUND_KEY] == idempotency_key
+                and refund.status not in ("failed", "canceled")
             ):
                 return CreatedRefund(refund.id, int(refund.amount), str(refund.status))
         return None
