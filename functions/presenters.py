@@ -157,7 +157,7 @@ def order_view(order: Order, locale: str) -> OrderView:
         vat=tuple(VatView(v.rate, format_rate(v.rate, locale), amount(v.vat)) for v in priced.vat),
         total=amount(priced.total),
         address=address_lines,
-        address_area=address_lines[-2:],  # "69001 Lyon", "France"
+        address_area=_address_area(address, locale) if address_lines else (),
         shipped=bool(order.shipments),
         marketing_consent=order.marketing_consent,
     )
@@ -242,15 +242,24 @@ def _amount_json(amount: Amount) -> dict[str, Any]:
 
 
 def _address_lines(address: Address, locale: str) -> tuple[str, ...]:
+    lines = (address.name, address.line1, address.line2, *_area(address, locale))
+    return tuple(text for text in (header_text(line, limit=200) for line in lines) if text)
+
+
+def _address_area(address: Address | None, locale: str) -> tuple[str, ...]:
+    """Postcode and town, and country ("69001 Lyon", "France"): never a street line."""
+    if address is None:
+        return ()
+    lines = (header_text(line, limit=200) for line in _area(address, locale))
+    return tuple(text for text in lines if text)
+
+
+def _area(address: Address, locale: str) -> tuple[str, str]:
     country = address.country.upper()
-    lines = (
-        address.name,
-        address.line1,
-        address.line2,
-        f"{address.postal_code} {address.city}",
+    return (
+        f"{address.postal_code} {address.city}".strip(),
         Locale.parse(locale).territories.get(country, country),
     )
-    return tuple(text for text in (header_text(line, limit=200) for line in lines) if text)
 
 
 def _mask(email: str) -> str:

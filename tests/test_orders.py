@@ -546,3 +546,18 @@ def test_an_order_is_confirmed_when_it_last_became_paid() -> None:
     accepted = dataclasses.replace(placed, history=history)
     assert accepted.confirmed_at == at[2]
     assert dataclasses.replace(placed, history=history[:2]).confirmed_at == at[0]
+
+
+def test_the_address_cut_down_never_shows_a_street_line() -> None:
+    """Without postcode nor town, the part of the address shown later is the country alone:
+    never the street lines above it."""
+    order = french_order(status=OrderStatus.PAID)
+    assert order.shipping_address is not None
+    bare = dataclasses.replace(order.shipping_address, postal_code="", city="")
+    order = dataclasses.replace(order, shipping_address=bare)
+    parcel = Shipment(1, CREATED, "colissimo", "6A1", "https://x.example/6A1", (), "test")
+    sent = dataclasses.replace(order, shipments=(parcel,))
+    assert order_page_json(order_view(sent, "fr_FR"), CREATED)["address"] == {
+        "lines": ["France"],
+        "complete": False,
+    }
