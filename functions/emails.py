@@ -342,7 +342,7 @@ def low_stock_email(
     )
     subject = translations.gettext("Low stock: %(title)s, %(count)s left") % {
         "title": view.title,
-        "count": view.available,
+        "count": max(view.available, 0),  # oversold: none left (the body says by how much)
     }
     text, html = _render(
         environment,
