@@ -50,7 +50,7 @@ from functions.outbox import (
 from functions.settings import Secret
 from functions.store import OutgoingDelivery, Store
 from shop.config import Supplier
-from shop.orders import Order, address_fields
+from shop.orders import Order, OrderStatus, address_fields
 from shop.published import PublishedShop
 
 log = logging.getLogger("comptoir.outgoing_webhooks")
@@ -62,6 +62,9 @@ DELIVERY_HEADER = "Comptoir-Delivery"
 EVENT_HEADER = "Comptoir-Event"
 TIMEOUT = 10.0  # seconds an endpoint has to answer
 GONE = 410  # an endpoint that says it is gone for good (Zapier, once unsubscribed)
+# An order still to be supplied when its supplier's webhook is sent (not cancelled,
+# refunded or failed since it was queued).
+STILL_TO_SUPPLY = (OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +275,15 @@ def deliver_webhooks(
             )
             dead += 1
             continue
+        if supplier is not None:  # an order cancelled or refunded meanwhile is not sent
+            refs = json.loads(delivery.body).get("refs") or {}
+            order = store.get_order(str(refs.get("session_id")))
+            if order is None or order.status not in STILL_TO_SUPPLY:
+                why = "gone" if order is None else order.status.value
+                store.mark_delivery_dead(delivery.key, f"the order is {why}: not sent", now)
+                log.warning("supplier order %s not sent: the order is %s", delivery.key, why)
+                dead += 1
+                continue
         secret = secrets.get(secret_env)
         if not secret:
             problem = f"{secret_env} is not set: the webhook cannot be signed"

@@ -14,7 +14,7 @@ import json
 import re
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,15 +32,17 @@ from functions.outgoing_webhooks import (
     DELIVERY_HEADER,
     EVENT_HEADER,
     SIGNATURE_HEADER,
+    Answer,
     deliver_webhooks,
     signature,
 )
-from functions.suppliers import shares
+from functions.settings import Secret
+from functions.suppliers import queue_supplier_orders, shares
 from generator.build import build
 from shop.orders import Order, OrderStatus, Refund, RefundState
 from shop.published import PublishedShop
 from tests.apishop import MINI, running_stack
-from tests.store_contract import make_order
+from tests.store_contract import NOW, make_order
 from tests.test_checkout_flow import order_status, pay, session_of, wait_for
 from tests.test_payment_outcomes import (
     HOLD_LAPSED,
@@ -398,3 +400,27 @@ def test_an_oversold_order_being_refunded_cannot_be_accepted(shop: Outcomes) -> 
     with pytest.raises(OperationError, match="says `oversold: refund`"):
         accept(BackRoom(store, Refunding()), oversold.session_id)
     assert accept(backroom, oversold.session_id).order.status == OrderStatus.PAID
+
+
+def test_a_supplier_order_cancelled_before_it_is_sent_is_not_sent(shop: Outcomes) -> None:
+    """The webhook's queue keeps references: when its turn comes (an endpoint down for
+    a day, say) the order is read, and one cancelled meanwhile is not sent."""
+    store, published = shop.stack.store, shop.stack.shops.current()
+    bought = make_order("cs_test_cancelled_meanwhile")
+    line = dataclasses.replace(bought.priced.lines[0], sku="THE-SENCHA-50", supplier="maison-the")
+    order = dataclasses.replace(bought, priced=dataclasses.replace(bought.priced, lines=(line,)))
+    assert store.create_order(order)
+    [key] = queue_supplier_orders(store, published, order, NOW)  # maison-the: a webhook only
+    store.update_order(order.session_id, lambda o: o.moved(OrderStatus.CANCELLED, "test", NOW))
+    posted: list[str] = []
+
+    def post(url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
+        posted.append(url)
+        return Answer(200, "OK")
+
+    secrets = {"COMPTOIR_WEBHOOK_MAISON_THE": Secret(SECRET)}
+    report = deliver_webhooks(store, published, NOW, secrets, post=post)
+    assert posted == [] and report.dead == 1
+    delivery = store.get_delivery(key)
+    assert delivery is not None and delivery.sent_at is None
+    assert delivery.last_error == "the order is cancelled: not sent"
