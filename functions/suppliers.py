@@ -88,7 +88,7 @@ def queue_supplier_orders(
         return []
     for sku, supplier_id in shop.unknown_suppliers(order.priced.lines).items():
         log.error(  # the merchant's e-mail and `orders show` show the line as theirs to handle
-            "order %s: %s is fulfilled by supplier %r, no longer in shop.yaml: not sent",
+            "order %s: %s is fulfilled by supplier %r, no longer in the settings: not sent",
             order.number,
             sku,
             supplier_id,

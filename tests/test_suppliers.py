@@ -360,7 +360,7 @@ def test_the_supplier_is_the_one_the_product_had_when_it_was_bought(shop: Outcom
     ]
     assert published.unknown_suppliers(order.priced.lines) == {"BOL-BLEU": "atelier-ferme"}
     by_sku = fulfilment(BackRoom(shop.stack.store, shop.stack.shops), order).by_sku
-    assert by_sku["BOL-BLEU"].startswith("atelier-ferme (no longer in shop.yaml")
+    assert by_sku["BOL-BLEU"].startswith("atelier-ferme (no longer in the settings")
 
 
 def test_an_oversold_order_being_refunded_cannot_be_accepted(shop: Outcomes) -> None:
@@ -397,7 +397,7 @@ def test_an_oversold_order_being_refunded_cannot_be_accepted(shop: Outcomes) -> 
         def current(self) -> PublishedShop:
             return refunding
 
-    with pytest.raises(OperationError, match="says `oversold: refund`"):
+    with pytest.raises(OperationError, match="settings say `oversold: refund`"):
         accept(BackRoom(store, Refunding()), oversold.session_id)
     assert accept(backroom, oversold.session_id).order.status == OrderStatus.PAID
 

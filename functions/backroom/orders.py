@@ -253,7 +253,7 @@ def accept(backroom: BackRoom, reference: str, *, actor: str = DEFAULT_ACTOR) ->
             raise OperationError(
                 "being_refunded",
                 f"order {order.number} is being refunded"
-                + (" (shop.yaml says `oversold: refund`)" if refunds_itself else "")
+                + (" (the shop's settings say `oversold: refund`)" if refunds_itself else "")
                 + ": it cannot be accepted",
             )
         return order.moved(OrderStatus.PAID, f"accepted: it can be supplied ({actor})", now)
@@ -373,7 +373,7 @@ def _refund(backroom: BackRoom, order: Order, asked: _Asked, actor: str) -> Refu
         else:
             amount = order.refundable()
         _check_amount(order, amount, order.refundable())
-    payments = backroom.require_payments()
+    backroom.require_payments()  # before anything is recorded
     checkout = backroom.store.get_checkout(order.session_id)
     if checkout is None or not checkout.payment_intent:
         raise OperationError(
@@ -411,16 +411,10 @@ def _refund(backroom: BackRoom, order: Order, asked: _Asked, actor: str) -> Refu
     if not _pending(recorded):
         return RefundOutcome(order, recorded, repeated=True)
     try:
-        created = payments.refund(
-            checkout.payment_intent,
-            recorded.amount.amount,
-            f"comptoir-{recorded.key}",
-            reason="requested_by_customer",
-        )
+        order = ask_refund(backroom, checkout.payment_intent, order, recorded, "comptoir-")
     except RefundRefused as error:
-        failed = _set_refund(backroom, order.session_id, recorded.key, _refused(str(error), now))
         raise OperationError(
-            "refund_refused", f"order {failed.number}: nothing was refunded: {error}"
+            "refund_refused", f"order {order.number}: nothing was refunded: {error}"
         ) from error
     except PaymentError as error:
         # It may have been made: the refund stays requested, and the same command again
@@ -429,11 +423,33 @@ def _refund(backroom: BackRoom, order: Order, asked: _Asked, actor: str) -> Refu
             "payments_unavailable",
             f"order {order.number}: {error} Run the same command again later.",
         ) from error
-    order = _set_refund(
-        backroom, order.session_id, recorded.key, lambda r: replace(r, refund_id=created.id)
-    )
     recorded = next(r for r in order.refunds if r.key == wanted.key)
     return RefundOutcome(order, recorded, repeated=repeat is not None)
+
+
+def ask_refund(
+    backroom: BackRoom, payment_intent: str, order: Order, refund: Refund, prefix: str = ""
+) -> Order:
+    """Ask Stripe for ``refund``, already recorded on ``order`` (so that no two refunds
+    pay back more than was paid), under the idempotency key ``prefix + refund.key``.
+    Made: its Stripe id is recorded (its ``charge.refunded`` settles it). Refused: it is
+    marked failed (nothing was refunded; asking again takes a new key) and RefundRefused
+    comes out. PaymentError (it may have been made) leaves it requested: the same key
+    asked again refunds once. Returns the order as it now stands."""
+    payments = backroom.require_payments()
+    try:
+        made = payments.refund(
+            payment_intent,
+            refund.amount.amount,
+            prefix + refund.key,
+            reason="requested_by_customer",
+        )
+    except RefundRefused as error:
+        _set_refund(backroom, order.session_id, refund.key, _refused(str(error), backroom.now()))
+        raise
+    return _set_refund(
+        backroom, order.session_id, refund.key, lambda r: replace(r, refund_id=made.id)
+    )
 
 
 def _check_amount(order: Order, amount: Money, left: Money) -> None:

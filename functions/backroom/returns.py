@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from functions.backroom.context import BackRoom, OperationError
+from functions.backroom.orders import ask_refund
 from functions.errors import PaymentError
 from functions.payments import RefundRefused
 from shop.money import Money
@@ -137,7 +138,7 @@ def receive_return(backroom: BackRoom, rid: str) -> ReturnRequest:
     ret = get_return(backroom, rid)
     if ret.status == ReturnStatus.REFUNDED:
         return ret
-    payments = backroom.require_payments()  # before changing anything
+    backroom.require_payments()  # before changing anything
     store = backroom.store
     checkout = store.get_checkout(ret.session_id)
     order = store.get_order(ret.session_id)
@@ -165,14 +166,8 @@ def receive_return(backroom: BackRoom, rid: str) -> ReturnRequest:
     refund_id = None
     if refund is not None:
         try:
-            made = payments.refund(
-                checkout.payment_intent,
-                refund.amount.amount,
-                refund.key,
-                reason="requested_by_customer",
-            )
+            order = ask_refund(backroom, checkout.payment_intent, order, refund)
         except RefundRefused as error:
-            _mark_refused(backroom, ret.session_id, refund.key, str(error), backroom.now())
             raise OperationError(
                 "refund_failed",
                 f"The goods of {rid} are received and restocked, but Stripe refused the "
@@ -184,7 +179,7 @@ def receive_return(backroom: BackRoom, rid: str) -> ReturnRequest:
                 f"The goods of {rid} are received and restocked, but the refund failed: "
                 f"{error} Run `comptoir returns receive {rid}` again to refund.",
             ) from None
-        refund_id = made.id
+        refund_id = next(r for r in order.refunds if r.key == refund.key).refund_id
     note = f"refunded {amount.to_text()} {amount.currency}" + (
         f" ({refund_id})" if refund_id else ""
     )
@@ -243,21 +238,6 @@ def _record_refund(
     order = backroom.store.update_order(ret.session_id, record)
     live = [r for r in mine(order) if r.state != RefundState.FAILED]
     return order, (live[0] if live else None)
-
-
-def _mark_refused(
-    backroom: BackRoom, session_id: str, key: str, reason: str, at: dt.datetime
-) -> None:
-    def change(order: Order) -> Order:
-        refunds = tuple(
-            replace(r, state=RefundState.FAILED, settled_at=at, settled_by=reason)
-            if r.key == key and r.state == RefundState.REQUESTED
-            else r
-            for r in order.refunds
-        )
-        return replace(order, refunds=refunds)
-
-    backroom.store.update_order(session_id, change)
 
 
 def get_return(backroom: BackRoom, rid: str) -> ReturnRequest:

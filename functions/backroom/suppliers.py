@@ -27,7 +27,7 @@ def fulfilment(backroom: BackRoom, order: Order) -> Fulfilment:
     lines = order.priced.lines
     by_sku = {sku: supplier.name for sku, supplier in shop.suppliers_by_sku(lines).items()}
     for sku, supplier_id in shop.unknown_suppliers(lines).items():
-        by_sku[sku] = f"{supplier_id} (no longer in shop.yaml: tell them yourself)"
+        by_sku[sku] = f"{supplier_id} (no longer in the settings: tell them yourself)"
     return Fulfilment(by_sku, tuple(notices(backroom.store, shop, order)))
 
 
