@@ -101,11 +101,13 @@ class SearchIndex:
             del pages.entries[gone]
         result = render_pages(jobs, pages, self.documents, write, collect, merge)
         pages.save(wanted)
+        strays = 0
         for folder, _, names in os.walk(top):  # a build stopped halfway may have left some
             for name in names:
                 path = f"{folder}/{name}"
                 if os.path.relpath(path, top) not in wanted:
                     os.unlink(path)  # noqa: PTH108
+                    strays += 1
 
         digest = hashlib.sha256(f"{VERSION}\0{pagefind_version()}\0{OPTIONS}".encode())
         for path in sorted(pages.entries):
@@ -113,7 +115,8 @@ class SearchIndex:
         self.signature = digest.hexdigest()
         entry = f"{FOLDER}/pagefind-entry.json"
         if (
-            self.signature == self._last_signature()
+            not strays
+            and self.signature == self._last_signature()
             and entry in self.kept
             and (self.output / entry).is_file()
         ):
