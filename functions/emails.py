@@ -220,8 +220,11 @@ def fulfilled_by(order: Order, published: PublishedShop) -> dict[str, str]:
     return {header_text(sku, limit=64): header_text(s.name) for sku, s in suppliers.items()}
 
 
+SUPPLIER_MAIL = "supplier:"  # the key's start of a supplier's order: supplier:<id>:<session>
+
+
 def supplier_mail_key(order: Order, supplier: Supplier) -> str:
-    return f"supplier:{supplier.id}:{order.session_id}"
+    return f"{SUPPLIER_MAIL}{supplier.id}:{order.session_id}"
 
 
 def supplier_order_email(

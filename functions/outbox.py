@@ -30,6 +30,7 @@ from email.utils import parseaddr
 
 from functions.emails import (
     ALERT_PREFIX,
+    SUPPLIER_MAIL,
     Attachment,
     InvalidAddress,
     confirmation_email,
@@ -41,7 +42,7 @@ from functions.emails import (
 )
 from functions.mailer import Mailer, MailError
 from functions.store import OutgoingMail, Store
-from shop.orders import Order, OrderStatus
+from shop.orders import STILL_TO_SUPPLY, Order, OrderStatus
 from shop.published import PublishedShop
 
 logger = logging.getLogger(__name__)
@@ -113,6 +114,12 @@ def deliver_due(
         if time.monotonic() - started > budget:
             deferred += 1
             continue
+        withdrawn = _withdrawn(store, mail)
+        if withdrawn is not None:
+            logger.warning("mail %s not sent: %s", mail.key, withdrawn)
+            store.mark_mail_dead(mail.key, withdrawn, now)
+            dead += 1
+            continue
         try:
             mailer.send(mail.message, envelope_sender(mail), [mail.to])
         except MailError as error:
@@ -135,6 +142,17 @@ def deliver_due(
             store.mark_mail_sent(mail.key, now)
             sent += 1
     return DeliveryReport(sent=sent, failed=failed, dead=dead, deferred=deferred)
+
+
+def _withdrawn(store: Store, mail: OutgoingMail) -> str | None:
+    """Why a queued mail must no longer go, if it must not: a supplier's order whose order
+    was cancelled, refunded or failed since it was queued."""
+    if not mail.key.startswith(SUPPLIER_MAIL):
+        return None
+    order = store.get_order(mail.key.rsplit(":", 1)[-1])
+    if order is None or order.status not in STILL_TO_SUPPLY:
+        return f"the order is {'gone' if order is None else order.status.value}: not sent"
+    return None
 
 
 def give_up(

@@ -50,7 +50,7 @@ from functions.outbox import (
 from functions.settings import Secret
 from functions.store import OutgoingDelivery, Store
 from shop.config import Supplier
-from shop.orders import Order, OrderStatus, address_fields
+from shop.orders import STILL_TO_SUPPLY, Order, address_fields
 from shop.published import PublishedShop
 
 log = logging.getLogger("comptoir.outgoing_webhooks")
@@ -62,9 +62,6 @@ DELIVERY_HEADER = "Comptoir-Delivery"
 EVENT_HEADER = "Comptoir-Event"
 TIMEOUT = 10.0  # seconds an endpoint has to answer
 GONE = 410  # an endpoint that says it is gone for good (Zapier, once unsubscribed)
-# An order still to be supplied when its supplier's webhook is sent (not cancelled,
-# refunded or failed since it was queued).
-STILL_TO_SUPPLY = (OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,6 +130,13 @@ class VatAmount:
     vat: Money
 
 
+# An order its suppliers still have to supply: not cancelled, refunded or failed since
+# they were queued its lines (a queued supplier order whose order left these is not sent).
+STILL_TO_SUPPLY = frozenset(
+    {OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Address:
     name: str

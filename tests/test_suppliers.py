@@ -403,14 +403,17 @@ def test_an_oversold_order_being_refunded_cannot_be_accepted(shop: Outcomes) -> 
 
 
 def test_a_supplier_order_cancelled_before_it_is_sent_is_not_sent(shop: Outcomes) -> None:
-    """The webhook's queue keeps references: when its turn comes (an endpoint down for
-    a day, say) the order is read, and one cancelled meanwhile is not sent."""
+    """The queues keep the order to send: when its turn comes (an endpoint or a mail server
+    down for a day, say) the order is read again, and one cancelled meanwhile is not sent."""
     store, published = shop.stack.store, shop.stack.shops.current()
     bought = make_order("cs_test_cancelled_meanwhile")
-    line = dataclasses.replace(bought.priced.lines[0], sku="THE-SENCHA-50", supplier="maison-the")
-    order = dataclasses.replace(bought, priced=dataclasses.replace(bought.priced, lines=(line,)))
+    tea = dataclasses.replace(bought.priced.lines[0], sku="THE-SENCHA-50", supplier="maison-the")
+    bowl = dataclasses.replace(tea, sku="BOL-BLEU", supplier="atelier-dupont")
+    lines = (tea, bowl)
+    order = dataclasses.replace(bought, priced=dataclasses.replace(bought.priced, lines=lines))
     assert store.create_order(order)
-    [key] = queue_supplier_orders(store, published, order, NOW)  # maison-the: a webhook only
+    mail_key, delivery_key = sorted(queue_supplier_orders(store, published, order, NOW))
+    assert mail_key.startswith("supplier:atelier-dupont:")  # by e-mail; maison-the: webhook
     store.update_order(order.session_id, lambda o: o.moved(OrderStatus.CANCELLED, "test", NOW))
     posted: list[str] = []
 
@@ -421,6 +424,11 @@ def test_a_supplier_order_cancelled_before_it_is_sent_is_not_sent(shop: Outcomes
     secrets = {"COMPTOIR_WEBHOOK_MAISON_THE": Secret(SECRET)}
     report = deliver_webhooks(store, published, NOW, secrets, post=post)
     assert posted == [] and report.dead == 1
-    delivery = store.get_delivery(key)
+    delivery = store.get_delivery(delivery_key)
     assert delivery is not None and delivery.sent_at is None
     assert delivery.last_error == "the order is cancelled: not sent"
+    send_now(shop)
+    mail = store.get_mail(mail_key)
+    assert mail is not None and mail.sent_at is None
+    assert mail.last_error == "the order is cancelled: not sent"
+    assert [m for m in supplier_mails(shop) if order.number in str(m["Subject"])] == []
