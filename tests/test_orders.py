@@ -7,13 +7,17 @@ import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
+from typing import cast
 
 import pytest
 from babel.dates import format_date
 from hypothesis import given
 from hypothesis import strategies as st
 
+from functions.backroom import BackRoom, OperationError
+from functions.backroom.orders import find_order
 from functions.presenters import dispatch_display, order_page_json, order_view
+from functions.settings import ShopSource
 from functions.sqlite_store import SQLiteStore
 from functions.store import StoreError
 from shop.dispatch import expected_dispatch
@@ -561,3 +565,19 @@ def test_the_address_cut_down_never_shows_a_street_line() -> None:
         "lines": ["France"],
         "complete": False,
     }
+
+
+def test_an_order_number_two_orders_share_asks_for_the_session(tmp_path: Path) -> None:
+    """Numbers are short (a day and six characters): two orders may, rarely, share one."""
+    number = "CT-20260301-ABC123"
+    first = dataclasses.replace(make_order("cs_test_first"), number=number)
+    second = dataclasses.replace(make_order("cs_test_second"), number=number)
+    alone = dataclasses.replace(make_order("cs_test_alone"), number="CT-20260301-DEF456")
+    with SQLiteStore(tmp_path / "store.sqlite3") as store:
+        assert store.create_order(first) and store.create_order(second)
+        assert store.create_order(alone)
+        room = BackRoom(store, cast(ShopSource, None))  # finding an order needs no shop
+        with pytest.raises(OperationError, match="name one by its checkout session id"):
+            find_order(room, number)
+        assert find_order(room, "cs_test_second") == second
+        assert find_order(room, " ct-20260301-def456 ") == alone

@@ -135,7 +135,7 @@ def test_a_request_after_the_deadline_is_refused_with_the_date(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["open", "CT-20200101-ABCDEF"], "No order CT-20200101-ABCDEF"),
+        (["open", "CT-20200101-ABCDEF"], "no order 'CT-20200101-ABCDEF'"),
         (["receive", "CT-20200101-ABCDEF-R1"], "No return CT-20200101-ABCDEF-R1"),
         (["show", "NOPE"], "No return NOPE"),
     ],

@@ -122,13 +122,25 @@ def list_orders(backroom: BackRoom, wanted: OrderFilter) -> list[Order]:
 
 
 def find_order(backroom: BackRoom, reference: str) -> Order:
-    """The order named by its number (CT-20261206-3FA2B1) or checkout session id (cs_…)."""
+    """The order named by its number (CT-20261206-3FA2B1) or checkout session id (cs_…).
+    Numbers are short: two orders may, rarely, share one; then the session id is asked."""
     reference = reference.strip()
     order = None
     if reference:
         order = backroom.store.get_order(reference)
         if order is None:
-            order = backroom.store.find_order_by_number(reference.upper())
+            numbered = backroom.store.find_orders_by_number(reference.upper())
+            if len(numbered) > 1:
+                sessions = ", ".join(o.session_id for o in numbered)
+                raise OperationError(
+                    "ambiguous_order",
+                    f"several orders are numbered {reference}: name one by its checkout "
+                    f"session id ({sessions})",
+                )
+            # Orders stored before numbers were indexed are found by the older lookup.
+            order = (
+                numbered[0] if numbered else backroom.store.find_order_by_number(reference.upper())
+            )
     if order is None:
         raise OperationError(
             "unknown_order",

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from functions.backroom.context import BackRoom, OperationError
-from functions.backroom.orders import ask_refund
+from functions.backroom.orders import ask_refund, find_order
 from functions.errors import PaymentError
 from functions.payments import RefundRefused
 from shop.money import Money
@@ -50,23 +50,6 @@ class Withdrawal:
     ret: ReturnRequest
     order: Order
     created: bool
-
-
-def find_order(backroom: BackRoom, reference: str) -> Order:
-    """The order shown as ``reference`` (its number, or its checkout session id)."""
-    reference = reference.strip()
-    found = backroom.store.find_orders_by_number(reference.upper())
-    if not found and reference.startswith("cs_"):
-        order = backroom.store.get_order(reference)
-        found = [order] if order is not None else []
-    if not found:
-        raise OperationError("order_not_found", f"No order {reference}: check its number.")
-    if len(found) > 1:
-        sessions = ", ".join(o.session_id for o in found)
-        raise OperationError(
-            "ambiguous_order", f"Several orders are numbered {reference}: name one of {sessions}."
-        )
-    return found[0]
 
 
 def check_returnable(backroom: BackRoom, order: Order, delivered: dt.date | None = None) -> dt.date:
