@@ -42,7 +42,7 @@ from functions.emails import (
 )
 from functions.mailer import Mailer, MailError
 from functions.store import OutgoingMail, Store
-from shop.orders import STILL_TO_SUPPLY, Order, OrderStatus
+from shop.orders import Order, OrderStatus, not_to_supply
 from shop.published import PublishedShop
 
 logger = logging.getLogger(__name__)
@@ -149,10 +149,7 @@ def _withdrawn(store: Store, mail: OutgoingMail) -> str | None:
     was cancelled, refunded or failed since it was queued."""
     if not mail.key.startswith(SUPPLIER_MAIL):
         return None
-    order = store.get_order(mail.key.rsplit(":", 1)[-1])
-    if order is None or order.status not in STILL_TO_SUPPLY:
-        return f"the order is {'gone' if order is None else order.status.value}: not sent"
-    return None
+    return not_to_supply(store.get_order(mail.key.rsplit(":", 1)[-1]))
 
 
 def give_up(

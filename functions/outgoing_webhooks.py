@@ -50,7 +50,7 @@ from functions.outbox import (
 from functions.settings import Secret
 from functions.store import OutgoingDelivery, Store
 from shop.config import Supplier
-from shop.orders import STILL_TO_SUPPLY, Order, address_fields
+from shop.orders import Order, address_fields, not_to_supply
 from shop.published import PublishedShop
 
 log = logging.getLogger("comptoir.outgoing_webhooks")
@@ -274,11 +274,10 @@ def deliver_webhooks(
             continue
         if supplier is not None:  # an order cancelled or refunded meanwhile is not sent
             refs = json.loads(delivery.body).get("refs") or {}
-            order = store.get_order(str(refs.get("session_id")))
-            if order is None or order.status not in STILL_TO_SUPPLY:
-                why = "gone" if order is None else order.status.value
-                store.mark_delivery_dead(delivery.key, f"the order is {why}: not sent", now)
-                log.warning("supplier order %s not sent: the order is %s", delivery.key, why)
+            withdrawn = not_to_supply(store.get_order(str(refs.get("session_id"))))
+            if withdrawn is not None:
+                store.mark_delivery_dead(delivery.key, withdrawn, now)
+                log.warning("supplier order %s: %s", delivery.key, withdrawn)
                 dead += 1
                 continue
         secret = secrets.get(secret_env)

@@ -137,6 +137,16 @@ STILL_TO_SUPPLY = frozenset(
 )
 
 
+def not_to_supply(order: Order | None) -> str | None:
+    """Why a supplier's order queued for ``order`` must no longer be sent (the order is
+    gone, or was cancelled, refunded or failed since), or None: it still goes."""
+    if order is None:
+        return "the order is gone: not sent"
+    if order.status not in STILL_TO_SUPPLY:
+        return f"the order is {order.status.value}: not sent"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Address:
     name: str
