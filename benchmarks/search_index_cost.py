@@ -121,8 +121,9 @@ def document_of(path: Path, root: Path) -> tuple[dict[str, str], str]:
     return meta, f"{text} {skus.group(1) if skus else ''}"
 
 
-def own_index(documents: Path, into: Path) -> dict[str, float]:
-    """The minimal index, step by step; returns each step's CPU seconds."""
+def own_index(documents: Path, into: Path) -> tuple[dict[str, float], int, int]:
+    """The minimal index, step by step; returns each step's CPU seconds, and the number of
+    words and of postings."""
     times: dict[str, float] = {}
     mark = time.process_time()
     files = sorted(documents.rglob("index.html"))
@@ -156,9 +157,7 @@ def own_index(documents: Path, into: Path) -> dict[str, float]:
         fragment = {**meta, "text": " ".join(text.split())[:2000]}
         (into / "docs" / f"{number}.json").write_text(json.dumps(fragment, ensure_ascii=False))
     times["write files"] = time.process_time() - mark
-    times["words"] = float(len(postings))
-    times["postings"] = float(sum(len(e) for e in postings.values()))
-    return times
+    return times, len(postings), sum(len(e) for e in postings.values())
 
 
 def pagefind(documents: Path, into: Path) -> tuple[float, float]:
@@ -206,14 +205,12 @@ def main() -> int:
     files, index_mb = size_of(base / "pagefind")
     print(f"Pagefind: {wall:.2f} s wall, {cpu:.2f} s CPU; {files:,} files, {index_mb:.1f} MB")
 
-    times = own_index(documents, base / "own")
+    times, words, postings = own_index(documents, base / "own")
     files, index_mb = size_of(base / "own")
-    steps = {k: v for k, v in times.items() if k not in ("words", "postings")}
-    total = sum(steps.values())
     print(
-        f"own index: {total:.2f} s CPU in one process "
-        + ", ".join(f"{k} {v:.2f}" for k, v in steps.items())
-        + f"; {int(times['words']):,} words, {int(times['postings']):,} postings; "
+        f"own index: {sum(times.values()):.2f} s CPU in one process "
+        + ", ".join(f"{k} {v:.2f}" for k, v in times.items())
+        + f"; {words:,} words, {postings:,} postings; "
         f"{files:,} files, {index_mb:.1f} MB"
     )
     print(f"load average after: {os.getloadavg()}")

@@ -97,12 +97,11 @@ class SearchIndex:
 
         wanted = {job.path for job in jobs}
         for gone in set(pages.entries) - wanted:
-            Path(top, gone).unlink(missing_ok=True)
-            del pages.entries[gone]
+            del pages.entries[gone]  # its file goes with the strays below
         result = render_pages(jobs, pages, self.documents, write, collect, merge)
         pages.save(wanted)
-        strays = 0
-        for folder, _, names in os.walk(top):  # a build stopped halfway may have left some
+        strays = 0  # pages gone, or left by a build stopped halfway
+        for folder, _, names in os.walk(top):
             for name in names:
                 path = f"{folder}/{name}"
                 if os.path.relpath(path, top) not in wanted:
