@@ -42,7 +42,7 @@ from generator.presenters import (
 )
 from generator.price_history import record_prices
 from generator.publish import DEFAULT_THEME, published_shop
-from generator.search import SearchIndex, SearchIndexError
+from generator.search import SearchIndex
 from shop.catalog_file import catalog_text
 from shop.catalogue import Catalogue
 from shop.coherence import check_coherence, invented
@@ -280,6 +280,7 @@ def _build_site(
             output,
             previous,
             environment_key(theme, template_globals, assets),
+            config.language,
         ),
     )
     progress(
@@ -293,26 +294,19 @@ def _build_site(
     search = state.search
     assert search is not None
     try:
-        try:
-            _run_pelican(root, output, theme, config, state, has_blog=bool(content.posts))
-            staging.wait()
-            state.write("catalog.json", staged.read_text(encoding="utf-8"))
-        finally:
-            staging.abandon()
-            staged.unlink(missing_ok=True)
-        _write_sitemap(state)
-        if api_origin:
-            state.write(REDIRECTS_FILE, redirects(api_origin))
-        sitemap = config.url("/sitemap.xml")
-        state.write(
-            "robots.txt", f"User-agent: *\nAllow: /\nDisallow: /order/\n\nSitemap: {sitemap}\n"
-        )
-        _remove_stale(output, state.produced | search.kept, previous)
-        state.written += search.finish(state.produced, state.folders, _remove_stale, progress)
-    except SearchIndexError as error:
-        raise BuildError([error.problem]) from error
+        _run_pelican(root, output, theme, config, state, has_blog=bool(content.posts))
+        staging.wait()
+        state.write("catalog.json", staged.read_text(encoding="utf-8"))
     finally:
-        search.abandon()
+        staging.abandon()
+        staged.unlink(missing_ok=True)
+    _write_sitemap(state)
+    if api_origin:
+        state.write(REDIRECTS_FILE, redirects(api_origin))
+    sitemap = config.url("/sitemap.xml")
+    state.write("robots.txt", f"User-agent: *\nAllow: /\nDisallow: /order/\n\nSitemap: {sitemap}\n")
+    _remove_stale(output, state.produced | search.kept, previous)
+    state.written += search.finish(state.produced, state.folders, _remove_stale, progress)
     # Last, once every page is written: the functions never price with a catalogue
     # the pages do not show yet (`comptoir serve` switches to it when this returns).
     write_published(shop, published)

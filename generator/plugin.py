@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -28,6 +29,7 @@ from generator.presenters import (
     render_markdown,
     tag_url,
 )
+from generator.search import Record, SearchJob, make_record, plain
 from generator.views import ProductView
 from shop.content import Page, Post
 
@@ -168,19 +170,36 @@ class ShopGenerator(Generator):  # type: ignore[misc]
         ]
         state.run(products, collect, merge)
         if state.search is not None:  # indexed while the listings render
-            state.search.render(self._search_documents(job), collect, merge)
+            state.search.render(self._search_documents(), collect, merge)
         state.run([*self._listings(job), *self._other_pages(job)], collect, merge)
 
-    def _search_documents(self, job: Callable[..., PageJob]) -> list[PageJob]:
+    def _search_documents(self) -> list[SearchJob]:
         """What search knows of each product, page and article (generator/search.py)."""
         state = state_of(self.settings)
         views = self.views
+        common = state.search.common if state.search is not None else frozenset()
+        from_price = state.translations.gettext("from %(price)s")
+
+        def product(slug: str) -> Record:
+            view = views[slug]
+            variants = [v for v in view.variants if v.label]
+            return make_record(
+                view.url,
+                view.title,
+                text=plain(view.description_html),
+                price=from_price % {"price": view.price} if view.price_is_from else view.price,
+                image=view.images[0].thumbnail if view.images else "",
+                codes=[v.sku for v in view.variants],
+                labels=[view.category.title, *(t.title for t in view.tags)]
+                + [v.label for v in variants],
+                common=common,
+            )
+
         jobs = [
-            job(
+            SearchJob(
                 f"products/{p.slug}/index.html",
-                "search_document",
                 self.fingerprints[p.slug],
-                lambda slug=p.slug: {"product": views[slug]},
+                partial(product, p.slug),
             )
             for p in state.catalogue.public
         ]
@@ -190,19 +209,19 @@ class ShopGenerator(Generator):  # type: ignore[misc]
             ref = getattr(document, "image", None)
             image = state.presenter.image(ref) if ref else None
 
-            def context(text: Page | Post = document, image: Any = image) -> dict[str, Any]:
-                return {
-                    "document": {
-                        "title": text.title,
-                        "image": image,
-                        "body": render_markdown(text.body),
-                        "terms": list(getattr(text, "tags", ())),
-                    }
-                }
+            def make(text: Page | Post = document, url: str = url, image: Any = image) -> Record:
+                return make_record(
+                    url,
+                    text.title,
+                    text=plain(render_markdown(text.body)),
+                    image=image.thumbnail if image else "",
+                    labels=list(getattr(text, "tags", ())),
+                    common=common,
+                )
 
             # The image as processed: a picture replaced under the same name gets a new URL.
             depends = repr((document, image))
-            jobs.append(job(url.lstrip("/") + "index.html", "search_document", depends, context))
+            jobs.append(SearchJob(url.lstrip("/") + "index.html", depends, make))
         return jobs
 
     def _listings(self, job: Callable[..., PageJob]) -> Iterator[PageJob]:

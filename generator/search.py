@@ -1,139 +1,225 @@
-"""The site's search index: Pagefind, run over small search documents while pages render.
+"""The site's search index: made by ``comptoir build``, read by js/search.js in the
+shopper's browser. No server, no third party, no WebAssembly.
 
-What search knows of the site is one small HTML document per product, page and article
-(``theme/templates/search_document.html``: title, description or text, SKUs, category,
-tags, variant names, and the image and price a result shows), not the pages themselves:
-Pagefind then does a third of the work it does on whole pages (benchmarks/README.md).
-The documents are rendered like pages, only those whose inputs changed and in forked
-workers on a cold build, into ``.cache/search/documents/`` under the path of the page
-they stand for (which gives each result its URL).
+What search knows of a product, page or article is a *record*: what its result shows
+(URL, title, price, image, a short text) and its words, each weighed by where it appears
+(title and SKUs most, then category, tags and variant names, then the text). Words are
+folded as js/search.js folds a query (``words``): lower case, accents removed, a final
+plural ``s`` or ``x`` dropped, the commonest words of the shop's language left out.
+Records are made like pages, only those whose inputs changed and in forked workers on a
+cold build, and kept in ``.cache/search/records.pickle``.
 
-Pagefind then runs as a separate process, started as soon as the documents are written:
-it indexes while the build renders the listings and the other pages, and ``finish``
-waits for it. It runs only when a document changed (a signature of every document's
-key, size and mtime, and of Pagefind's version and options, in ``.cache/search/index.json``).
+From all records the build writes ``output/search-index/``:
 
-Pagefind has no incremental mode: it indexes every document each run, so a rebuild after
-one edit indexes them all again. Splitting the index into shards indexed one by one and
-merged in the browser (``mergeIndex``) was tried and left: a shard lacking a word of the
-query answers with Pagefind's near matches for it (``morita`` finds the word ``M``), ranked
-above the true results of the shard that has it. The new index's files replace those of
-the last one only where their bytes changed (most fragments keep theirs); the others are
-removed.
+- ``meta.json``: the number of documents, the common words, the word files there are;
+- ``words/<first two letters>.json``: for each word, the documents holding it and its
+  weight in each (``[gap, weight, gap, weight, …]``: document numbers as gaps, ascending);
+- ``docs/<n>.json``: what results show, ``CHUNK`` documents per file.
+
+A search asks for ``meta.json``, one word file per word of the query (the query's last
+words are prefixes: ``thé`` finds ``théière``), then the few ``docs`` files of the results
+it shows. Each document keeps its number from build to build (a new one takes the lowest
+free number), so an edit rewrites only the files it touches.
+
+Pagefind did this until December 2026: it could not meet the build budget (it costs
+about 9 CPU-seconds at 10,000 products, against a build of 9 seconds on two cores; see
+benchmarks/README.md), indexed everything again after any edit, and needed
+``'wasm-unsafe-eval'`` and a Trusted Types exception on the search page.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import subprocess
-from collections.abc import Callable, Sequence, Set
-from importlib import metadata
+import math
+import pickle
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
+from dataclasses import dataclass
+from html import unescape
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from generator.pages import PageCache, PageJob, Written, render_pages, replace_file, write_file
-from shop.problems import Problem
+from generator.pages import replace_file, write_file
+from generator.parallel import forked_map
 
-FOLDER = "pagefind"  # output/pagefind/, where the search page's script finds the index
-OPTIONS = ("--quiet", "--include-characters", "-")
-# Pagefind's own search interfaces: the site has its own (js/search.js), these stay out.
-UNUSED = ("pagefind-ui.", "pagefind-component-ui.", "pagefind-modular-ui.", "pagefind-highlight.")
-VERSION = 2  # of .cache/search/index.json
+FOLDER = "search-index"  # output/search-index/, where js/search.js finds the index
+VERSION = 1  # of the index's files and of .cache/search/records.pickle
+CHUNK = 16  # documents per docs/ file: a page of 10 results asks for a few small files
+EXCERPT = 600  # characters of text kept: a result shows the part around the words found
+PARALLEL_MIN = 400  # fewer records than this are made in this process
+
+# Weight of a word by where it appears; a word's weight in a document is capped, so a
+# text repeating a word does not outrank a title holding it. In a text longer than SHORT
+# words, each occurrence weighs less (a word of a product's five lines says more about it
+# than the same word once in a long article).
+TITLE, CODE, LABEL, TEXT, CAP, SHORT = 40, 40, 16, 4, 200, 100
+
+# The commonest words of each language (folded): in nearly every document, they would
+# only make the index larger. A query's words are filtered the same way (meta.json).
+COMMON = {
+    "fr": (
+        "au aux avec ce ces dans de des du elle en est et il ils la le les leur leurs "
+        "mais ne nous on ou par pas pour qu que qui sa se ses son sont sur un une vous"
+    ),
+    "en": (
+        "an and are as at be but by for from has have in is it its not of on or that the "
+        "their this to was were which with you your"
+    ),
+}
+
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
+_MARKS = re.compile("[\u0300-\u036f]")  # what NFKD splits off accented Latin letters
+_WORD = re.compile(r"[^\W_]+")  # letters and digits of any script, as \p{L}\p{N} in JS
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
 
 
-class SearchIndexError(Exception):
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
+def fold(text: str) -> str:
+    """Lower case, ligatures spelt out, accents removed: ``Théière`` → ``theiere``."""
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text.lower().translate(_LIGATURES)))
 
 
-def pagefind_version() -> str | None:
-    try:
-        return metadata.version("pagefind_bin")
-    except metadata.PackageNotFoundError:
-        return None
+def stem(word: str) -> str:
+    """A final plural ``s`` (not ``ss``) or ``x`` after ``u`` dropped from words of four
+    letters or more: ``tasses`` → ``tasse``, ``bijoux`` → ``bijou``, ``verts`` → ``vert``."""
+    if len(word) > 3:
+        last = word[-1]
+        if (last == "s" and word[-2] != "s") or (last == "x" and word[-2] == "u"):
+            return word[:-1]
+    return word
+
+
+def words(text: str, common: Set[str]) -> Iterator[str]:
+    """The words of ``text`` as the index holds them: folded, at least two characters,
+    not common, stemmed. js/search.js does the same to a query."""
+    for word in _WORD.findall(fold(text)):
+        if len(word) > 1 and word not in common:
+            yield stem(word)
+
+
+def common_words(language: str) -> frozenset[str]:
+    return frozenset(COMMON.get(language, "").split())
+
+
+def plain(html: str) -> str:
+    """The text of an HTML fragment, its spaces collapsed."""
+    return _SPACE.sub(" ", unescape(_TAG.sub(" ", html))).strip()
+
+
+def excerpt(text: str, length: int = EXCERPT) -> str:
+    """The start of ``text``, cut at a word with an ellipsis when longer than ``length``."""
+    if len(text) <= length:
+        return text
+    cut = text[:length].rsplit(" ", 1)[0].rstrip(" ,;:.")
+    return cut + "…"
+
+
+class Record(NamedTuple):
+    """What the index knows of one document: what its result shows, and its words."""
+
+    url: str
+    title: str
+    price: str  # "" for a page or article
+    image: str  # a thumbnail's URL, or ""
+    text: str  # the start of the text, from which a result shows the part that matched
+    weights: Mapping[str, int]  # word → weight
+
+
+def make_record(
+    url: str,
+    title: str,
+    *,
+    text: str,
+    price: str = "",
+    image: str = "",
+    codes: Iterable[str] = (),
+    labels: Iterable[str] = (),
+    common: Set[str] = frozenset(),
+) -> Record:
+    """A document's record. ``text`` is plain text (see ``plain``), its start kept for the
+    result's excerpt; ``codes`` are SKUs; ``labels`` the category, tags and variant names."""
+    weights: Counter[str] = Counter()
+    for field, weight in (
+        (title, TITLE),
+        (" ".join(codes), CODE),
+        (" ".join(labels), LABEL),
+    ):
+        for word in words(field, common):
+            weights[word] += weight
+    text_words = list(words(text, common))
+    each = max(1, round(TEXT * min(1.0, math.sqrt(SHORT / max(len(text_words), 1)))))
+    for word in text_words:
+        weights[word] += each
+    capped = {word: min(weight, CAP) for word, weight in weights.items()}
+    return Record(url, title, price, image, excerpt(text), capped)
+
+
+@dataclass(frozen=True)
+class SearchJob:
+    path: str  # the document's page, relative to the output folder
+    depends: str  # everything its record is made from, besides the build's environment
+    make: Callable[[], Record]
 
 
 class SearchIndex:
-    """Keeps ``output/pagefind/`` in step with the site's search documents.
+    """Keeps ``output/search-index/`` in step with the site's products, pages and articles.
 
-    ``render`` (during the build, once the product views exist) writes the documents
-    whose inputs changed and, if any did, starts Pagefind; ``finish`` (once the stale
-    pages are gone) waits for it and moves the new index files into ``output/``.
+    ``render`` (during the build, once the product views exist) makes the records whose
+    inputs changed; ``finish`` (once the stale pages are gone) writes the index files that
+    changed and removes those no longer in it.
     """
 
-    def __init__(self, cache: Path, output: Path, previous: Set[str] | None, environment: str):
+    def __init__(
+        self,
+        cache: Path,
+        output: Path,
+        previous: Set[str] | None,
+        environment: str,
+        language: str = "fr",
+    ) -> None:
         self.cache = cache  # .cache/search/
         self.output = output
-        self.environment = environment  # the pages' own: a theme or code change renders again
+        self.environment = environment  # the pages' own: a theme or code change makes all again
+        self.common = common_words(language)
         # The index files of the last build: kept through the stale sweep, replaced after.
         self.kept = {f for f in previous or () if f.startswith(FOLDER + "/")}
-        self.documents = cache / "documents"
-        self.aside = cache / f"index-{os.getpid()}.tmp"
-        self.signature = ""
-        self.process: subprocess.Popen[bytes] | None = None
-        self.error: SearchIndexError | None = None
+        self.records: dict[str, tuple[str, Record]] = {}  # page path → (key, record)
+        self.numbers: dict[str, int] = {}  # page path → document number
+        self.changed = True
 
     def render(
         self,
-        jobs: Sequence[PageJob],
+        jobs: Sequence[SearchJob],
         collect: Callable[[], Any] = lambda: None,
         merge: Callable[[Any], None] = lambda _: None,
     ) -> int:
-        """Write the search documents (``jobs``: one per page, at the page's path), remove
-        those of pages gone, and start Pagefind if any changed. Returns how many were
-        rendered."""
-        pages = PageCache(self.cache / "documents.json", self.environment)
-        if not pages.entries:  # no record of what is there: start from nothing
-            shutil.rmtree(self.documents, ignore_errors=True)
-        top = str(self.documents)
-        folders: set[str] = set()
+        """Make the records of ``jobs`` whose inputs changed, forget those of pages gone.
+        ``collect`` runs in each worker after its batch and returns what the parent should
+        learn from it; ``merge`` receives that. Returns how many records were made."""
+        last = self._load()
+        stale: list[tuple[SearchJob, str]] = []
+        for job in jobs:
+            key = self._key(job)
+            known = last.get(job.path)
+            if known is not None and known[0] == key:
+                self.records[job.path] = known
+            else:
+                stale.append((job, key))
 
-        def write(relative: str, text: str) -> Written:
-            return write_file(f"{top}/{relative}", text.encode("utf-8"), folders)
+        def batch(chunk: Sequence[tuple[SearchJob, str]]) -> list[tuple[Any, Any]]:
+            made = [(job.path, key, job.make()) for job, key in chunk]
+            return [(made, collect())]
 
-        wanted = {job.path for job in jobs}
-        for gone in set(pages.entries) - wanted:
-            del pages.entries[gone]  # its file goes with the strays below
-        result = render_pages(jobs, pages, self.documents, write, collect, merge)
-        pages.save(wanted)
-        strays = 0  # pages gone, or left by a build stopped halfway
-        for folder, _, names in os.walk(top):
-            for name in names:
-                path = f"{folder}/{name}"
-                if os.path.relpath(path, top) not in wanted:
-                    os.unlink(path)  # noqa: PTH108
-                    strays += 1
-
-        digest = hashlib.sha256(f"{VERSION}\0{pagefind_version()}\0{OPTIONS}".encode())
-        for path in sorted(pages.entries):
-            digest.update(f"{path}\0{pages.entries[path]}\n".encode())
-        self.signature = digest.hexdigest()
-        entry = f"{FOLDER}/pagefind-entry.json"
-        if (
-            not strays
-            and self.signature == self._last_signature()
-            and entry in self.kept
-            and (self.output / entry).is_file()
-        ):
-            return result.rendered  # the index is that of these documents
-        (self.cache / "index.json").unlink(missing_ok=True)  # until indexed again
-        shutil.rmtree(self.aside, ignore_errors=True)
-        try:
-            self.process = _start_pagefind(self.documents, self.aside)
-        except SearchIndexError as error:
-            self.error = error
-        return result.rendered
-
-    def _last_signature(self) -> str | None:
-        try:
-            data = json.loads((self.cache / "index.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return data.get("signature") if isinstance(data, dict) else None
+        for made, payload in forked_map(batch, stale, minimum=PARALLEL_MIN):
+            for path, key, record in made:
+                self.records[path] = (key, record)
+            merge(payload)
+        self._number(last_numbers=self.numbers)
+        self.changed = bool(stale) or set(last) != set(self.records)
+        return len(stale)
 
     def finish(
         self,
@@ -142,70 +228,130 @@ class SearchIndex:
         remove: Callable[..., None],
         progress: Callable[[str], None] = lambda _: None,
     ) -> int:
-        """Wait for Pagefind, and put the new index's files in ``output/pagefind/``.
-        ``produced`` gains the index's files; ``remove(output, produced, previous)``
-        deletes the last index's files that are no longer in it. Returns the number of
-        files written."""
-        if self.error is not None:
-            raise self.error
-        if self.process is None:  # nothing changed
+        """Write the index files that changed into ``output/search-index/``. ``produced``
+        gains the index's files; ``remove(output, produced, previous)`` deletes the last
+        index's files that are no longer in it. Returns the number of files written."""
+        meta = f"{FOLDER}/meta.json"
+        if not self.changed and meta in self.kept and (self.output / meta).is_file():
             produced |= self.kept
             return 0
-        try:
-            progress("Indexing the site for search…")
-            _wait(self.process, self.aside)
-            written, files = _merge(self.aside, self.output, folders)
-        finally:
-            self.abandon()
-        remove(self.output, files, self.kept)
-        produced |= files
-        replace_file(self.cache / "index.json", json.dumps({"signature": self.signature}).encode())
+        progress("Indexing the site for search…")
+        files = make_index(
+            {self.numbers[path]: record for path, (_, record) in self.records.items()},
+            self.common,
+        )
+        top = str(self.output)
+        written = sum(
+            write_file(f"{top}/{relative}", data, folders).changed
+            for relative, data in files.items()
+        )
+        remove(self.output, set(files), self.kept)
+        produced |= set(files)
+        self._save()
         return written
 
-    def abandon(self) -> None:
-        """Stop Pagefind if it still runs (a failed build), and remove what it wrote."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        shutil.rmtree(self.aside, ignore_errors=True)
-        self.aside.with_suffix(".log").unlink(missing_ok=True)
+    # --- the records' cache ----------------------------------------------------------------
+
+    def _key(self, job: SearchJob) -> str:
+        text = f"{VERSION}\0{self.environment}\0{job.path}\0{job.depends}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _load(self) -> dict[str, tuple[str, Record]]:
+        try:
+            with (self.cache / "records.pickle").open("rb") as file:
+                data = pickle.load(file)  # noqa: S301 - our own cache, written by _save
+            if data["version"] != VERSION:
+                return {}
+            self.numbers = dict(data["numbers"])
+            return {path: (key, Record(*record)) for path, (key, record) in data["records"].items()}
+        except (OSError, ValueError, KeyError, TypeError, pickle.UnpicklingError, EOFError):
+            self.numbers = {}
+            return {}
+
+    def _save(self) -> None:
+        data = {
+            "version": VERSION,
+            "numbers": self.numbers,
+            "records": {path: (key, tuple(record)) for path, (key, record) in self.records.items()},
+        }
+        replace_file(self.cache / "records.pickle", pickle.dumps(data, pickle.HIGHEST_PROTOCOL))
+
+    def _number(self, last_numbers: Mapping[str, int]) -> None:
+        """Each document keeps its number; a new one takes the lowest free number."""
+        numbers = {p: n for p, n in last_numbers.items() if p in self.records}
+        taken = set(numbers.values())
+        free = (n for n in range(len(self.records) + len(taken) + 1) if n not in taken)
+        for path in sorted(self.records):
+            if path not in numbers:
+                numbers[path] = next(free)
+        self.numbers = numbers
 
 
-def _start_pagefind(site: Path, into: Path) -> subprocess.Popen[bytes]:
-    try:
-        from pagefind_bin import get_executable  # type: ignore[import-untyped]
+def make_index(documents: Mapping[int, Record], common: Set[str]) -> dict[str, bytes]:
+    """The index's files (paths relative to the output folder) for documents by number."""
+    postings: dict[str, list[int]] = {}
+    for number in sorted(documents):
+        for word, weight in documents[number].weights.items():
+            entries = postings.get(word)
+            if entries is None:
+                postings[word] = [number, weight]
+            else:
+                entries += (number, weight)
+    buckets: dict[str, dict[str, list[int]]] = {}
+    for word in sorted(postings):
+        entries = postings[word]
+        previous = 0
+        for at in range(0, len(entries), 2):  # numbers as gaps: shorter files
+            entries[at], previous = entries[at] - previous, entries[at]
+        buckets.setdefault(word[:2], {})[word] = entries
+    files = {
+        f"{FOLDER}/words/{_file_name(bucket)}.json": _json(words)
+        for bucket, words in buckets.items()
+    }
+    chunks: dict[int, list[Any]] = {}
+    for number, record in documents.items():
+        chunk = chunks.setdefault(number // CHUNK, [None] * CHUNK)
+        chunk[number % CHUNK] = [record.url, record.title, record.price, record.image, record.text]
+    for at, chunk in chunks.items():
+        while chunk and chunk[-1] is None:
+            chunk.pop()
+        files[f"{FOLDER}/docs/{at}.json"] = _json(chunk)
+    files[f"{FOLDER}/meta.json"] = _json(
+        {
+            "version": VERSION,
+            "documents": len(documents),
+            "chunk": CHUNK,
+            "common": sorted(common),
+            "files": sorted(_file_name(bucket) for bucket in buckets),
+        }
+    )
+    return files
 
-        executable = str(get_executable())
-    except (ImportError, FileNotFoundError) as error:
-        raise SearchIndexError(
-            Problem(FOLDER, 1, "the search index needs Pagefind: pip install 'pagefind[bin]'")
-        ) from error
-    command = [executable, "--site", str(site), "--output-path", str(into), *OPTIONS]
-    site.mkdir(parents=True, exist_ok=True)
-    with into.with_suffix(".log").open("wb") as log:  # the child has its own descriptor
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+def _file_name(bucket: str) -> str:
+    """A word file's name: the two letters themselves when plain ASCII, else their code
+    points (``e6-97``), so every name is safe in a URL and on any file system."""
+    if bucket.isascii() and bucket.isalnum():
+        return bucket
+    return "-".join(f"{ord(c):x}" for c in bucket)
 
 
-def _wait(process: subprocess.Popen[bytes], into: Path) -> None:
-    process.wait()
-    if process.returncode != 0 or not (into / "pagefind-entry.json").is_file():
-        said = into.with_suffix(".log").read_text(errors="replace").strip().splitlines()
-        raise SearchIndexError(Problem(FOLDER, 1, "Pagefind failed: " + " / ".join(said[-5:])))
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _merge(aside: Path, output: Path, folders: set[str]) -> tuple[int, set[str]]:
-    """Move the new index's files into output/pagefind/, leaving identical ones untouched."""
-    written = 0
-    files: set[str] = set()
-    top = str(output)
-    for folder, _, names in os.walk(aside):
-        inside = os.path.relpath(folder, aside)
-        for name in names:
-            if name.startswith(UNUSED):
-                continue
-            relative = f"{FOLDER}/{name}" if inside == "." else f"{FOLDER}/{inside}/{name}"
-            with open(f"{folder}/{name}", "rb") as file:  # noqa: PTH123
-                data = file.read()
-            written += write_file(f"{top}/{relative}", data, folders).changed
-            files.add(relative)
-    return written, files
+__all__ = [
+    "CHUNK",
+    "FOLDER",
+    "Record",
+    "SearchIndex",
+    "SearchJob",
+    "common_words",
+    "excerpt",
+    "fold",
+    "make_index",
+    "make_record",
+    "plain",
+    "stem",
+    "words",
+]

@@ -42,6 +42,11 @@ class ImageView(_View):
     fallback_type: str  # "image/jpeg" or "image/png"
     og_url: str  # absolute URL of a large rendition, for OpenGraph
 
+    @property
+    def thumbnail(self) -> str:
+        """The smallest rendition's URL (the cart's and search results' picture)."""
+        return self.fallback_srcset.split(",")[0].strip().split(" ")[0] or self.src
+
 
 @dataclass(frozen=True, slots=True)
 class VariantView(_View):

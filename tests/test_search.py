@@ -1,24 +1,25 @@
-"""Search: the index `comptoir build` makes with Pagefind from the site's search documents,
-kept in step incrementally, and the /search/ page a shopper reaches from the header's field, in
-chromium under netlify.toml's CSP (phone and desktop widths, keyboard alone, without
-JavaScript, axe).
+"""Search: the index `comptoir build` makes of products, pages and articles
+(generator/search.py), kept in step incrementally, and the /search/ page a shopper reaches from
+the header's field, in chromium under netlify.toml's CSP (phone and desktop widths, keyboard
+alone, without JavaScript, axe).
 """
 
 from __future__ import annotations
 
-import gzip
 import json
-import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 from starlette.staticfiles import StaticFiles
 
 from generator.build import build
+from generator.search import CHUNK, Record, fold, make_index, stem, words
 from tests.netlify_rules import NetlifyHeaders, netlify_config
 from tests.servers import serve_app
 from tests.webtools import run_axe
@@ -52,7 +53,7 @@ def site(shop: Path) -> Iterator[str]:
 
 
 def index_files(shop: Path) -> dict[str, int]:
-    folder = shop / "output" / "pagefind"
+    folder = shop / "output" / "search-index"
     return {
         p.relative_to(shop / "output").as_posix(): p.stat().st_mtime_ns
         for p in folder.rglob("*")
@@ -64,36 +65,137 @@ def listed_files(shop: Path) -> set[str]:
     return set(json.loads((shop / ".cache" / "files.json").read_text())["files"])
 
 
+class Index:
+    """The index as js/search.js reads it: its files, decoded."""
+
+    def __init__(self, output: Path) -> None:
+        self.folder = output / "search-index"
+        self.meta = json.loads((self.folder / "meta.json").read_text())
+
+    def documents(self) -> dict[int, list[str]]:
+        found: dict[int, list[str]] = {}
+        for file in (self.folder / "docs").glob("*.json"):
+            chunk = int(file.stem)
+            for at, entry in enumerate(json.loads(file.read_text())):
+                if entry is not None:
+                    found[chunk * self.meta["chunk"] + at] = entry
+        return found
+
+    def number_of(self, url: str) -> int:
+        (number,) = [n for n, entry in self.documents().items() if entry[0] == url]
+        return number
+
+    def holding(self, word: str) -> dict[int, int]:
+        """The documents holding ``word`` (as indexed), with its weight in each."""
+        file = self.folder / "words" / f"{word[:2]}.json"
+        entries = json.loads(file.read_text()).get(word, []) if file.is_file() else []
+        found, number = {}, 0
+        for at in range(0, len(entries), 2):
+            number += entries[at]
+            found[number] = entries[at + 1]
+        return found
+
+
+# --- words -----------------------------------------------------------------------------------
+
+
+def test_words_are_folded_as_a_shopper_types_them() -> None:
+    common = frozenset({"de", "la"})
+    assert list(words("Théière en FONTE de la Maison Œuvre", common)) == [
+        "theiere",
+        "en",
+        "fonte",
+        "maison",
+        "oeuvre",
+    ]
+    assert [stem(w) for w in ("tasses", "bijoux", "verts", "the", "jus", "mass", "prix")] == [
+        "tasse",
+        "bijou",
+        "vert",
+        "the",
+        "jus",
+        "mass",
+        "prix",
+    ]
+    assert list(words("THE-SENCHA-250 a b 7", frozenset())) == ["the", "sencha", "250"]
+    assert fold("Ça") == "ca"
+
+
+@given(st.text(max_size=40))
+def test_folding_a_word_again_changes_nothing(text: str) -> None:
+    """What the index holds is what a query made of it finds: words of words are the same."""
+    once = list(words(text, frozenset()))
+    assert list(words(" ".join(once), frozenset())) == [stem(w) for w in once]
+
+
+@given(
+    st.dictionaries(
+        st.integers(0, 200),
+        st.dictionaries(st.sampled_from(["aa", "ab", "ba", "thé", "zz9"]), st.integers(1, 60)),
+    )
+)
+def test_the_word_files_give_back_every_document_and_weight(
+    documents: dict[int, dict[str, int]],
+) -> None:
+    records = {n: Record(f"/p{n}/", f"P{n}", "", "", "", w) for n, w in documents.items()}
+    files = make_index(records, frozenset())
+    expected: dict[str, dict[int, int]] = {}
+    for number, weights in documents.items():
+        for word, weight in weights.items():
+            expected.setdefault(word, {})[number] = weight
+    decoded: dict[str, dict[int, int]] = {}
+    for path, data in files.items():
+        if "/words/" in path:
+            for word, entries in json.loads(data).items():
+                number = 0
+                for at in range(0, len(entries), 2):
+                    number += entries[at]
+                    decoded.setdefault(word, {})[number] = entries[at + 1]
+    assert decoded == expected
+    meta = json.loads(files["search-index/meta.json"])
+    assert meta["documents"] == len(documents) and meta["chunk"] == CHUNK
+    for number in documents:
+        chunk = json.loads(files[f"search-index/docs/{number // CHUNK}.json"])
+        assert chunk[number % CHUNK][0] == f"/p{number}/"
+
+
 # --- the index -------------------------------------------------------------------------------
 
 
 def test_build_indexes_products_pages_and_articles_only(shop: Path) -> None:
     output = shop / "output"
-    entry = json.loads((output / "pagefind" / "pagefind-entry.json").read_text())
+    index = Index(output)
     catalog = json.loads((output / "catalog.json").read_text())
     pages = len(list((shop / "content" / "pages").glob("*.md")))
     posts = len(list((shop / "content" / "blog").glob("*.md")))
-    (language,) = entry["languages"].values()
-    assert language["page_count"] == len(catalog["products"]) + pages + posts
-    # What is indexed is the product's search document, at its page's path.
-    path = PRODUCT.lstrip("/") + "index.html"
-    document = (shop / ".cache" / "search" / "documents" / path).read_text()
-    assert WORD in document and "THE-SENCHA-250" in document and "Thés verts" in document
+    assert index.meta["documents"] == len(catalog["products"]) + pages + posts
+    documents = index.documents()
+    assert len(documents) == index.meta["documents"]
+    urls = {entry[0] for entry in documents.values()}
+    assert PRODUCT in urls and "/blog/dans-l-atelier-de-lucas/" in urls and "/cgv/" in urls
+    assert not {"/", "/cart/", "/search/", "/order/"} & urls
+    # A word of the description, the SKU, the category, a variant's name: all find it.
+    sencha = index.number_of(PRODUCT)
+    for word in ("morita", "sencha", "250", "vert", "50"):
+        assert sencha in index.holding(word), word
+    # The title weighs more than the text.
+    assert index.holding("sencha")[sencha] > index.holding("morita")[sencha]
+    _, title, price, image, text = documents[sencha]
+    assert (title, price) == ("Sencha de Shizuoka", "à partir de 8,90\u00a0€")
+    assert (output / image.lstrip("/")).is_file() and WORD in text
     files = index_files(shop)
     assert files and set(files) <= listed_files(shop)  # kept by the next build's stale sweep
-    assert not [f for f in files if "-ui." in f]  # Pagefind's own interfaces are left out
-    search_page = (output / "search" / "index.html").read_text()
-    assert 'action="/search/"' in search_page
-    # The pages carry nothing for the index: it reads the search documents.
-    assert "pagefind" not in (output / path).read_text()
+    # The pages carry nothing for the index.
+    assert "pagefind" not in (output / PRODUCT.lstrip("/") / "index.html").read_text()
+    assert 'action="/search/"' in (output / "search" / "index.html").read_text()
 
 
-def test_rebuilds_index_again_only_when_a_page_changed(tmp_path: Path) -> None:
+def test_rebuilds_only_the_index_files_an_edit_touches(tmp_path: Path) -> None:
     shop = tmp_path / "shop"
     shutil.copytree(MINI, shop)
     build(shop)
     before = index_files(shop)
-    build(shop)  # nothing changed: Pagefind does not run, the index is untouched and kept
+    build(shop)  # nothing changed: the index is untouched and kept
     assert index_files(shop) == before
     assert set(before) <= listed_files(shop)
 
@@ -101,30 +203,41 @@ def test_rebuilds_index_again_only_when_a_page_changed(tmp_path: Path) -> None:
     product.write_text(product.read_text() + "\nUn mot introuvable : zorglub.\n")
     build(shop)
     after = index_files(shop)
-    assert after != before
-    assert set(after) == {f for f in listed_files(shop) if f.startswith("pagefind/")}
-    # Fragments of unchanged pages keep their bytes and are not rewritten.
-    unchanged = {f for f in set(before) & set(after) if f.startswith("pagefind/fragment/")}
-    assert unchanged and all(before[f] == after[f] for f in unchanged)
-    # The stale files of the last index are gone.
-    assert set(after) == set(index_files(shop))
+    changed = {f for f in after if before.get(f) != after[f]}
+    index = Index(shop / "output")
+    (number,) = index.holding("zorglub")
+    # The files of the three new words (meta.json lists the new one, zo), the product's
+    # docs file (its text): nothing else is rewritten.
+    assert changed == {
+        "search-index/meta.json",
+        f"search-index/docs/{number // index.meta['chunk']}.json",
+        *(f"search-index/words/{w}.json" for w in ("mo", "in", "zo")),
+    }
+    assert set(after) == {f for f in listed_files(shop) if f.startswith("search-index/")}
 
 
-def test_a_product_gone_leaves_the_index(tmp_path: Path) -> None:
+def test_a_product_gone_leaves_the_index_and_a_new_one_takes_its_number(tmp_path: Path) -> None:
     shop = tmp_path / "shop"
     shutil.copytree(ROOT / "content", shop / "content")
     build(shop)
-    (shop / "content" / "products" / "sencha-de-shizuoka.md").unlink()
+    index = Index(shop / "output")
+    count, sencha = index.meta["documents"], index.number_of(PRODUCT)
+    numbers = {entry[0]: n for n, entry in index.documents().items()}
+    source = shop / "content" / "products" / "sencha-de-shizuoka.md"
+    text = source.read_text()
+    source.unlink()
     build(shop)
-    path = PRODUCT.lstrip("/") + "index.html"
-    assert not (shop / ".cache" / "search" / "documents" / path).exists()
-    entry = json.loads((shop / "output" / "pagefind" / "pagefind-entry.json").read_text())
-    (language,) = entry["languages"].values()
-    catalog = json.loads((shop / "output" / "catalog.json").read_text())
-    texts = [*(shop / "content").glob("pages/*.md"), *(shop / "content").glob("blog/*.md")]
-    assert language["page_count"] == len(catalog["products"]) + len(texts)
-    fragments = (shop / "output" / "pagefind" / "fragment").iterdir()
-    assert not any(PRODUCT.encode() in gzip.decompress(f.read_bytes()) for f in fragments)
+    index = Index(shop / "output")
+    assert index.meta["documents"] == count - 1
+    assert PRODUCT not in {entry[0] for entry in index.documents().values()}
+    assert not index.holding("morita").keys() - {numbers["/blog/recoltes-de-printemps-2026/"]}
+    # Every other document kept its number; a new product takes the free one.
+    assert {e[0]: n for n, e in index.documents().items()} == {
+        url: n for url, n in numbers.items() if url != PRODUCT
+    }
+    (shop / "content" / "products" / "sencha-neuf.md").write_text(text)
+    build(shop)
+    assert Index(shop / "output").number_of("/products/sencha-neuf/") == sencha
 
 
 # --- the page --------------------------------------------------------------------------------
@@ -179,6 +292,22 @@ def test_search_from_the_header_finds_a_product_by_its_description(
         # The field searches again in place: a SKU, then nothing found.
         page.goto(site + "/search/?q=THE-SENCHA-250")
         page.locator(f'[data-search-results] a[href="{PRODUCT}"]').wait_for()
+        # Words as a shopper types them: the page folds them as the build did (case, accents,
+        # plurals), and a word being typed finds the words it starts.
+        for query, first_result in (
+            ("THEIERES", "/products/theiere-kyusu-gres/"),
+            ("théière grès", "/products/theiere-kyusu-gres/"),
+            ("chawa", "/products/chawan-gres-noir/"),
+            ("bergamote calabre", "/products/earl-grey-bergamote/"),
+        ):
+            field = page.locator("#search-q")
+            field.fill(query)
+            page.wait_for_function(
+                """([query, url]) => document.querySelector("[data-search-status]").textContent
+                    .includes(query) && document.querySelector("[data-search-results] a")
+                    ?.getAttribute("href") === url""",
+                arg=[query, first_result],
+            )
         page.locator("#search-q").fill("zzzqqq")
         page.wait_for_function("() => !document.querySelector('[data-search-results] li')")
         page.wait_for_function(
@@ -248,24 +377,29 @@ def test_the_header_field_shows_its_whole_placeholder(browser: Any, site: str, w
         context.close()
 
 
-def test_documents_follow_their_pictures_and_strays_go(tmp_path: Path) -> None:
+def test_results_follow_their_pictures_and_a_broken_cache_is_made_again(tmp_path: Path) -> None:
     """An article's picture replaced under the same name has a new URL: its search result
-    shows the new one. A document left by a build stopped halfway is removed."""
+    shows the new one. A cache the build cannot read is made again, not trusted."""
     shop = tmp_path / "shop"
     shutil.copytree(ROOT / "content", shop / "content")
     build(shop)
-    documents = shop / ".cache" / "search" / "documents"
-    article = documents / "blog" / "dans-l-atelier-de-lucas" / "index.html"
+    article = "/blog/dans-l-atelier-de-lucas/"
+
+    def image_of(url: str) -> str:
+        index = Index(shop / "output")
+        image = index.documents()[index.number_of(url)][3]
+        assert (shop / "output" / image.lstrip("/")).is_file()
+        return image
+
+    before = image_of(article)
     picture = shop / "content" / "images" / "blog-atelier.jpg"
-    before = re.search(r'data-image="([^"]+)"', article.read_text())
-    assert before is not None and (shop / "output" / before.group(1).lstrip("/")).is_file()
     with Image.open(picture) as image:
         image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(picture)
-    stray = documents / "products" / "gone" / "index.html"
-    stray.parent.mkdir(parents=True)
-    stray.write_text("<html><body data-pagefind-body><h1>Gone</h1></body></html>")
     build(shop)
-    after = re.search(r'data-image="([^"]+)"', article.read_text())
-    assert after is not None and after.group(1) != before.group(1)
-    assert (shop / "output" / after.group(1).lstrip("/")).is_file()
-    assert not stray.exists()
+    assert image_of(article) != before
+
+    snapshot = index_files(shop)
+    (shop / ".cache" / "search" / "records.pickle").write_bytes(b"not a pickle")
+    build(shop)
+    assert index_files(shop) == snapshot  # made again, to the same bytes: nothing rewritten
+    assert Index(shop / "output").meta["documents"] == len(Index(shop / "output").documents())

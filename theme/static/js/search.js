@@ -1,8 +1,9 @@
-// comptoir search page (/search/?q=…): asks the index `comptoir build` made with Pagefind
-// (/pagefind/, loaded only here) and lists the results with their image, title and price.
-// The header's field (#search-q) is the search box: typing searches again, Enter too.
-// Keys: ArrowDown from the field goes to the first result, ArrowUp/ArrowDown move between
-// results, Escape goes back to the field. Comments are whole "//" lines.
+// comptoir search page (/search/?q=…): asks the index `comptoir build` made
+// (/search-index/, generator/search.py says how it is laid out) and lists the results with
+// their image, title and price. The header's field (#search-q) is the search box: typing
+// searches again, Enter too. Keys: ArrowDown from the field goes to the first result,
+// ArrowUp/ArrowDown move between results, Escape goes back to the field. Comments are whole
+// "//" lines.
 (() => {
   "use strict";
 
@@ -17,66 +18,149 @@
 
   const T = JSON.parse($("#search-i18n")?.textContent || "{}"),
     t = (key, values = {}) => (T[key] || "").replace(/\{(\w+)\}/g, (all, name) => values[name] ?? all),
-    INDEX = "/pagefind/",
-    // Results shown at a time (each asks for its own small fragment of the index).
-    PAGE = 10;
+    INDEX = "/search-index/",
+    // Results shown at a time.
+    PAGE = 10,
+    // A word of the query matched as the start of a longer word counts this much.
+    PREFIX = 0.6;
 
-  // Pagefind starts a worker with `new Worker(url)`; under the CSP's
-  // require-trusted-types-for 'script' a URL given as text must pass a policy. This one
-  // lets through Pagefind's own worker on this site and nothing else.
-  if (window.trustedTypes && !trustedTypes.defaultPolicy) {
-    trustedTypes.createPolicy("default", {
-      createScriptURL: url => {
-        const u = new URL(url, location.href);
-        if (u.origin === location.origin && u.pathname === INDEX + "pagefind-worker.js") return url;
-        throw new TypeError("script URL refused: " + url);
-      },
-    });
-  }
+  // --- words, folded as generator/search.py folds them ------------------------------------
+  const LIGATURES = {"œ": "oe", "æ": "ae", "ß": "ss"},
+    fold = text =>
+      text.toLowerCase().replace(/[œæß]/g, c => LIGATURES[c]).normalize("NFKD").replace(/[\u0300-\u036f]/g, ""),
+    stem = word => {
+      const last = word.at(-1), before = word.at(-2);
+      return [...word].length > 3 && ((last === "s" && before !== "s") || (last === "x" && before === "u"))
+        ? word.slice(0, -1) : word;
+    },
+    WORD = /[\p{L}\p{N}]+/gu,
+    wordsOf = (text, common) =>
+      (fold(text).match(WORD) || []).filter(w => [...w].length > 1 && !common.has(w)).map(stem),
+    // A word file's name (generator/search.py's _file_name).
+    fileOf = word => {
+      const two = [...word].slice(0, 2).join("");
+      return /^[a-z0-9]+$/.test(two) ? two : [...two].map(c => c.codePointAt(0).toString(16)).join("-");
+    };
 
-  let pagefind = null,
-    found = [],
-    shown = 0,
-    asked = 0;
+  // --- the index, asked for piece by piece and kept for the next query ---------------------
+  const files = new Map(),
+    get = path =>
+      files.get(path) ||
+      files.set(path, fetch(INDEX + path).then(r => {
+        if (!r.ok) throw new Error(`${path}: ${r.status}`);
+        return r.json();
+      })).get(path);
+  // A failed request is asked again by the next search.
+  const fetchJSON = async path => {
+    try {
+      return await get(path);
+    } catch (error) {
+      files.delete(path);
+      throw error;
+    }
+  };
 
-  const load = () =>
-    (pagefind ||= import(INDEX + "pagefind.js").then(async module => {
-      await module.options({excerptLength: 16});
-      await module.init();
-      return module;
+  // For each word of the query, the weight of each document holding it (or a word it
+  // starts), rarer words weighing more; then the documents holding them all, best first.
+  const find = async query => {
+    const meta = await fetchJSON("meta.json"),
+      common = new Set(meta.common),
+      known = new Set(meta.files),
+      asked = [...new Set(wordsOf(query, common))];
+    if (!asked.length) return {numbers: [], asked, chunk: meta.chunk};
+    const scores = await Promise.all(asked.map(async word => {
+      const file = fileOf(word),
+        weights = new Map();
+      if (!known.has(file)) return weights;
+      const words = await fetchJSON(`words/${file}.json`);
+      for (const [indexed, entries] of Object.entries(words)) {
+        if (!indexed.startsWith(word)) continue;
+        const rarity = Math.log(1 + meta.documents / (entries.length / 2)),
+          factor = (indexed === word ? 1 : PREFIX) * rarity;
+        for (let at = 0, number = 0; at < entries.length; at += 2) {
+          number += entries[at];
+          const score = entries[at + 1] * factor;
+          if (score > (weights.get(number) || 0)) weights.set(number, score);
+        }
+      }
+      return weights;
     }));
+    scores.sort((a, b) => a.size - b.size);
+    const [first, ...others] = scores,
+      results = [];
+    for (const [number, score] of first) {
+      let total = score;
+      for (const other of others) {
+        const weight = other.get(number);
+        if (weight === undefined) {
+          total = -1;
+          break;
+        }
+        total += weight;
+      }
+      if (total >= 0) results.push([number, total]);
+    }
+    results.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+    return {numbers: results.map(([number]) => number), asked, chunk: meta.chunk};
+  };
 
-  // Pagefind's excerpt is text with <mark> around the words found: rebuilt as nodes, never
-  // parsed as HTML.
-  const ENTITIES = {amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", "#x27": "'"},
-    decode = text => text.replace(/&(amp|lt|gt|quot|#39|#x27);/g, (all, name) => ENTITIES[name]),
-    excerpt = (box, text) =>
-      (text || "").split(/(<mark>[^<]*<\/mark>)/).forEach(part => {
-        const marked = part.startsWith("<mark>");
-        const words = decode(marked ? part.slice(6, -7) : part);
-        box.append(marked ? Object.assign(document.createElement("mark"), {textContent: words}) : words);
-      });
+  // What a result shows, from its docs/ file: [url, title, price, image, text].
+  let chunk = 1;
+  const documentOf = async number => {
+    const entries = await fetchJSON(`docs/${Math.floor(number / chunk)}.json`),
+      [url, title, price, image, text] = entries[number % chunk];
+    return {url, title, price, image, text};
+  };
+
+  let found = [],
+    shown = 0,
+    asked = 0,
+    marked = [];
+
+  // The part of the result's text around the first word of the query found in it (its
+  // start if none is), with those words in <mark>: text nodes, never parsed as HTML.
+  const SHOWN = 200,
+    BEFORE = 60;
+  const excerpt = (box, text) => {
+    const matches = [...text.matchAll(WORD)].filter(match => {
+      const word = stem(fold(match[0]));
+      return marked.some(start => word.startsWith(start));
+    });
+    let from = 0;
+    if (matches.length && matches[0].index + matches[0][0].length > SHOWN) {
+      from = text.lastIndexOf(" ", matches[0].index - BEFORE) + 1;
+    }
+    let to = from + SHOWN < text.length ? text.lastIndexOf(" ", from + SHOWN) : text.length;
+    if (to <= from) to = Math.min(text.length, from + SHOWN);
+    if (from > 0) box.append("…");
+    let at = from;
+    for (const match of matches) {
+      if (match.index < from || match.index + match[0].length > to) continue;
+      box.append(text.slice(at, match.index), Object.assign(document.createElement("mark"), {textContent: match[0]}));
+      at = match.index + match[0].length;
+    }
+    box.append(text.slice(at, to) + (to < text.length ? "…" : ""));
+  };
 
   const item = data => {
     const li = template.content.firstElementChild.cloneNode(true),
-      link = $("a", li),
-      meta = data.meta || {};
+      link = $("a", li);
     link.href = data.url;
-    link.textContent = meta.title || data.url;
-    if (meta.image) {
+    link.textContent = data.title || data.url;
+    if (data.image) {
       const image = Object.assign(document.createElement("img"), {
-        src: meta.image, alt: "", width: 96, height: 96, loading: "lazy", decoding: "async",
+        src: data.image, alt: "", width: 96, height: 96, loading: "lazy", decoding: "async",
       });
       $(".thumb", li).replaceWith(image);
     }
-    $(".search-result-price", li).textContent = meta.price || "";
-    excerpt($(".search-result-excerpt", li), data.excerpt);
+    $(".search-result-price", li).textContent = data.price || "";
+    excerpt($(".search-result-excerpt", li), data.text || "");
     return li;
   };
 
   const showMore = async ask => {
     const next = found.slice(shown, shown + PAGE);
-    const items = (await Promise.all(next.map(result => result.data()))).map(item);
+    const items = (await Promise.all(next.map(documentOf))).map(item);
     if (ask !== asked) return;
     list.append(...items);
     shown += next.length;
@@ -106,10 +190,9 @@
     }
     status.textContent = t("searching");
     try {
-      const index = await load();
-      const response = await index.search(query);
+      const results = await find(query);
       if (ask !== asked) return;
-      found = response.results;
+      ({numbers: found, asked: marked, chunk} = results);
       shown = 0;
       list.replaceChildren();
       await showMore(ask);
