@@ -70,16 +70,23 @@ COMMON = {
     ),
 }
 
-_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
+_LIGATURES = (("œ", "oe"), ("æ", "ae"), ("ß", "ss"))
 _MARKS = re.compile("[\u0300-\u036f]")  # what NFKD splits off accented Latin letters
 _WORD = re.compile(r"[^\W_]+")  # letters and digits of any script, as \p{L}\p{N} in JS
+_LONG_WORD = re.compile(r"[^\W_]{2,}")
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 
 
 def fold(text: str) -> str:
     """Lower case, ligatures spelt out, accents removed: ``Théière`` → ``theiere``."""
-    return _MARKS.sub("", unicodedata.normalize("NFKD", text.lower().translate(_LIGATURES)))
+    text = text.lower()
+    if text.isascii():
+        return text
+    for ligature, letters in _LIGATURES:
+        if ligature in text:
+            text = text.replace(ligature, letters)
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text))
 
 
 def stem(word: str) -> str:
@@ -98,6 +105,18 @@ def words(text: str, common: Set[str]) -> Iterator[str]:
     for word in _WORD.findall(fold(text)):
         if len(word) > 1 and word not in common:
             yield stem(word)
+
+
+def counted(text: str, common: Set[str]) -> Counter[str]:
+    """``Counter(words(text, common))``, made with as little Python per word as can be:
+    a product's description has a hundred-odd words, the index ten thousand products."""
+    counts = Counter(_LONG_WORD.findall(fold(text)))
+    for word in common & counts.keys():
+        del counts[word]
+    plurals = [w for w in counts if w.endswith(("s", "ux")) and len(w) > 3 and w[-2] != "s"]
+    for word in plurals:
+        counts[word[:-1]] += counts.pop(word)
+    return counts
 
 
 def common_words(language: str) -> frozenset[str]:
@@ -147,13 +166,13 @@ def make_record(
         (" ".join(codes), CODE),
         (" ".join(labels), LABEL),
     ):
-        for word in words(field, common):
-            weights[word] += weight
-    text_words = list(words(text, common))
-    each = max(1, round(TEXT * min(1.0, math.sqrt(SHORT / max(len(text_words), 1)))))
-    for word in text_words:
-        weights[word] += each
-    capped = {word: min(weight, CAP) for word, weight in weights.items()}
+        for word, count in counted(field, common).items():
+            weights[word] += count * weight
+    found = counted(text, common)
+    each = max(1, round(TEXT * min(1.0, math.sqrt(SHORT / max(found.total(), 1)))))
+    for word, count in found.items():
+        weights[word] += count * each
+    capped = {word: weight if weight < CAP else CAP for word, weight in weights.items()}
     return Record(url, title, price, image, excerpt(text), capped)
 
 

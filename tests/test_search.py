@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from PIL import Image
 from starlette.staticfiles import StaticFiles
 
 from generator.build import build
-from generator.search import CHUNK, Record, fold, make_index, stem, words
+from generator.search import CHUNK, Record, counted, fold, make_index, stem, words
 from tests.netlify_rules import NetlifyHeaders, netlify_config
 from tests.servers import serve_app
 from tests.webtools import run_axe
@@ -126,6 +127,12 @@ def test_folding_a_word_again_changes_nothing(text: str) -> None:
     """What the index holds is what a query made of it finds: words of words are the same."""
     once = list(words(text, frozenset()))
     assert list(words(" ".join(once), frozenset())) == [stem(w) for w in once]
+
+
+@given(st.text(alphabet=st.sampled_from("aesuxXÉéœ -1"), max_size=60))
+def test_the_index_counts_words_as_a_query_splits_them(text: str) -> None:
+    common = frozenset({"es", "sus", "ee"})
+    assert counted(text, common) == Counter(words(text, common))
 
 
 @given(
