@@ -2,8 +2,8 @@
 """Search benchmark: what making the search index adds to ``comptoir build``.
 
 On the synthetic shop of ``benchmarks/build.py`` (same generator, same seed), it times in
-rounds a cold build without the search index (``generator.search.SearchIndex.render``
-and ``finish`` replaced by no-ops in that process: no record, no index file; everything
+rounds a cold build without the search index (``generator.search.SearchIndex.plan``,
+``render`` and ``finish`` replaced by no-ops in that process: no record, no index file; everything
 else is the same build, and the script stops if an index was made anyway) and a cold
 build with it, and prints each round's ratio (target: at most 1.15 at 10,000 products).
 Then, with the index, a rebuild after nothing changed and after one price edited (one
@@ -30,8 +30,9 @@ sys.path.insert(0, str(REPO))
 
 from generator.search import FOLDER  # noqa: E402 - after the path is set
 
-WITHOUT = (  # no record made, no index file written
-    "import generator.search as s; s.SearchIndex.render = lambda self, *a, **k: 0; "
+WITHOUT = (  # no record made (none planned), no index file written
+    "import generator.search as s; s.SearchIndex.plan = lambda self, *a, **k: None; "
+    "s.SearchIndex.render = lambda self, *a, **k: 0; "
     "s.SearchIndex.finish = lambda self, *a, **k: 0; "
     "from comptoir.cli import main; raise SystemExit(main())"
 )

@@ -294,25 +294,29 @@ def _build_site(
     search = state.search
     assert search is not None
     try:
-        _run_pelican(root, output, theme, config, state, has_blog=bool(content.posts))
-        staging.wait()
-        state.write("catalog.json", staged.read_text(encoding="utf-8"))
+        try:
+            _run_pelican(root, output, theme, config, state, has_blog=bool(content.posts))
+            staging.wait()
+            state.write("catalog.json", staged.read_text(encoding="utf-8"))
+        finally:
+            staging.abandon()
+            staged.unlink(missing_ok=True)
+        _write_sitemap(state)
+        if api_origin:
+            state.write(REDIRECTS_FILE, redirects(api_origin))
+        sitemap = config.url("/sitemap.xml")
+        robots = f"User-agent: *\nAllow: /\nDisallow: /order/\n\nSitemap: {sitemap}\n"
+        state.write("robots.txt", robots)
+        markdown.save(_markdown_texts(content))  # while the search index is written
+        state.written += search.finish(state.produced, progress)
     finally:
-        staging.abandon()
-        staged.unlink(missing_ok=True)
-    _write_sitemap(state)
-    if api_origin:
-        state.write(REDIRECTS_FILE, redirects(api_origin))
-    sitemap = config.url("/sitemap.xml")
-    state.write("robots.txt", f"User-agent: *\nAllow: /\nDisallow: /order/\n\nSitemap: {sitemap}\n")
-    _remove_stale(output, state.produced | search.kept, previous)
-    state.written += search.finish(state.produced, state.folders, _remove_stale, progress)
+        search.abandon()
+    _remove_stale(output, state.produced, previous)
     # Last, once every page is written: the functions never price with a catalogue
     # the pages do not show yet (`comptoir serve` switches to it when this returns).
     write_published(shop, published)
     state.pages.save(state.produced)
     _save_file_list(root, output, state.produced)
-    markdown.save(_markdown_texts(content))
     pages = sum(1 for p in state.produced if p.endswith(".html"))
     return BuildReport(
         pages,

@@ -144,20 +144,32 @@ class ShopGenerator(Generator):  # type: ignore[misc]
         views = self.views
         templates: dict[str, Any] = {}  # compiled when first needed: a rebuild may need none
 
+        search = state.search
+        if search is not None:
+            search.plan(self._search_documents())
+
         def job(path: str, template: str, depends: str, context: Any) -> PageJob:
             def render() -> str:
                 if template not in templates:
                     templates[template] = self.get_template(template)
-                return str(templates[template].render(**context()))
+                page = str(templates[template].render(**context()))
+                if search is not None:  # its record, while its view is at hand
+                    search.make(path)
+                return page
 
             return PageJob(path, f"{template}\0{depends}", render)
 
-        def collect() -> tuple[dict[str, ProductView], dict[str, str]]:
-            return views.take_new(), state.markdown.take_new()
+        Payload = tuple[dict[str, ProductView], dict[str, str], dict[str, Any]]
 
-        def merge(payload: tuple[dict[str, ProductView], dict[str, str]]) -> None:
+        def collect() -> Payload:
+            records = search.take_new() if search is not None else {}
+            return views.take_new(), state.markdown.take_new(), records
+
+        def merge(payload: Payload) -> None:
             views.learn(payload[0])
             state.markdown.learn(payload[1])
+            if search is not None:
+                search.learn(payload[2])
 
         products = [
             job(
@@ -169,8 +181,8 @@ class ShopGenerator(Generator):  # type: ignore[misc]
             for p in catalogue.public
         ]
         state.run(products, collect, merge)
-        if state.search is not None:  # indexed while the listings render
-            state.search.render(self._search_documents(), collect, merge)
+        if search is not None:  # records the product pages did not make, then the index
+            search.render(collect, merge)
         state.run([*self._listings(job), *self._other_pages(job)], collect, merge)
 
     def _search_documents(self) -> list[SearchJob]:

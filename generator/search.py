@@ -43,10 +43,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from generator.pages import replace_file, write_file
-from generator.parallel import forked_map
+from generator.parallel import Background, forked_map
 
 FOLDER = "search-index"  # output/search-index/, where js/search.js finds the index
-VERSION = 1  # of the index's files and of .cache/search/records.pickle
+VERSION = 2  # of the index's files and of .cache/search/records.pickle
 CHUNK = 16  # documents per docs/ file: a page of 10 results asks for a few small files
 EXCERPT = 600  # characters of text kept: a result shows the part around the words found
 PARALLEL_MIN = 400  # fewer records than this are made in this process
@@ -56,6 +56,11 @@ PARALLEL_MIN = 400  # fewer records than this are made in this process
 # words, each occurrence weighs less (a word of a product's five lines says more about it
 # than the same word once in a long article).
 TITLE, CODE, LABEL, TEXT, CAP, SHORT = 40, 40, 16, 4, 200, 100
+assert CAP < 256  # a weight is a byte (see packed)
+# For each weight of one occurrence, the weight of 0–255 occurrences, capped (a bytes table)
+_SCALES = {
+    each: bytes(min(count * each, CAP) for count in range(256)) for each in range(1, TEXT + 1)
+}
 
 # The commonest words of each language (folded): in nearly every document, they would
 # only make the index larger. A query's words are filtered the same way (meta.json).
@@ -73,7 +78,8 @@ COMMON = {
 _LIGATURES = (("œ", "oe"), ("æ", "ae"), ("ß", "ss"))
 _MARKS = re.compile("[\u0300-\u036f]")  # what NFKD splits off accented Latin letters
 _WORD = re.compile(r"[^\W_]+")  # letters and digits of any script, as \p{L}\p{N} in JS
-_LONG_WORD = re.compile(r"[^\W_]{2,}")
+# ASCII but for letters and digits, as spaces: what _WORD finds in ASCII text is then split()
+_ASCII_SEPARATORS = str.maketrans({c: " " for c in range(128) if not chr(c).isalnum()})
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 
@@ -83,10 +89,28 @@ def fold(text: str) -> str:
     text = text.lower()
     if text.isascii():
         return text
+    for letter, folded in _LATIN:  # str.replace is C: most text needs nothing more
+        if letter in text:
+            text = text.replace(letter, folded)
+    if text.isascii():
+        return text
+    return _slow_fold(text)
+
+
+def _slow_fold(text: str) -> str:
     for ligature, letters in _LIGATURES:
         if ligature in text:
             text = text.replace(ligature, letters)
     return _MARKS.sub("", unicodedata.normalize("NFKD", text))
+
+
+# The accented letters of Western European languages, folded as ``_slow_fold`` folds them.
+_LATIN = tuple((c, _slow_fold(c)) for c in "éèêëàâäáãåîïíìôöóòõûüúùçñÿýœæß")
+assert all(folded.isascii() and folded != c for c, folded in _LATIN)
+# Signs no word holds, common in Western text: spaces for ``counted``, which can then split
+# on ASCII alone (``_WORD`` would split the text there).
+_SIGNS = "’‘“”«»–—…€£°×·•§©®\xa0\u202f"
+assert not any(c.isalnum() for c in _SIGNS)
 
 
 def stem(word: str) -> str:
@@ -107,16 +131,30 @@ def words(text: str, common: Set[str]) -> Iterator[str]:
             yield stem(word)
 
 
-def counted(text: str, common: Set[str]) -> Counter[str]:
+def counted(text: str, common: Set[str]) -> dict[str, int]:
     """``Counter(words(text, common))``, made with as little Python per word as can be:
     a product's description has a hundred-odd words, the index ten thousand products."""
-    counts = Counter(_LONG_WORD.findall(fold(text)))
-    for word in common & counts.keys():
-        del counts[word]
-    plurals = [w for w in counts if w.endswith(("s", "ux")) and len(w) > 3 and w[-2] != "s"]
-    for word in plurals:
-        counts[word[:-1]] += counts.pop(word)
-    return counts
+    folded = fold(text)
+    if not folded.isascii():
+        for sign in _SIGNS:
+            if sign in folded:
+                folded = folded.replace(sign, " ")
+    if folded.isascii():  # most text once folded: split in C, no regular expression
+        counts = Counter(folded.translate(_ASCII_SEPARATORS).split())
+    else:
+        counts = Counter(_WORD.findall(folded))
+    found: dict[str, int] = {}  # one loop over the distinct words: drop, stem, sum
+    for word, count in counts.items():
+        if word in common:
+            continue
+        if len(word) > 3:
+            last = word[-1]
+            if (last == "s" and word[-2] != "s") or (last == "x" and word[-2] == "u"):
+                word = word[:-1]  # its stem
+        elif len(word) < 2:
+            continue
+        found[word] = found.get(word, 0) + count
+    return found
 
 
 def common_words(language: str) -> frozenset[str]:
@@ -124,15 +162,18 @@ def common_words(language: str) -> frozenset[str]:
 
 
 def plain(html: str) -> str:
-    """The text of an HTML fragment, its spaces collapsed."""
-    return _SPACE.sub(" ", unescape(_TAG.sub(" ", html))).strip()
+    """The text of an HTML fragment (its spaces as they are: ``excerpt`` collapses those
+    it keeps, words do not mind them)."""
+    return unescape(_TAG.sub(" ", html))
 
 
 def excerpt(text: str, length: int = EXCERPT) -> str:
-    """The start of ``text``, cut at a word with an ellipsis when longer than ``length``."""
-    if len(text) <= length:
-        return text
-    cut = text[:length].rsplit(" ", 1)[0].rstrip(" ,;:.")
+    """The start of ``text``, its spaces collapsed, cut at a word with an ellipsis when
+    longer than ``length``."""
+    start = _SPACE.sub(" ", text[: 2 * length]).strip()
+    if len(start) <= length and len(text) <= 2 * length:
+        return start
+    cut = start[:length].rsplit(" ", 1)[0].rstrip(" ,;:.")
     return cut + "…"
 
 
@@ -144,7 +185,8 @@ class Record(NamedTuple):
     price: str  # "" for a page or article
     image: str  # a thumbnail's URL, or ""
     text: str  # the start of the text, from which a result shows the part that matched
-    weights: Mapping[str, int]  # word → weight
+    words: str  # the words, space-separated, and
+    weights: bytes  # their weights in the same order (``packed``): cheap to send and keep
 
 
 def make_record(
@@ -160,20 +202,30 @@ def make_record(
 ) -> Record:
     """A document's record. ``text`` is plain text (see ``plain``), its start kept for the
     result's excerpt; ``codes`` are SKUs; ``labels`` the category, tags and variant names."""
-    weights: Counter[str] = Counter()
+    found = counted(text, common)
+    each = max(1, round(TEXT * min(1.0, math.sqrt(SHORT / max(sum(found.values()), 1)))))
+    # The text's words weigh each occurrence ``each``, at most CAP: computed in C on
+    # their counts as bytes (most words of a record are its text's).
+    counts: Iterable[int] = found.values()
+    if found and max(counts) > 255:
+        counts = [min(count, 255) for count in counts]
+    weights = dict(zip(found, bytes(counts).translate(_SCALES[each]), strict=True))
     for field, weight in (
         (title, TITLE),
         (" ".join(codes), CODE),
         (" ".join(labels), LABEL),
     ):
         for word, count in counted(field, common).items():
-            weights[word] += count * weight
-    found = counted(text, common)
-    each = max(1, round(TEXT * min(1.0, math.sqrt(SHORT / max(found.total(), 1)))))
-    for word, count in found.items():
-        weights[word] += count * each
-    capped = {word: weight if weight < CAP else CAP for word, weight in weights.items()}
-    return Record(url, title, price, image, excerpt(text), capped)
+            weights[word] = min(CAP, weights.get(word, 0) + count * weight)
+    return Record(url, title, price, image, excerpt(text), *packed(weights))
+
+
+def packed(weights: Mapping[str, int]) -> tuple[str, bytes]:
+    """A record's words and weights as a string and bytes (a weight is at most CAP):
+    forked workers send ten thousand of them to the build, which only hands them to
+    ``make_index``; a dict of a hundred words each would cost the build's own process
+    half a second to unpickle, and the records' cache as much to save."""
+    return " ".join(weights), bytes(weights.values())
 
 
 @dataclass(frozen=True)
@@ -186,9 +238,12 @@ class SearchJob:
 class SearchIndex:
     """Keeps ``output/search-index/`` in step with the site's products, pages and articles.
 
-    ``render`` (during the build, once the product views exist) makes the records whose
-    inputs changed; ``finish`` (once the stale pages are gone) writes the index files that
-    changed and removes those no longer in it.
+    ``plan`` (before the product pages render) learns which records are due: those whose
+    inputs changed. A page worker makes a page's record right after the page (``make``,
+    ``take_new``, ``learn``: as the product views travel). ``render`` makes those still
+    due, then starts writing the index files that changed in a forked process
+    (``generator.parallel.Background``), which goes on while the listings render and the
+    build ends; ``finish`` waits for it and adds the index's files to those the build made.
     """
 
     def __init__(
@@ -203,71 +258,115 @@ class SearchIndex:
         self.output = output
         self.environment = environment  # the pages' own: a theme or code change makes all again
         self.common = common_words(language)
-        # The index files of the last build: kept through the stale sweep, replaced after.
+        # The index files of the last build: still the index when nothing changed.
         self.kept = {f for f in previous or () if f.startswith(FOLDER + "/")}
         self.records: dict[str, tuple[str, Record]] = {}  # page path → (key, record)
         self.numbers: dict[str, int] = {}  # page path → document number
+        self.pending: dict[str, tuple[SearchJob, str]] = {}  # page path → (job, key) to make
+        self.fresh: dict[str, tuple[str, Record]] = {}  # made here, not yet taken
+        self.last: set[str] = set()  # the page paths of the records of the last build
         self.changed = True
+        self.writing: Background | None = None
 
-    def render(
-        self,
-        jobs: Sequence[SearchJob],
-        collect: Callable[[], Any] = lambda: None,
-        merge: Callable[[Any], None] = lambda _: None,
-    ) -> int:
-        """Make the records of ``jobs`` whose inputs changed, forget those of pages gone.
-        ``collect`` runs in each worker after its batch and returns what the parent should
-        learn from it; ``merge`` receives that. Returns how many records were made."""
+    def plan(self, jobs: Sequence[SearchJob]) -> None:
+        """Learn the site's documents; keep the records whose inputs did not change."""
         last = self._load()
-        stale: list[tuple[SearchJob, str]] = []
+        self.last = set(last)
         for job in jobs:
             key = self._key(job)
             known = last.get(job.path)
             if known is not None and known[0] == key:
                 self.records[job.path] = known
             else:
-                stale.append((job, key))
+                self.pending[job.path] = (job, key)
+
+    def make(self, path: str) -> None:
+        """Make the record of the page at ``path`` if it is due, here and now: a page
+        worker calls it once it has rendered the page, whose view it then has at hand.
+        ``take_new`` gives what it made to the build's own process."""
+        due = self.pending.get(path)
+        if due is not None and path not in self.records:
+            job, key = due
+            self.fresh[path] = self.records[path] = (key, job.make())
+
+    def take_new(self) -> dict[str, tuple[str, Record]]:
+        fresh, self.fresh = self.fresh, {}
+        return fresh
+
+    def learn(self, fresh: Mapping[str, tuple[str, Record]]) -> None:
+        self.records.update(fresh)
+
+    def render(
+        self,
+        collect: Callable[[], Any] = lambda: None,
+        merge: Callable[[Any], None] = lambda _: None,
+    ) -> int:
+        """Make the records still due (those the pages did not make: their page was up
+        to date, or is no page of ours), then start writing the index if it changed.
+        ``collect`` runs in each worker after its batch and returns what the parent
+        should learn from it; ``merge`` receives that. Returns how many records were
+        made in this build."""
+        due = [(job, key) for path, (job, key) in self.pending.items() if path not in self.records]
 
         def batch(chunk: Sequence[tuple[SearchJob, str]]) -> list[tuple[Any, Any]]:
             made = [(job.path, key, job.make()) for job, key in chunk]
             return [(made, collect())]
 
-        for made, payload in forked_map(batch, stale, minimum=PARALLEL_MIN):
+        for made, payload in forked_map(batch, due, minimum=PARALLEL_MIN):
             for path, key, record in made:
                 self.records[path] = (key, record)
             merge(payload)
         self._number(last_numbers=self.numbers)
-        self.changed = bool(stale) or set(last) != set(self.records)
-        return len(stale)
-
-    def finish(
-        self,
-        produced: set[str],
-        folders: set[str],
-        remove: Callable[..., None],
-        progress: Callable[[str], None] = lambda _: None,
-    ) -> int:
-        """Write the index files that changed into ``output/search-index/``. ``produced``
-        gains the index's files; ``remove(output, produced, previous)`` deletes the last
-        index's files that are no longer in it. Returns the number of files written."""
         meta = f"{FOLDER}/meta.json"
-        if not self.changed and meta in self.kept and (self.output / meta).is_file():
+        self.changed = (
+            bool(self.pending)
+            or self.last != set(self.records)
+            or meta not in self.kept
+            or not (self.output / meta).is_file()
+        )
+        if self.changed:
+            self._manifest.unlink(missing_ok=True)
+            self.writing = Background(self._write)
+        return len(self.pending)
+
+    def finish(self, produced: set[str], progress: Callable[[str], None] = lambda _: None) -> int:
+        """Once the index is written, add its files to ``produced`` (the last index's
+        files no longer in it are then stale, for the build to remove). Returns the number
+        of files written."""
+        if not self.changed:
             produced |= self.kept
             return 0
         progress("Indexing the site for search…")
+        if self.writing is None:  # render did not run: an index of no document
+            self.writing = Background(self._write)
+        self.writing.wait()
+        manifest = json.loads(self._manifest.read_bytes())
+        produced.update(manifest["files"])
+        return int(manifest["written"])
+
+    def abandon(self) -> None:
+        """The build failed: reap the process writing the index, if any."""
+        if self.writing is not None:
+            self.writing.abandon()
+
+    @property
+    def _manifest(self) -> Path:
+        """What ``_write`` tells ``finish``, from the process it may run in."""
+        return self.cache / "written.json"
+
+    def _write(self) -> None:
         files = make_index(
             {self.numbers[path]: record for path, (_, record) in self.records.items()},
             self.common,
         )
-        top = str(self.output)
+        top, folders = str(self.output), set[str]()
         written = sum(
             write_file(f"{top}/{relative}", data, folders).changed
             for relative, data in files.items()
         )
-        remove(self.output, set(files), self.kept)
-        produced |= set(files)
         self._save()
-        return written
+        manifest = {"files": sorted(files), "written": written}
+        replace_file(self._manifest, _json(manifest))
 
     # --- the records' cache ----------------------------------------------------------------
 
@@ -310,7 +409,8 @@ def make_index(documents: Mapping[int, Record], common: Set[str]) -> dict[str, b
     """The index's files (paths relative to the output folder) for documents by number."""
     postings: dict[str, list[int]] = {}
     for number in sorted(documents):
-        for word, weight in documents[number].weights.items():
+        record = documents[number]
+        for word, weight in zip(record.words.split(), record.weights, strict=True):
             entries = postings.get(word)
             if entries is None:
                 postings[word] = [number, weight]
@@ -370,6 +470,7 @@ __all__ = [
     "fold",
     "make_index",
     "make_record",
+    "packed",
     "plain",
     "stem",
     "words",

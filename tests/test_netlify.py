@@ -340,7 +340,7 @@ def test_the_site_loads_under_its_csp_without_a_violation(
     problems.extend(f"/cart/: {v}" for v in page.evaluate("window.__violations"))
     visit(f"/blog/{article}/")
     visit("/mentions-legales/")
-    visit("/search/?q=th%C3%A9")  # Pagefind: WebAssembly, a worker, fetched index files
+    visit("/search/?q=th%C3%A9")  # js/search.js and the index files it fetches
     page.wait_for_selector("[data-search-results] li")
     problems.extend(f"/search/: {v}" for v in page.evaluate("window.__violations"))
     assert problems == []

@@ -7,7 +7,9 @@ alone, without JavaScript, axe).
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +22,7 @@ from PIL import Image
 from starlette.staticfiles import StaticFiles
 
 from generator.build import build
-from generator.search import CHUNK, Record, counted, fold, make_index, stem, words
+from generator.search import CHUNK, Record, counted, fold, make_index, packed, stem, words
 from tests.netlify_rules import NetlifyHeaders, netlify_config
 from tests.servers import serve_app
 from tests.webtools import run_axe
@@ -129,10 +131,22 @@ def test_folding_a_word_again_changes_nothing(text: str) -> None:
     assert list(words(" ".join(once), frozenset())) == [stem(w) for w in once]
 
 
-@given(st.text(alphabet=st.sampled_from("aesuxXÉéœ -1"), max_size=60))
+# Letters, signs and spaces the fast paths of fold and counted handle, and others they don't.
+SAMPLE = "aesuxXÉéÈœŒßñÿ -1_’«»—°\xa0\u202f.,'ΣσДж茶ǅ\u0301"
+
+
+@given(st.text(alphabet=st.sampled_from(SAMPLE), max_size=60))
 def test_the_index_counts_words_as_a_query_splits_them(text: str) -> None:
     common = frozenset({"es", "sus", "ee"})
     assert counted(text, common) == Counter(words(text, common))
+
+
+@given(st.text(alphabet=st.sampled_from(SAMPLE), max_size=30) | st.text(max_size=30))
+def test_folding_is_what_js_search_does_to_a_query(text: str) -> None:
+    """js/search.js: toLowerCase, ligatures spelt out, NFKD, U+0300–U+036F removed."""
+    expected = text.lower().replace("œ", "oe").replace("æ", "ae").replace("ß", "ss")
+    expected = re.sub("[\u0300-\u036f]", "", unicodedata.normalize("NFKD", expected))
+    assert fold(text) == expected
 
 
 @given(
@@ -144,7 +158,7 @@ def test_the_index_counts_words_as_a_query_splits_them(text: str) -> None:
 def test_the_word_files_give_back_every_document_and_weight(
     documents: dict[int, dict[str, int]],
 ) -> None:
-    records = {n: Record(f"/p{n}/", f"P{n}", "", "", "", w) for n, w in documents.items()}
+    records = {n: Record(f"/p{n}/", f"P{n}", "", "", "", *packed(w)) for n, w in documents.items()}
     files = make_index(records, frozenset())
     expected: dict[str, dict[int, int]] = {}
     for number, weights in documents.items():
