@@ -81,7 +81,6 @@ _WORD = re.compile(r"[^\W_]+")  # letters and digits of any script, as \p{L}\p{N
 # ASCII but for letters and digits, as spaces: what _WORD finds in ASCII text is then split()
 _ASCII_SEPARATORS = str.maketrans({c: " " for c in range(128) if not chr(c).isalnum()})
 _TAG = re.compile(r"<[^>]*>")
-_SPACE = re.compile(r"\s+")
 
 
 def fold(text: str) -> str:
@@ -170,7 +169,7 @@ def plain(html: str) -> str:
 def excerpt(text: str, length: int = EXCERPT) -> str:
     """The start of ``text``, its spaces collapsed, cut at a word with an ellipsis when
     longer than ``length``."""
-    start = _SPACE.sub(" ", text[: 2 * length]).strip()
+    start = " ".join(text[: 2 * length].split())
     if len(start) <= length and len(text) <= 2 * length:
         return start
     cut = start[:length].rsplit(" ", 1)[0].rstrip(" ,;:.")
