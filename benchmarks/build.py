@@ -788,6 +788,7 @@ class Measure:
     pages: int | None = None
     changed: int | None = None
     note: str = ""
+    cpu: float | None = None  # CPU seconds (user + system) of the run's process tree
 
     @property
     def ok(self) -> bool:
@@ -951,7 +952,8 @@ def run_once(
     changed = sum(1 for path, stamp in after.items() if before.get(path) != stamp)
     changed += sum(1 for path in before if path not in after)
     peak_mb = usage.ru_maxrss / 1024  # ru_maxrss is in kilobytes on Linux
-    return Measure(label, elapsed, peak_mb, sampled, count_pages(output), changed)
+    cpu = usage.ru_utime + usage.ru_stime  # children it waited for included
+    return Measure(label, elapsed, peak_mb, sampled, count_pages(output), changed, cpu=cpu)
 
 
 def find_hugo(try_install: bool) -> str | None:
