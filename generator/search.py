@@ -6,8 +6,8 @@ What search knows of a product, page or article is a *record*: what its result s
 (title and SKUs most, then category, tags and variant names, then the text). Words are
 folded as js/search.js folds a query (``words``): lower case, accents removed, a final
 plural ``s`` or ``x`` dropped, the commonest words of the shop's language left out.
-Records are made like pages, only those whose inputs changed and in forked workers on a
-cold build, and kept in ``.cache/search/records.pickle``.
+Only the records whose inputs changed are made, a product's by the worker that has just
+rendered its page; all are kept in ``.cache/search/records.pickle``.
 
 From all records the build writes ``output/search-index/``:
 
@@ -22,8 +22,8 @@ it shows. Each document keeps its number from build to build (a new one takes th
 free number), so an edit rewrites only the files it touches.
 
 Pagefind did this until December 2026: it could not meet the build budget (it costs
-about 9 CPU-seconds at 10,000 products, against a build of 9 seconds on two cores; see
-benchmarks/README.md), indexed everything again after any edit, and needed
+about 9 CPU-seconds at 10,000 products, against a build of 20 CPU-seconds; this index
+about 2.6, see benchmarks/README.md), indexed everything again after any edit, and needed
 ``'wasm-unsafe-eval'`` and a Trusted Types exception on the search page.
 """
 
@@ -34,6 +34,7 @@ import json
 import math
 import pickle
 import re
+import shutil
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
@@ -172,7 +173,7 @@ def excerpt(text: str, length: int = EXCERPT) -> str:
     start = " ".join(text[: 2 * length].split())
     if len(start) <= length and len(text) <= 2 * length:
         return start
-    cut = start[:length].rsplit(" ", 1)[0].rstrip(" ,;:.")
+    cut = start[:length].rsplit(" ", 1)[0].rstrip(" ,;:.(«—–-")
     return cut + "…"
 
 
@@ -383,6 +384,9 @@ class SearchIndex:
             return {path: (key, Record(*record)) for path, (key, record) in data["records"].items()}
         except (OSError, ValueError, KeyError, TypeError, pickle.UnpicklingError, EOFError):
             self.numbers = {}
+            # What the Pagefind build kept here (a document per page), of no use now.
+            shutil.rmtree(self.cache / "documents", ignore_errors=True)
+            (self.cache / "index.json").unlink(missing_ok=True)
             return {}
 
     def _save(self) -> None:

@@ -420,7 +420,13 @@ def test_results_follow_their_pictures_and_a_broken_cache_is_made_again(tmp_path
     assert image_of(article) != before
 
     snapshot = index_files(shop)
-    (shop / ".cache" / "search" / "records.pickle").write_bytes(b"not a pickle")
+    cache = shop / ".cache" / "search"
+    (cache / "records.pickle").write_bytes(b"not a pickle")
+    # What a build of the Pagefind days left there goes with it.
+    (cache / "documents" / "products" / "bol").mkdir(parents=True)
+    (cache / "documents" / "products" / "bol" / "index.html").write_text("<h1>Bol</h1>")
+    (cache / "index.json").write_text("{}")
     build(shop)
     assert index_files(shop) == snapshot  # made again, to the same bytes: nothing rewritten
+    assert sorted(p.name for p in cache.iterdir()) == ["records.pickle", "written.json"]
     assert Index(shop / "output").meta["documents"] == len(Index(shop / "output").documents())

@@ -120,7 +120,8 @@
   // The part of the result's text around the first word of the query found in it (its
   // start if none is), with those words in <mark>: text nodes, never parsed as HTML.
   const SHOWN = 200,
-    BEFORE = 60;
+    BEFORE = 60,
+    CUT = /[\s,;:.(«—–-]+$/u; // what an ellipsis replaces at a cut: "air.…" reads badly
   const excerpt = (box, text) => {
     const matches = [...text.matchAll(WORD)].filter(match => {
       const word = stem(fold(match[0]));
@@ -139,7 +140,8 @@
       box.append(text.slice(at, match.index), Object.assign(document.createElement("mark"), {textContent: match[0]}));
       at = match.index + match[0].length;
     }
-    box.append(text.slice(at, to) + (to < text.length ? "…" : ""));
+    const rest = text.slice(at, to);
+    box.append(to < text.length ? rest.replace(CUT, "") + "…" : rest);
   };
 
   const item = data => {
