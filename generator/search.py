@@ -145,15 +145,9 @@ def counted(text: str, common: Set[str]) -> dict[str, int]:
         counts = Counter(_WORD.findall(folded))
     found: dict[str, int] = {}  # one loop over the distinct words: drop, stem, sum
     for word, count in counts.items():
-        if word in common:
-            continue
-        if len(word) > 3:
-            last = word[-1]
-            if (last == "s" and word[-2] != "s") or (last == "x" and word[-2] == "u"):
-                word = word[:-1]  # its stem
-        elif len(word) < 2:
-            continue
-        found[word] = found.get(word, 0) + count
+        if len(word) > 1 and word not in common:
+            stemmed = stem(word)
+            found[stemmed] = found.get(stemmed, 0) + count
     return found
 
 
